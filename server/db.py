@@ -1,0 +1,57 @@
+"""Database kit: declarative Base with a naming convention, engine and session factories.
+
+Engines are built in the app's lifespan (or by a CLI command) and handed down; nothing
+connects at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
+
+from server.settings import Settings
+
+# Deterministic constraint names so Alembic diffs are stable.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def make_engine(settings: Settings, *, url: str | None = None, **kw) -> AsyncEngine:
+    kw.setdefault("pool_size", settings.db_pool_size)
+    kw.setdefault("max_overflow", settings.db_max_overflow)
+    kw.setdefault("pool_pre_ping", True)
+    return create_async_engine(url or settings.database_url, **kw)
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+@asynccontextmanager
+async def unit_of_work(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """The job wrapper: commit on success, roll back on error. Services never commit."""
+    async with sessionmaker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+def sync_url(url: str) -> str:
+    """The psycopg (sync) form of an asyncpg URL, for Alembic and bulk loads."""
+    return url.replace("+asyncpg", "+psycopg")

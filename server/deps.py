@@ -1,0 +1,29 @@
+"""Request dependencies: the session (committed here, never in services), Redis, settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import redis.asyncio as aioredis
+from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.settings import Settings
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.sessionmaker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+def get_redis(request: Request) -> aioredis.Redis:
+    return request.app.state.redis
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings

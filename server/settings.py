@@ -1,0 +1,88 @@
+"""Settings: every tunable in one place, read from ``BOUSAI_*`` environment variables.
+
+Defaults are the local ones that just work with ``make run`` on a developer machine
+(PostgreSQL and Redis on loopback, outbox push provider, the local demo feed server).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+FIXTURES_DIR = PROJECT_ROOT / "fixtures"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BOUSAI_", env_file=".env", extra="ignore")
+
+    # --- engines -----------------------------------------------------------------
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/bousai"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    # Pool sized for 2 uvicorn workers x 20 on a small Postgres (max_connections 100).
+    db_pool_size: int = 20
+    db_max_overflow: int = 10
+
+    # --- api ---------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_workers: int = 1
+    # Request bodies above this are refused with 413 before parsing (largest real body: a plan, ~20 KB).
+    max_body_bytes: int = 256 * 1024
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    # --- residents ---------------------------------------------------------------
+    # Peers: Yahoo!防災速報 3, FEMA 5; product aim is 10.
+    max_places_per_resident: int = 10
+    # Current location is sensitive; keep it only as long as alert targeting needs it.
+    location_retention_hours: int = 72
+    # A point this far outside every area polygon (gap or offshore) still snaps to the nearest.
+    geocode_snap_meters: float = 1000.0
+
+    # --- feeds -------------------------------------------------------------------
+    jma_feeds: list[str] = Field(
+        default_factory=lambda: [
+            "https://www.data.jma.go.jp/developer/xml/feed/extra.xml",
+            "https://www.data.jma.go.jp/developer/xml/feed/eqvol.xml",
+            "https://www.data.jma.go.jp/developer/xml/feed/regular.xml",
+            "https://www.data.jma.go.jp/developer/xml/feed/other.xml",
+        ]
+    )
+    cap_feeds: list[str] = Field(default_factory=list)
+    # Hosts documents may be fetched from, besides each feed's own host.
+    feed_allowed_hosts: list[str] = Field(default_factory=lambda: ["www.data.jma.go.jp"])
+    # JMA's high-frequency feeds update every minute.
+    feed_poll_seconds: float = 60.0
+    feed_fetch_concurrency: int = 4
+    # JMA blocks clients past 10 GB a day; stay well under it.
+    feed_daily_byte_budget: int = 5 * 1024**3
+    # Largest real JMA document is ~1 MB (tsunami with many areas); 10 MB leaves room and blocks bombs.
+    xml_max_bytes: int = 10 * 1024 * 1024
+    feed_timeout_seconds: float = 10.0
+
+    # --- push --------------------------------------------------------------------
+    push_provider: str = "outbox"  # outbox | fcm
+    fcm_credentials_file: str | None = None
+    fcm_project_id: str | None = None
+    fcm_endpoint: str | None = None  # override for the local FCM protocol server
+    # FCM HTTP v1 default quota: 600,000 messages a minute per project.
+    fcm_rate_per_minute: int = 600_000
+    apns_endpoint: str | None = None
+    apns_key_file: str | None = None
+    apns_key_id: str | None = None
+    apns_team_id: str | None = None
+    apns_topic: str = "jp.fukushima.bousai"
+    webpush_vapid_private_key: str | None = None
+    webpush_vapid_subject: str = "mailto:bousai@example.jp"
+
+    # --- scheduler ---------------------------------------------------------------
+    scheduler_lock_ttl_seconds: int = 30
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
