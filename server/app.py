@@ -1,0 +1,123 @@
+"""App factory. Engines and clients are built in the lifespan and handed down via ``app.state``.
+
+Routers are discovered: every ``api.py`` module in the domain packages that defines
+``router`` is mounted, and an optional ``async on_startup(app)`` in it runs in the
+lifespan (e.g. geo loads the area index it geocodes with). The kit never imports a
+domain by name, so the dependency direction stays one way.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+from fastapi.responses import ORJSONResponse
+from sqlalchemy import text
+
+from server.db import make_engine, make_sessionmaker
+from server.errors import error_body, install_error_handlers
+from server.logging import configure_logging
+from server.metrics import MetricsMiddleware, metrics_response
+from server.middleware import BodySizeLimitMiddleware
+from server.models_registry import DOMAIN_PACKAGES, import_all_models
+from server.redis import make_redis
+from server.settings import Settings, get_settings
+
+log = structlog.get_logger()
+
+
+def discover_api_modules() -> list:
+    modules = []
+    for pkg_name in DOMAIN_PACKAGES:
+        pkg = importlib.import_module(pkg_name)
+        for mod in pkgutil.walk_packages(pkg.__path__, prefix=f"{pkg_name}."):
+            if mod.name.endswith(".api"):
+                m = importlib.import_module(mod.name)
+                if hasattr(m, "router"):
+                    modules.append(m)
+    return sorted(modules, key=lambda m: m.__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    import_all_models()
+    api_modules = discover_api_modules()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.settings = settings
+        app.state.engine = make_engine(settings)
+        app.state.sessionmaker = make_sessionmaker(app.state.engine)
+        app.state.redis = make_redis(settings)
+        for m in api_modules:
+            hook = getattr(m, "on_startup", None)
+            if hook is not None:
+                await hook(app)
+        log.info("server.started", routers=[m.__name__ for m in api_modules])
+        try:
+            yield
+        finally:
+            for m in api_modules:
+                hook = getattr(m, "on_shutdown", None)
+                if hook is not None:
+                    await hook(app)
+            await app.state.redis.aclose()
+            await app.state.engine.dispose()
+
+    app = FastAPI(
+        title="bousai",
+        version="0.1.0",
+        description="Disaster-prevention backend for Fukushima: places, shelters, alerts, My Evacuation, family safety.",
+        lifespan=lifespan,
+        default_response_class=ORJSONResponse,
+        responses={
+            400: {"description": "Bad request: `{error, code, detail}`"},
+            401: {"description": "Missing or unknown token: `{error, code, detail}`"},
+            422: {"description": "Payload validation failed: `{error, code, detail}`"},
+        },
+    )
+    install_error_handlers(app)
+    app.state.settings = settings
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz():
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"])
+    async def readyz():
+        checks = {}
+        try:
+            async with app.state.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:  # readiness must answer, whatever broke
+            checks["database"] = f"error: {type(exc).__name__}"
+        try:
+            await app.state.redis.ping()
+            checks["redis"] = "ok"
+        except Exception as exc:
+            checks["redis"] = f"error: {type(exc).__name__}"
+        ok = all(v == "ok" for v in checks.values())
+        if not ok:
+            return ORJSONResponse({**error_body("not ready", "not_ready", checks)}, status_code=503)
+        return {"status": "ready", "checks": checks}
+
+    @app.get("/metrics", tags=["ops"], include_in_schema=False)
+    async def metrics():
+        return metrics_response()
+
+    for m in api_modules:
+        app.include_router(m.router)
+
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware)
+    return app
+
+
+def app_factory() -> FastAPI:
+    """Entry point for ``uvicorn --factory server.app:app_factory``."""
+    return create_app()

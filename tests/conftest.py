@@ -1,0 +1,119 @@
+"""Test harness: a database of its own built by the migrations, real Redis, the real app.
+
+- ``db_url``: session-wide test database (``bousai_test`` unless BOUSAI_TEST_DATABASE_URL),
+  dropped and rebuilt by ``alembic upgrade`` once per run, then ``alembic check``.
+- ``session``: one test in one transaction that rolls back.
+- ``client``: the app over ASGI with its lifespan; data it commits is wiped after the test
+  (tables truncated), so tests stay independent.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+from server.dbsetup import check, create_database, upgrade
+from server.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+REFERENCE = REPO.parent / "shared" / "reference"
+
+TEST_DB_URL = os.environ.get("BOUSAI_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/bousai_test")
+# Redis db 15 is the tests' own; make run uses db 0.
+TEST_REDIS_URL = os.environ.get("BOUSAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+# Tables filled once per run with reference data; never truncated between tests.
+REFERENCE_TABLES = {"areas", "alembic_version", "spatial_ref_sys"}
+
+
+def reference_path(*parts: str) -> Path:
+    p = REFERENCE.joinpath(*parts)
+    if not p.exists():
+        pytest.skip(f"reference data not available at {p} (../shared/reference is absent)")
+    return p
+
+
+@pytest.fixture(scope="session")
+def db_url() -> str:
+    create_database(TEST_DB_URL, drop=True)
+    upgrade(TEST_DB_URL)
+    check(TEST_DB_URL)
+    from geo.areas.loader import load_areas_sync
+
+    load_areas_sync(TEST_DB_URL, quiet=True)
+    return TEST_DB_URL
+
+
+@pytest.fixture(scope="session")
+def settings(db_url) -> Settings:
+    return Settings(database_url=db_url, redis_url=TEST_REDIS_URL, log_json=False, log_level="WARNING")
+
+
+@pytest.fixture(scope="session")
+async def engine(db_url):
+    eng = create_async_engine(db_url, pool_size=5)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture
+async def session(engine):
+    async with engine.connect() as conn:
+        trans = await conn.begin()
+        s = AsyncSession(bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint")
+        try:
+            yield s
+        finally:
+            await s.close()
+            await trans.rollback()
+
+
+async def truncate_all(engine) -> None:
+    async with engine.begin() as conn:
+        rows = await conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
+        names = [r[0] for r in rows if r[0] not in REFERENCE_TABLES]
+        if names:
+            await conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+async def redis_client():
+    r = aioredis.from_url(TEST_REDIS_URL)
+    await r.flushdb()
+    yield r
+    await r.flushdb()
+    await r.aclose()
+
+
+@pytest.fixture
+async def app(settings, engine, redis_client):
+    from server.app import create_app
+
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+    await truncate_all(engine)
+
+
+@pytest.fixture
+async def client(app):
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
+
+
+@pytest.fixture
+async def resident(client):
+    """A registered Android resident: returns (headers, body)."""
+    r = await client.post(
+        "/v1/devices", json={"platform": "android", "fcm_token": "tok-resident-fixture", "language": "ja"}
+    )
+    assert r.status_code == 201, r.text
+    body = r.json()
+    return {"Authorization": f"Bearer {body['token']}"}, body
