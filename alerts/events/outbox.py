@@ -1,0 +1,79 @@
+"""Outbox relay: committed ``alert_outbox`` rows → Redis Stream ``alerts:new``.
+
+Called right after an ingest commits (latency) and by the scheduler (catch-up after a
+crash or a Redis outage). Rows are claimed with FOR UPDATE SKIP LOCKED, so any number
+of relays can run at once; a row is marked relayed only in the transaction that saw its
+XADD succeed. If the commit fails after the XADD the entry is sent again next time —
+consumers dedupe by ``alert_id``.
+"""
+
+from __future__ import annotations
+
+import redis.asyncio as aioredis
+import structlog
+from prometheus_client import Counter
+from redis.exceptions import RedisError
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from server.streams import publish_many
+
+log = structlog.get_logger()
+
+ALERTS_STREAM = "alerts:new"
+
+OUTBOX_RELAYED = Counter("bousai_alert_outbox_relayed_total", "Outbox rows moved to the alerts stream")
+OUTBOX_RELAY_ERRORS = Counter("bousai_alert_outbox_relay_errors_total", "Relay attempts that failed", ["reason"])
+
+_CLAIM = text(
+    """
+    SELECT o.id, o.alert_id, a.event_id, a.source, a.category, a.msg_type
+    FROM alert_outbox o JOIN alerts a ON a.id = o.alert_id
+    WHERE o.relayed_at IS NULL
+    ORDER BY o.id
+    LIMIT :batch
+    FOR UPDATE OF o SKIP LOCKED
+    """
+)
+_MARK = text("UPDATE alert_outbox SET relayed_at = now() WHERE id = ANY(:ids)")
+
+
+async def relay_outbox(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    redis: aioredis.Redis,
+    batch: int = 500,
+    *,
+    stream: str = ALERTS_STREAM,
+) -> int:
+    """Move unrelayed rows to the stream; returns how many were relayed. Never raises for Redis errors."""
+    total = 0
+    while True:
+        try:
+            async with sessionmaker() as session, session.begin():
+                rows = (await session.execute(_CLAIM, {"batch": batch})).all()
+                if rows:
+                    entries = [
+                        {
+                            "alert_id": r.alert_id,
+                            "event_id": r.event_id,
+                            "outbox_id": r.id,
+                            "source": r.source,
+                            "category": r.category,
+                            "msg_type": r.msg_type,
+                        }
+                        for r in rows
+                    ]
+                    # Raising here rolls the claim back: the rows stay unrelayed for the next run.
+                    await publish_many(redis, stream, entries)
+                    await session.execute(_MARK, {"ids": [r.id for r in rows]})
+        except (RedisError, OSError) as exc:
+            OUTBOX_RELAY_ERRORS.labels(type(exc).__name__).inc()
+            log.warning("alerts.outbox.relay_failed", error=str(exc), relayed=total)
+            return total
+        if not rows:
+            return total
+        total += len(rows)
+        OUTBOX_RELAYED.inc(len(rows))
+        log.info("alerts.outbox.relayed", count=len(rows))
+        if len(rows) < batch:
+            return total

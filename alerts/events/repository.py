@@ -1,0 +1,94 @@
+"""SQL for alerts and events. No logic here: the lifecycle rules live in ``service``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alerts.events.models import Alert, AlertEvent, AlertOutbox
+
+
+async def lock_or_create_event(
+    session: AsyncSession, *, source: str, event_id: str, category: str, issued_at: datetime, severity: str | None
+) -> AlertEvent:
+    """The event row, created if missing, locked FOR UPDATE so concurrent ingests of one event serialize."""
+    await session.execute(
+        insert(AlertEvent)
+        .values(
+            source=source,
+            event_id=event_id,
+            category=category,
+            state="active",
+            severity=severity,
+            max_severity=severity,
+            first_issued_at=issued_at,
+            last_issued_at=issued_at,
+        )
+        .on_conflict_do_nothing(index_elements=["source", "event_id"])
+    )
+    row = await session.execute(
+        select(AlertEvent)
+        .where(AlertEvent.source == source, AlertEvent.event_id == event_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return row.scalar_one()
+
+
+async def insert_alert(session: AsyncSession, values: dict[str, Any], geom_wkt: str | None) -> int | None:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id: the id when new, None when already stored."""
+    if geom_wkt is not None:
+        values = {**values, "geom": func.ST_GeomFromText(geom_wkt, 4326)}
+    result = await session.execute(
+        insert(Alert).values(**values).on_conflict_do_nothing(index_elements=["source", "source_id"]).returning(Alert.id)
+    )
+    return result.scalar_one_or_none()
+
+
+async def find_alert_ids(session: AsyncSession, source: str, source_id: str) -> tuple[int, int] | None:
+    row = await session.execute(
+        select(Alert.id, Alert.event_id).where(Alert.source == source, Alert.source_id == source_id)
+    )
+    found = row.first()
+    return (found[0], found[1]) if found else None
+
+
+async def update_event(session: AsyncSession, event_pk: int, **values: Any) -> None:
+    await session.execute(update(AlertEvent).where(AlertEvent.id == event_pk).values(updated_at=func.now(), **values))
+
+
+async def insert_outbox(session: AsyncSession, alert_id: int) -> int:
+    result = await session.execute(insert(AlertOutbox).values(alert_id=alert_id).returning(AlertOutbox.id))
+    return result.scalar_one()
+
+
+async def get_alert(session: AsyncSession, alert_id: int) -> dict[str, Any] | None:
+    row = await session.execute(
+        select(Alert, func.ST_AsGeoJSON(Alert.geom).label("geojson")).where(Alert.id == alert_id)
+    )
+    found = row.first()
+    if found is None:
+        return None
+    return {"alert": found[0], "geojson": found[1]}
+
+
+async def get_event(session: AsyncSession, event_pk: int) -> AlertEvent | None:
+    return await session.get(AlertEvent, event_pk)
+
+
+async def list_event_alerts(session: AsyncSession, event_pk: int, limit: int = 200) -> list[Alert]:
+    rows = await session.execute(
+        select(Alert).where(Alert.event_id == event_pk).order_by(Alert.issued_at, Alert.id).limit(limit)
+    )
+    return list(rows.scalars())
+
+
+async def delete_relayed_outbox(session: AsyncSession, older_than: datetime) -> int:
+    result = await session.execute(
+        text("DELETE FROM alert_outbox WHERE relayed_at IS NOT NULL AND relayed_at < :t"), {"t": older_than}
+    )
+    return result.rowcount or 0

@@ -1,0 +1,1 @@
+"""Feeds: JMA / CAP Atom polling, the local feed server and scenario replay."""
