@@ -1,0 +1,207 @@
+"""Shelter SQL. No commits here: the request dependency or the job wrapper commits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from geo.shelters.records import ShelterRecord
+
+# Columns a registry import owns. Status (is_open, occupancy, opened_at) belongs to staff and
+# is never touched by an import; fields the source leaves blank keep what the row has.
+_UPSERT_VALUES = """
+    INSERT INTO shelters (id, name, name_kana, address, municipality_code, geom, elevation_m,
+                          is_emergency_site, is_evacuation_center, hazards, capacity, capacity_text,
+                          phone, url, districts, notes, source, updated_at)
+    VALUES (:id, :name, :name_kana, :address, :municipality_code,
+            ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :elevation_m,
+            COALESCE(CAST(:is_emergency_site AS boolean), false),
+            COALESCE(CAST(:is_evacuation_center AS boolean), false),
+            COALESCE(CAST(:hazards AS text[]), '{}'::text[]),
+            :capacity, :capacity_text, :phone, :url, :districts, :notes, :source, now())
+    ON CONFLICT (id) DO UPDATE SET
+      name = EXCLUDED.name,
+      name_kana = COALESCE(EXCLUDED.name_kana, shelters.name_kana),
+      address = COALESCE(EXCLUDED.address, shelters.address),
+      municipality_code = EXCLUDED.municipality_code,
+      geom = EXCLUDED.geom,
+      elevation_m = COALESCE(EXCLUDED.elevation_m, shelters.elevation_m),
+      is_emergency_site = COALESCE(CAST(:is_emergency_site AS boolean), shelters.is_emergency_site),
+      is_evacuation_center = COALESCE(CAST(:is_evacuation_center AS boolean), shelters.is_evacuation_center),
+      hazards = COALESCE(CAST(:hazards AS text[]), shelters.hazards),
+      capacity = CASE WHEN EXCLUDED.capacity_text IS NOT NULL OR EXCLUDED.capacity IS NOT NULL
+                      THEN EXCLUDED.capacity ELSE shelters.capacity END,
+      capacity_text = COALESCE(EXCLUDED.capacity_text, shelters.capacity_text),
+      phone = COALESCE(EXCLUDED.phone, shelters.phone),
+      url = COALESCE(EXCLUDED.url, shelters.url),
+      districts = COALESCE(EXCLUDED.districts, shelters.districts),
+      notes = COALESCE(EXCLUDED.notes, shelters.notes),
+      source = EXCLUDED.source,
+      updated_at = now()
+"""
+UPSERT_SQL = text(_UPSERT_VALUES)
+UPSERT_RETURNING_SQL = text(_UPSERT_VALUES + " RETURNING (xmax = 0) AS inserted")
+
+_COLUMNS = """
+    id, name, name_kana, address, municipality_code, ST_Y(geom) AS lat, ST_X(geom) AS lon, elevation_m,
+    is_emergency_site, is_evacuation_center, hazards, capacity, capacity_text, occupancy, is_open,
+    opened_at, pets_allowed, accessible, phone, url, districts, notes, source, updated_at
+"""
+
+# Full shelters: occupancy at or above 80 % of capacity (VACAN's "full"); unknown stays in.
+_NOT_FULL = "NOT (capacity > 0 AND occupancy IS NOT NULL AND occupancy * 10 >= capacity * 8)"
+
+
+def record_params(r: ShelterRecord) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "name": r.name,
+        "name_kana": r.name_kana,
+        "address": r.address,
+        "municipality_code": r.municipality_code,
+        "lat": r.lat,
+        "lon": r.lon,
+        "elevation_m": r.elevation_m,
+        "is_emergency_site": r.is_emergency_site,
+        "is_evacuation_center": r.is_evacuation_center,
+        "hazards": r.hazards,
+        "capacity": r.capacity,
+        "capacity_text": r.capacity_text,
+        "phone": r.phone,
+        "url": r.url,
+        "districts": r.districts,
+        "notes": r.notes,
+        "source": r.source,
+    }
+
+
+async def upsert_many(session: AsyncSession, records: Sequence[ShelterRecord]) -> None:
+    if records:
+        await session.execute(UPSERT_SQL, [record_params(r) for r in records])
+
+
+async def upsert_one(session: AsyncSession, record: ShelterRecord) -> bool:
+    """Returns True when the row was inserted, False when an existing row was updated."""
+    return bool((await session.execute(UPSERT_RETURNING_SQL, record_params(record))).scalar_one())
+
+
+async def existing_ids(session: AsyncSession, ids: Iterable[str]) -> set[str]:
+    ids = list(ids)
+    if not ids:
+        return set()
+    rows = await session.execute(text("SELECT id FROM shelters WHERE id = ANY(CAST(:ids AS text[]))"), {"ids": ids})
+    return {r[0] for r in rows}
+
+
+async def candidates_near(session: AsyncSession, municipality_code: str, lat: float, lon: float, radius_m: float) -> list[dict]:
+    """Shelters of one municipality within ``radius_m`` (for matching an import to an existing row)."""
+    rows = await session.execute(
+        text(
+            """
+            SELECT id, name, ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography) AS d
+            FROM shelters
+            WHERE municipality_code = :m
+              AND ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :r)
+            ORDER BY d
+            """
+        ),
+        {"m": municipality_code, "lat": lat, "lon": lon, "r": radius_m},
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+async def get(session: AsyncSession, shelter_id: str) -> dict | None:
+    row = (await session.execute(text(f"SELECT {_COLUMNS} FROM shelters WHERE id = :id"), {"id": shelter_id})).first()
+    return dict(row._mapping) if row else None
+
+
+async def nearest(
+    session: AsyncSession,
+    *,
+    lat: float,
+    lon: float,
+    limit: int,
+    pool: int,
+    hazard: str | None = None,
+    is_open: bool | None = None,
+    available: bool = False,
+) -> list[dict]:
+    """KNN on the GiST index (planar degrees), then exact geodesic distance for the final order.
+
+    ``pool`` candidates come from the index: a degree of longitude is shorter than a degree
+    of latitude (0.8 at 37°N), so the planar order can differ from the true one near the
+    cut-off; re-ranking a larger pool by ``ST_Distance(geography)`` fixes that.
+    """
+    where = ["TRUE"]
+    params: dict[str, Any] = {"lat": lat, "lon": lon, "limit": limit, "pool": pool}
+    if hazard is not None:
+        where.append(":hazard = ANY(hazards)")
+        params["hazard"] = hazard
+    if is_open is not None:
+        where.append("is_open = :is_open")
+        params["is_open"] = is_open
+    if available:
+        where.append(_NOT_FULL)
+    sql = text(
+        f"""
+        WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g),
+        candidates AS (
+            SELECT s.* FROM shelters s, pt
+            WHERE {" AND ".join(where)}
+            ORDER BY s.geom <-> pt.g
+            LIMIT :pool
+        )
+        SELECT {_COLUMNS}, ST_Distance(c.geom::geography, pt.g::geography) AS distance_m
+        FROM candidates c, pt
+        ORDER BY distance_m, id
+        LIMIT :limit
+        """
+    )
+    rows = await session.execute(sql, params)
+    return [dict(r._mapping) for r in rows]
+
+
+async def stream_for_export(session: AsyncSession, municipality_code: str | None = None, chunk: int = 500):
+    """Rows in (municipality, id) order, streamed in chunks (never all at once)."""
+    sql = f"SELECT {_COLUMNS} FROM shelters"
+    params: dict[str, Any] = {}
+    if municipality_code:
+        sql += " WHERE municipality_code = :m"
+        params["m"] = municipality_code
+    sql += " ORDER BY municipality_code, id"
+    result = await session.stream(text(sql), params)
+    async for part in result.mappings().partitions(chunk):
+        for row in part:
+            yield dict(row)
+
+
+async def set_status(
+    session: AsyncSession,
+    shelter_id: str,
+    *,
+    is_open: bool | None = None,
+    occupancy: int | None = None,
+    capacity: int | None = None,
+    pets_allowed: bool | None = None,
+    accessible: bool | None = None,
+) -> dict | None:
+    """Staff status update; only the given fields change. Opening stamps opened_at, closing clears it."""
+    sets = ["updated_at = now()"]
+    params: dict[str, Any] = {"id": shelter_id}
+    if is_open is not None:
+        sets.append("opened_at = CASE WHEN :is_open THEN COALESCE(CASE WHEN is_open THEN opened_at END, now()) END")
+        sets.append("is_open = :is_open")
+        params["is_open"] = is_open
+    for name, value in (("occupancy", occupancy), ("capacity", capacity), ("pets_allowed", pets_allowed), ("accessible", accessible)):
+        if value is not None:
+            sets.append(f"{name} = :{name}")
+            params[name] = value
+    row = (
+        await session.execute(text(f"UPDATE shelters SET {', '.join(sets)} WHERE id = :id RETURNING id"), params)
+    ).first()
+    if row is None:
+        return None
+    return await get(session, shelter_id)
