@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     location_retention_hours: int = 72
     # A point this far outside every area polygon (gap or offshore) still snaps to the nearest.
     geocode_snap_meters: float = 1000.0
+    # Only `bousai bench places` turns this off, to measure what geocoding costs.
+    geocode_on_write: bool = True
 
     # --- feeds -------------------------------------------------------------------
     jma_feeds: list[str] = Field(

@@ -18,7 +18,7 @@ import redis.asyncio as aioredis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from server.dbsetup import check, create_database, upgrade
+from server.dbsetup import create_database, upgrade
 from server.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -43,7 +43,6 @@ def reference_path(*parts: str) -> Path:
 def db_url() -> str:
     create_database(TEST_DB_URL, drop=True)
     upgrade(TEST_DB_URL)
-    check(TEST_DB_URL)
     from geo.areas.loader import load_areas_sync
 
     load_areas_sync(TEST_DB_URL, quiet=True)

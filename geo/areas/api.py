@@ -1,0 +1,73 @@
+"""Areas: where a point is (public), and the area lists the apps and consoles show."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from geo.areas.geocoder import Geocoder, load_geocoder
+from geo.areas.models import AREA_KINDS
+from geo.places.schemas import ResolvedArea
+from server.deps import get_session
+from server.errors import AppError
+
+router = APIRouter(tags=["areas"])
+
+
+async def on_startup(app) -> None:
+    """Load the in-memory geocoder once per process (61 polygons, a few ms)."""
+    async with app.state.sessionmaker() as session:
+        app.state.geocoder = await load_geocoder(session, snap_m=app.state.settings.geocode_snap_meters)
+
+
+def get_geocoder(request: Request) -> Geocoder:
+    return request.app.state.geocoder
+
+
+def resolved_area(geocoder: Geocoder, codes) -> ResolvedArea:
+    if codes is None:
+        return ResolvedArea()
+    n = geocoder.names
+
+    def cn(kind, code):
+        return {"code": code, "name": n.get((kind, code))} if code else None
+
+    return ResolvedArea(
+        municipality=cn("municipality", codes.municipality_code),
+        jma_city=cn("jma_city", codes.jma_city_code),
+        jma_matome=cn("jma_matome", codes.jma_matome_code),
+        jma_first=cn("jma_first", codes.jma_first_code),
+        jma_pref=cn("jma_pref", codes.jma_pref_code),
+        quake_area=cn("quake", codes.quake_area_code),
+        tsunami_area=cn("tsunami", codes.tsunami_area_code),
+        snapped_m=codes.snapped_m,
+    )
+
+
+@router.get("/v1/areas/locate", response_model=ResolvedArea)
+async def locate(
+    lat: float = Query(ge=-90, le=90, allow_inf_nan=False),
+    lon: float = Query(ge=-180, le=180, allow_inf_nan=False),
+    geocoder: Geocoder = Depends(get_geocoder),
+):
+    """The municipality and JMA area codes of a point (all null outside the prefecture)."""
+    return resolved_area(geocoder, geocoder.locate(lat, lon))
+
+
+@router.get("/v1/areas")
+async def list_areas(
+    kind: str = Query("municipality", description=f"one of {', '.join(AREA_KINDS)}"),
+    geometry: bool = Query(False, description="include simplified GeoJSON geometry"),
+    session: AsyncSession = Depends(get_session),
+):
+    if kind not in AREA_KINDS:
+        raise AppError(f"unknown area kind {kind!r}", code="unknown_area_kind", detail={"kinds": list(AREA_KINDS)})
+    geom_sql = "ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, 0.0005), 5)::json" if geometry else "NULL"
+    rows = await session.execute(
+        text(f"SELECT code, name, name_kana, parent_code, {geom_sql} FROM areas WHERE kind = :k ORDER BY code"), {"k": kind}
+    )
+    return [
+        {"code": c, "name": n, "kana": k, "parent_code": p, **({"geometry": g} if geometry else {})}
+        for c, n, k, p, g in rows
+    ]

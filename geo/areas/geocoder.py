@@ -1,0 +1,120 @@
+"""In-process geocoder: a point → the municipality and every JMA code the feeds use.
+
+Resolution runs on every place write (including each current-location update), so it
+must cost microseconds, not a database round trip: the 61 JMA city polygons sit in a
+shapely STRtree of prepared geometries. A point in a gap between simplified polygons, or
+just offshore, snaps to the nearest area within ``snap_m``; farther away it resolves to
+nothing (the place is still stored).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import shapely
+from shapely import STRtree
+from shapely.geometry import Point
+from shapely.ops import nearest_points
+from sqlalchemy import text
+
+EARTH_RADIUS_M = 6_371_008.8
+
+
+@dataclass(frozen=True, slots=True)
+class AreaCodes:
+    municipality_code: str
+    municipality_name: str
+    jma_city_code: str
+    jma_city_name: str
+    jma_matome_code: str | None
+    jma_first_code: str | None
+    jma_pref_code: str | None
+    quake_area_code: str | None
+    tsunami_area_code: str | None
+    snapped_m: float | None = None  # distance to the area when the point was outside every polygon
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+
+
+class Geocoder:
+    def __init__(
+        self, areas: list[tuple[object, AreaCodes]], snap_m: float = 1000.0, names: dict[tuple[str, str], str] | None = None
+    ):
+        # (kind, code) -> name for every area level, to label resolved codes.
+        self.names = names or {}
+        self._geoms = [g for g, _ in areas]
+        self._codes = [c for _, c in areas]
+        for g in self._geoms:
+            shapely.prepare(g)
+        self._tree = STRtree(self._geoms)
+        self.snap_m = snap_m
+        # Degrees that surely cover snap_m at Japanese latitudes (1° lon ≈ 80 km at 44°N).
+        self._snap_deg = snap_m / 80_000.0
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    def locate(self, lat: float, lon: float) -> AreaCodes | None:
+        pt = Point(lon, lat)
+        hits = self._tree.query(pt, predicate="intersects")
+        if len(hits):
+            # Shared borders: the lowest code wins, so the answer is deterministic.
+            return min((self._codes[i] for i in hits), key=lambda c: c.jma_city_code)
+        idx = self._tree.query_nearest(pt, max_distance=self._snap_deg, all_matches=False)
+        best: tuple[float, AreaCodes] | None = None
+        for i in idx:
+            near = nearest_points(self._geoms[i], pt)[0]
+            d = haversine_m(lon, lat, near.x, near.y)
+            if d <= self.snap_m and (best is None or d < best[0]):
+                best = (d, self._codes[i])
+        if best is None:
+            return None
+        d, codes = best
+        return AreaCodes(**{**codes.as_dict(), "snapped_m": round(d, 1)})
+
+
+async def load_geocoder(session, snap_m: float) -> Geocoder:
+    """Build the geocoder from the ``areas`` table (what `bousai setup` loaded)."""
+
+    rows = (
+        await session.execute(
+            text(
+                """
+                SELECT c.code, c.name, c.attrs, ST_AsBinary(c.geom) AS wkb, m.name AS muni_name
+                FROM areas c
+                LEFT JOIN areas m ON m.kind = 'municipality' AND m.code = c.attrs->>'municipality_code'
+                WHERE c.kind = 'jma_city' AND c.geom IS NOT NULL
+                """
+            )
+        )
+    ).all()
+    areas = []
+    for code, name, attrs, wkb, muni_name in rows:
+        geom = shapely.from_wkb(bytes(wkb))
+        areas.append(
+            (
+                geom,
+                AreaCodes(
+                    municipality_code=attrs["municipality_code"],
+                    municipality_name=muni_name or name,
+                    jma_city_code=code,
+                    jma_city_name=name,
+                    jma_matome_code=attrs.get("matome"),
+                    jma_first_code=attrs.get("first"),
+                    jma_pref_code=attrs.get("pref"),
+                    quake_area_code=attrs.get("quake"),
+                    tsunami_area_code=attrs.get("tsunami"),
+                ),
+            )
+        )
+    names = {(k, c): n for k, c, n in (await session.execute(text("SELECT kind, code, name FROM areas"))).all()}
+    return Geocoder(areas, snap_m=snap_m, names=names)

@@ -1,0 +1,134 @@
+"""Residents' places (``/v1/me/places``) and current location (``/v1/me/location``)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from geo.areas.api import get_geocoder, resolved_area
+from geo.areas.geocoder import Geocoder
+from geo.places import repository as repo
+from geo.places import service
+from geo.places.schemas import LocationIn, PlaceIn, PlaceOut, PlacePatch
+from server.auth.deps import bearer_token, current_device
+from server.auth.service import CurrentDevice
+from server.auth.tokens import hash_token
+from server.deps import get_session
+from server.errors import NotFound, Unauthorized
+
+router = APIRouter(tags=["places"])
+
+
+def _place_out(geocoder: Geocoder, row) -> PlaceOut:
+    return PlaceOut(
+        id=row["id"],
+        kind=row["kind"],
+        label=row["label"],
+        lat=row["lat"],
+        lon=row["lon"],
+        accuracy_m=row["accuracy_m"],
+        area=resolved_area(geocoder, service.codes_of_row(row)),
+        expires_at=row["expires_at"].isoformat() if row["expires_at"] else None,
+    )
+
+
+@router.get("/v1/me/places", response_model=list[PlaceOut])
+async def list_places(
+    session: AsyncSession = Depends(get_session),
+    current: CurrentDevice = Depends(current_device),
+    geocoder: Geocoder = Depends(get_geocoder),
+):
+    return [_place_out(geocoder, r) for r in await repo.list_places(session, current.resident_id)]
+
+
+@router.post("/v1/me/places", status_code=201, response_model=PlaceOut)
+async def add_place(
+    body: PlaceIn,
+    request: Request,
+    session: AsyncSession = Depends(get_session),
+    current: CurrentDevice = Depends(current_device),
+    geocoder: Geocoder = Depends(get_geocoder),
+):
+    """Register a place (home, work, school, family, other). Its municipality and JMA codes are
+    resolved and stored; a point outside the prefecture is stored with no codes."""
+    limit = request.app.state.settings.max_places_per_resident
+    place_id = await service.add_place(session, geocoder, current.resident_id, body, limit)
+    return _place_out(geocoder, await repo.get_place(session, current.resident_id, place_id))
+
+
+@router.get("/v1/me/places/{place_id}", response_model=PlaceOut)
+async def get_place(
+    place_id: int,
+    session: AsyncSession = Depends(get_session),
+    current: CurrentDevice = Depends(current_device),
+    geocoder: Geocoder = Depends(get_geocoder),
+):
+    row = await repo.get_place(session, current.resident_id, place_id)
+    if row is None:
+        raise NotFound(f"place {place_id} not found")
+    return _place_out(geocoder, row)
+
+
+@router.patch("/v1/me/places/{place_id}", response_model=PlaceOut)
+async def patch_place(
+    place_id: int,
+    body: PlacePatch,
+    session: AsyncSession = Depends(get_session),
+    current: CurrentDevice = Depends(current_device),
+    geocoder: Geocoder = Depends(get_geocoder),
+):
+    await service.patch_place(session, geocoder, current.resident_id, place_id, body)
+    return _place_out(geocoder, await repo.get_place(session, current.resident_id, place_id))
+
+
+@router.delete("/v1/me/places/{place_id}", status_code=204)
+async def delete_place(
+    place_id: int, session: AsyncSession = Depends(get_session), current: CurrentDevice = Depends(current_device)
+):
+    if not await repo.delete_place(session, current.resident_id, place_id):
+        raise NotFound(f"place {place_id} not found")
+    return Response(status_code=204)
+
+
+@router.put("/v1/me/location")
+async def put_location(body: LocationIn, request: Request, session: AsyncSession = Depends(get_session)):
+    """The device's current location (kept settings.location_retention_hours). Authenticates and
+    upserts in one statement: this is the hottest write in the service."""
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthorized("missing bearer token")
+    state = request.app.state
+    geocoder = state.geocoder if state.settings.geocode_on_write else None
+    retention = timedelta(hours=state.settings.location_retention_hours)
+    row, codes, expires_at = await service.set_location(session, geocoder, hash_token(token), body, retention)
+    if row is None:
+        raise Unauthorized("unknown or revoked token")
+    area = resolved_area(state.geocoder, codes)
+    return {
+        "id": row[0],
+        "lat": body.lat,
+        "lon": body.lon,
+        "accuracy_m": body.accuracy_m,
+        "area": area.model_dump(),
+        "expires_at": expires_at.isoformat(),
+    }
+
+
+@router.get("/v1/me/location", response_model=PlaceOut)
+async def get_location(
+    session: AsyncSession = Depends(get_session),
+    current: CurrentDevice = Depends(current_device),
+    geocoder: Geocoder = Depends(get_geocoder),
+):
+    row = await repo.get_current_location(session, current.device_id)
+    if row is None:
+        raise NotFound("no current location")
+    return _place_out(geocoder, row)
+
+
+@router.delete("/v1/me/location", status_code=204)
+async def delete_location(session: AsyncSession = Depends(get_session), current: CurrentDevice = Depends(current_device)):
+    await repo.delete_current_location(session, current.device_id)
+    return Response(status_code=204)

@@ -1,0 +1,32 @@
+"""Resident authentication: ``Authorization: Bearer <token>`` → the calling device."""
+
+from __future__ import annotations
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.auth.service import CurrentDevice, authenticate
+from server.deps import get_session
+from server.errors import Unauthorized
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Authorization header must be 'Bearer <token>'")
+    return token.strip()
+
+
+async def current_device(request: Request, session: AsyncSession = Depends(get_session)) -> CurrentDevice:
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthorized("missing bearer token")
+    return await authenticate(session, token)
+
+
+async def optional_device(request: Request, session: AsyncSession = Depends(get_session)) -> CurrentDevice | None:
+    token = bearer_token(request)
+    return None if token is None else await authenticate(session, token)

@@ -1,0 +1,120 @@
+"""Resident devices: register, rotate the token, move a push address, erase everything."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.auth.models import Device, Resident
+from server.auth.schemas import DeviceRegistration, DeviceUpdate
+from server.auth.tokens import hash_token, new_token
+from server.errors import Unauthorized
+
+
+@dataclass(slots=True)
+class CurrentDevice:
+    device_id: int
+    resident_id: int
+
+
+async def authenticate(session: AsyncSession, token: str) -> CurrentDevice:
+    row = (
+        await session.execute(select(Device.id, Device.resident_id).where(Device.token_hash == hash_token(token)))
+    ).first()
+    if row is None:
+        raise Unauthorized("unknown or revoked token")
+    return CurrentDevice(device_id=row[0], resident_id=row[1])
+
+
+async def _release_push_address(session: AsyncSession, kind: str | None, address: str | None, keep_device: int | None):
+    """Detach a push address from whichever device holds it, so it is never registered twice."""
+    if not kind or not address:
+        return None
+    stmt = (
+        update(Device)
+        .where(Device.push_kind == kind, Device.push_token == address)
+        .values(push_token=None, push_kind=None, webpush_subscription=None)
+        .returning(Device.id)
+    )
+    if keep_device is not None:
+        stmt = stmt.where(Device.id != keep_device)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def register_device(
+    session: AsyncSession, reg: DeviceRegistration, current: CurrentDevice | None
+) -> tuple[Device, str, int | None]:
+    """New device, for a new resident, or for the caller's resident when a valid token is sent."""
+    if current is None:
+        resident = Resident(language=reg.language)
+        session.add(resident)
+        await session.flush()
+        resident_id = resident.id
+    else:
+        resident_id = current.resident_id
+    kind, address = reg.push_address()
+    moved_from = await _release_push_address(session, kind, address, keep_device=None)
+    token = new_token()
+    device = Device(
+        resident_id=resident_id,
+        platform=reg.platform,
+        push_kind=kind,
+        push_token=address,
+        webpush_subscription=reg.webpush_subscription.model_dump(mode="json") if reg.webpush_subscription else None,
+        language=reg.language,
+        app_version=reg.app_version,
+        token_hash=hash_token(token),
+    )
+    session.add(device)
+    await session.flush()
+    return device, token, moved_from
+
+
+async def update_device(session: AsyncSession, current: CurrentDevice, upd: DeviceUpdate) -> Device:
+    device = await session.get(Device, current.device_id)
+    reg_like = DeviceRegistration(
+        platform=device.platform,
+        fcm_token=upd.fcm_token,
+        fcm_installation_id=upd.fcm_installation_id,
+        apns_token=upd.apns_token,
+        webpush_subscription=upd.webpush_subscription,
+    )
+    kind, address = reg_like.push_address()
+    if kind:
+        await _release_push_address(session, kind, address, keep_device=device.id)
+        device.push_kind, device.push_token = kind, address
+        device.webpush_subscription = (
+            upd.webpush_subscription.model_dump(mode="json") if upd.webpush_subscription else None
+        )
+    if upd.language:
+        device.language = upd.language
+        await session.execute(update(Resident).where(Resident.id == device.resident_id).values(language=upd.language))
+    if upd.app_version:
+        device.app_version = upd.app_version
+    await session.flush()
+    return device
+
+
+async def rotate_token(session: AsyncSession, current: CurrentDevice) -> str:
+    token = new_token()
+    await session.execute(
+        update(Device).where(Device.id == current.device_id).values(token_hash=hash_token(token), token_rotated_at=func.now())
+    )
+    return token
+
+
+async def get_me(session: AsyncSession, current: CurrentDevice) -> tuple[Resident, list[Device]]:
+    resident = await session.get(Resident, current.resident_id)
+    devices = (await session.scalars(select(Device).where(Device.resident_id == current.resident_id).order_by(Device.id))).all()
+    return resident, list(devices)
+
+
+async def erase_resident(session: AsyncSession, current: CurrentDevice) -> None:
+    """Erase the resident and everything of theirs: every table references residents ON DELETE CASCADE."""
+    await session.execute(delete(Resident).where(Resident.id == current.resident_id))
+
+
+async def delete_device(session: AsyncSession, current: CurrentDevice) -> None:
+    await session.execute(delete(Device).where(Device.id == current.device_id))

@@ -1,0 +1,160 @@
+"""Process commands: ``bousai setup``, ``bousai api``, ``bousai worker``, ``bousai scheduler``, ``bousai run``."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from server.settings import get_settings
+
+
+def _optional(module: str):
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name == module:
+            return None
+        raise
+
+
+def setup(args) -> int:
+    """Create the database and extensions, migrate, load reference data. Safe to repeat."""
+    from server.dbsetup import create_database, upgrade
+
+    settings = get_settings()
+    url = args.database_url or settings.database_url
+    created = create_database(url)
+    print(f"setup: database {'created' if created else 'exists'}; postgis ready", flush=True)
+    upgrade(url)
+    print("setup: migrations at head", flush=True)
+    from geo.areas.loader import load_areas_sync
+
+    n = load_areas_sync(url)
+    print(f"setup: {n} areas loaded", flush=True)
+    shelters = _optional("geo.shelters.gsi")
+    if shelters is not None and not args.skip_shelters:
+        count = shelters.load_shelters_sync(url, quiet=False)
+        print(f"setup: {count} shelters loaded", flush=True)
+    if args.demo:
+        demo = _optional("server.demo")
+        if demo is not None:
+            demo.load_demo_sync(url)
+    return 0
+
+
+def api(args) -> int:
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "server.app:app_factory",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers or settings.api_workers,
+        log_level="warning",
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+    )
+    return 0
+
+
+def worker(args) -> int:
+    runtime = _optional("server.worker")
+    if runtime is None:
+        print("worker: no stream consumers are built yet", file=sys.stderr)
+        return 1
+    return runtime.main(get_settings(), name=args.name)
+
+
+def scheduler(args) -> int:
+    sched = _optional("server.scheduler")
+    if sched is None:
+        print("scheduler: not built yet", file=sys.stderr)
+        return 1
+    return sched.main(get_settings())
+
+
+def run(args) -> int:
+    """api + worker + scheduler (+ the demo feed replay) as child processes; Ctrl-C stops all."""
+    settings = get_settings()
+    env = dict(os.environ)
+    procs: list[tuple[str, subprocess.Popen]] = []
+    exe = [sys.executable, "-m", "server.cli"]
+    if args.demo:
+        port = args.demo_feed_port
+        env.setdefault("BOUSAI_JMA_FEEDS", f'["http://127.0.0.1:{port}/jma/extra.xml","http://127.0.0.1:{port}/jma/eqvol.xml","http://127.0.0.1:{port}/jma/regular.xml","http://127.0.0.1:{port}/jma/other.xml"]')
+        env.setdefault("BOUSAI_CAP_FEEDS", f'["http://127.0.0.1:{port}/cap/feed.xml"]')
+        env.setdefault("BOUSAI_FEED_ALLOWED_HOSTS", '["127.0.0.1"]')
+        env.setdefault("BOUSAI_FEED_POLL_SECONDS", "5")
+        if _optional("alerts.feeds.cli") is not None:
+            procs.append(("replay", subprocess.Popen(exe + ["replay", args.scenario, "--port", str(port), "--loop"], env=env)))
+    procs.append(("api", subprocess.Popen(exe + ["api"], env=env)))
+    if _optional("server.worker") is not None:
+        procs.append(("worker", subprocess.Popen(exe + ["worker"], env=env)))
+    if _optional("server.scheduler") is not None:
+        procs.append(("scheduler", subprocess.Popen(exe + ["scheduler"], env=env)))
+    print(
+        f"bousai running: API http://{settings.host}:{settings.port}/docs  "
+        f"(ready: /readyz, metrics: /metrics); processes: {', '.join(n for n, _ in procs)}. Ctrl-C to stop.",
+        flush=True,
+    )
+    stopping = False
+
+    def _stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    rc = 0
+    try:
+        while not stopping:
+            for name, p in procs:
+                if p.poll() is not None:
+                    print(f"run: {name} exited with {p.returncode}; stopping the rest", file=sys.stderr)
+                    rc = p.returncode or 1
+                    stopping = True
+            time.sleep(0.5)
+    finally:
+        for _, p in procs:
+            if p.poll() is None:
+                p.terminate()
+        for _, p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    return rc
+
+
+def register(sub) -> None:
+    p = sub.add_parser("setup", help="create the database and extensions, migrate, load reference data")
+    p.add_argument("--database-url", help="default: BOUSAI_DATABASE_URL")
+    p.add_argument("--demo", action="store_true", help="also load demo residents")
+    p.add_argument("--skip-shelters", action="store_true")
+    p.set_defaults(func=setup)
+
+    p = sub.add_parser("api", help="serve the HTTP API (uvicorn)")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.add_argument("--workers", type=int)
+    p.set_defaults(func=api)
+
+    p = sub.add_parser("worker", help="consume the work streams (targeting, push, family events)")
+    p.add_argument("--name", help="consumer name (default: host-pid)")
+    p.set_defaults(func=worker)
+
+    p = sub.add_parser("scheduler", help="poll feeds and run periodic jobs (one active, guarded by a Redis lock)")
+    p.set_defaults(func=scheduler)
+
+    p = sub.add_parser("run", help="start api + worker + scheduler locally")
+    p.add_argument("--demo", action="store_true", help="also replay the demo scenario on a local feed server")
+    p.add_argument("--scenario", default="fukushima_quake_then_rain")
+    p.add_argument("--demo-feed-port", type=int, default=8765)
+    p.set_defaults(func=run)
