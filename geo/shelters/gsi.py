@@ -258,3 +258,10 @@ def read_gsi_files(paths: list[Path]) -> tuple[list[ShelterRecord], MergeStats]:
         for e in read_gsi_file(p):
             (emergency if e.kind == "emergency" else evacuation).append(e)
     return merge_entries(emergency, evacuation)
+
+
+def load_shelters_sync(database_url: str, quiet: bool = False) -> int:
+    """``bousai setup`` entry point: upsert the shipped fixture (see geo.shelters.loader)."""
+    from geo.shelters.loader import load_shelters_sync as load
+
+    return load(database_url, quiet=quiet)

@@ -1,0 +1,144 @@
+"""``bousai shelters import|export``: the registry in the 自治体標準 CSV layout (and GSI GeoJSON in).
+
+Exit codes: 0 all rows imported; 1 some rows were bad (the good ones were imported, each
+bad one is printed with its line number); 2 nothing could be read (file, header, options).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import sys
+from pathlib import Path
+
+from server.settings import get_settings
+
+
+async def _import(paths: list[Path], municipality: str | None, dry_run: bool, database_url: str | None) -> int:
+    from geo.shelters import csvio, gsi, service
+    from server.db import make_engine, make_sessionmaker, unit_of_work
+
+    batches = []  # (label, records, bad rows)
+    rc = 0
+    gsi_paths = [p for p in paths if p.suffix.lower() in (".json", ".geojson")]
+    for p in paths:
+        if p in gsi_paths:
+            continue
+        try:
+            res = csvio.read_csv(p.read_bytes(), municipality_code=municipality)
+        except (OSError, csvio.BadValue) as exc:
+            print(f"{p}: {exc}", file=sys.stderr)
+            rc = 2
+            continue
+        label = f"{p}: {res.encoding}, {res.rows} rows"
+        if res.ignored_columns:
+            label += f" (ignored columns: {', '.join(res.ignored_columns)})"
+        batches.append((label, res.records, res.bad_rows))
+    if gsi_paths:
+        try:
+            records, stats = gsi.read_gsi_files(gsi_paths)
+        except (OSError, ValueError) as exc:
+            print(f"GSI files: {exc}", file=sys.stderr)
+            return 2
+        if municipality:
+            records = [r for r in records if r.municipality_code == municipality]
+        label = (
+            f"GSI ({len(gsi_paths)} files): {stats.emergency} emergency sites + {stats.evacuation} evacuation centres, "
+            f"{stats.merged} merged"
+        )
+        batches.append((label, records, []))
+
+    settings = get_settings()
+    engine = make_engine(settings, url=database_url, pool_size=1, max_overflow=0)
+    try:
+        for label, records, bad in batches:
+            print(label)
+            if dry_run:
+                print(f"  {len(records)} good rows (dry run: nothing written), {len(bad)} bad")
+            else:
+                async with unit_of_work(make_sessionmaker(engine)) as session:
+                    result = await service.import_records(session, records)
+                print(
+                    f"  {len(records)} imported ({result.inserted} new, {result.updated} updated"
+                    + (f", {len(result.matched_existing)} matched to existing shelters by name within 50 m" if result.matched_existing else "")
+                    + f"), {len(bad)} bad"
+                )
+            for b in bad:
+                print(f"  bad row: {b}")
+            if bad and rc == 0:
+                rc = 1
+    finally:
+        await engine.dispose()
+    return rc
+
+
+async def _export(municipality: str | None, output: str | None, standard_only: bool, database_url: str | None) -> int:
+    from geo.shelters import csvio, service
+    from server.db import make_engine, make_sessionmaker
+
+    settings = get_settings()
+    engine = make_engine(settings, url=database_url, pool_size=1, max_overflow=0)
+    buf = io.StringIO(newline="")
+    try:
+        async with make_sessionmaker(engine)() as session:
+            rows = [r async for r in service.export_rows(session, municipality)]
+    finally:
+        await engine.dispose()
+    n = csvio.write_csv(rows, buf, standard_only=standard_only)
+    data = buf.getvalue().encode("utf-8-sig")
+    if output and output != "-":
+        Path(output).write_bytes(data)
+        print(f"shelters: {n:,} exported to {output}", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    return 0
+
+
+def _check_municipality(code: str | None) -> str | None:
+    from geo.shelters.records import normalize_municipality_code
+
+    if code is None:
+        return None
+    norm = normalize_municipality_code(code)
+    if norm is None:
+        raise SystemExit(f"shelters: --municipality {code!r} is not a valid 6-digit municipality code (e.g. 072010)")
+    return norm
+
+
+def _run_import(args) -> int:
+    try:
+        municipality = _check_municipality(args.municipality)
+    except SystemExit as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    return asyncio.run(_import([Path(f) for f in args.files], municipality, args.dry_run, args.database_url))
+
+
+def _run_export(args) -> int:
+    try:
+        municipality = _check_municipality(args.municipality)
+    except SystemExit as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    return asyncio.run(_export(municipality, args.output, args.standard_only, args.database_url))
+
+
+def register(sub) -> None:
+    p = sub.add_parser("shelters", help="shelter registry: import / export (自治体標準 CSV, GSI GeoJSON)")
+    ssub = p.add_subparsers(dest="shelters_command", metavar="ACTION")
+    ssub.required = True
+    imp = ssub.add_parser("import", help="import 指定緊急避難場所一覧 CSV files or GSI GeoJSON files")
+    imp.add_argument("files", nargs="+", metavar="FILE", help=".csv (UTF-8/BOM/Shift_JIS) or GSI .json/.geojson")
+    imp.add_argument("--municipality", help="6-digit code: fills rows without one; rows of other municipalities are refused")
+    imp.add_argument("--dry-run", action="store_true", help="parse and report only")
+    imp.add_argument("--database-url", help="default: BOUSAI_DATABASE_URL")
+    imp.set_defaults(func=_run_import)
+    exp = ssub.add_parser("export", help="write the registry as 指定緊急避難場所一覧 CSV (UTF-8 with BOM, CRLF)")
+    exp.add_argument("--municipality", help="6-digit code: only this municipality")
+    exp.add_argument("-o", "--output", help="file (default: stdout)")
+    exp.add_argument(
+        "--standard-only", action="store_true", help="emergency sites only, exactly the standard's 39 columns"
+    )
+    exp.add_argument("--database-url", help="default: BOUSAI_DATABASE_URL")
+    exp.set_defaults(func=_run_export)

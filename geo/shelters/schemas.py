@@ -1,0 +1,50 @@
+"""Shelter API shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from geo.shelters.models import HAZARDS
+
+Hazard = Enum("Hazard", {h: h for h in HAZARDS}, type=str)
+Crowding = Literal["empty", "somewhat_crowded", "crowded", "full", "unknown"]
+
+
+class ShelterOut(BaseModel):
+    id: str
+    name: str
+    name_kana: str | None = None
+    address: str | None = None
+    municipality_code: str
+    lat: float
+    lon: float
+    elevation_m: float | None = None
+    is_emergency_site: bool = Field(description="指定緊急避難場所: a place to flee to, per hazard")
+    is_evacuation_center: bool = Field(description="指定避難所: a place to stay")
+    hazards: list[str] = Field(description="hazards GSI designates the site for")
+    capacity: int | None = None
+    capacity_text: str | None = Field(None, description="想定収容人数 as published")
+    occupancy: int | None = None
+    crowding: Crowding = Field(description="VACAN levels: empty <30 %, somewhat_crowded 30–60 %, crowded 60–80 %, full ≥80 %")
+    is_open: bool
+    opened_at: datetime | None = None
+    pets_allowed: bool | None = None
+    accessible: bool | None = None
+    phone: str | None = None
+    url: str | None = None
+    notes: str | None = None
+    updated_at: datetime | None = None
+
+
+class NearbyShelterOut(ShelterOut):
+    distance_m: float
+    suitable_for: bool | None = Field(description="designated for the requested hazard; null when none was asked")
+
+
+class NearbyShelters(BaseModel):
+    hazard: str | None
+    shelters: list[NearbyShelterOut]
