@@ -92,7 +92,7 @@ def category_for(event: str | None, cap_categories: list[str], event_codes: dict
         if any(w in text for w in words):
             return cat
     cats = {c.strip().lower() for c in cap_categories}
-    if "met" in cats:
+    if "met" in cats and "fire" not in cats:  # a bushfire tagged Met is not a weather warning
         return "weather_warning"
     if "geo" in cats:
         return "other"  # Geo without a recognisable event: don't guess earthquake

@@ -56,7 +56,7 @@ def parse_volcano(h: Head, file: str | None) -> NormalizedAlert:
                     ctype = ars.get("codeType") or ""
                     for a in children(ars, "Area"):
                         acode, aname = text_of(a, "{*}Code"), text_of(a, "{*}Name")
-                        if "火山" in ctype:
+                        if "市町村" not in ctype and "火山" in ctype:  # 火山名 (not 気象・地震・火山情報／市町村等)
                             v = {"code": acode, "name": aname, "kind": "volcano", "warnings": [w]}
                             v.update({k2: v2 for k2, v2 in parse_coordinate(a.find("{*}Coordinate")).items()
                                       if k2 in ("lat", "lon")})
