@@ -132,7 +132,7 @@ class NormalizedAlert:
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {}
         for k, v in self.__dict__.items():
-            if k in REQUIRED_KEYS or v not in (None, [], False):
+            if k in REQUIRED_KEYS or not (v is None or v is False or (isinstance(v, list) and not v)):
                 d[k] = v
         d["is_drill"] = self.is_drill
         return d
