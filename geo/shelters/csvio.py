@@ -295,8 +295,12 @@ def _row_record(get, hazard_fields: list[str], is_evacuation_list: bool, default
         if not math.isfinite(elevation):
             raise BadValue(f"標高: not a number {get('elevation')!r}")
 
+    # ID, else GSI's 共通ID (stable across GSI releases), else an old-style NO column (GSI's
+    # own NO is a nationwide running number that changes between releases, hence last).
     raw_id = _clean(get("id"))
     common_id = _clean(get("common_id"))
+    if not raw_id and not common_id:
+        raw_id = _clean(get("no"))
     if raw_id:
         raw_id = unicodedata.normalize("NFKC", raw_id)
         # An id that is already namespaced (gsi:…, csv:…, 072010:…) is ours: keep it, so an

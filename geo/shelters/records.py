@@ -51,20 +51,28 @@ def check_digit(code5: str) -> str:
     return str((11 - s % 11) % 10)
 
 
+def _valid6(code: str) -> bool:
+    return len(code) == 6 and 1 <= int(code[:2]) <= 47 and check_digit(code[:5]) == code[5]
+
+
 def normalize_municipality_code(value: str | None) -> str | None:
-    """A valid 6-digit code (5-digit codes get their check digit), or None."""
+    """A valid 6-digit code, or None. Spreadsheet damage is repaired: a 5-digit value whose first
+    two digits are a prefecture (01–47) is a code without its check digit (07201 → 072010);
+    otherwise it is a 6-digit code that lost its leading zero (72010, from 072010 stored as a
+    number). Hokkaido codes that lost their zero (13013 from 013013) read the first way."""
     if value is None:
         return None
     v = unicodedata.normalize("NFKC", str(value)).strip()
-    if v.endswith(".0"):  # spreadsheets turn 72010 into 72010.0
+    if v.endswith(".0"):
         v = v[:-2]
     if not v.isdigit():
         return None
     if len(v) == 5:
-        return v + check_digit(v)
-    if len(v) == 6 and check_digit(v[:5]) == v[5]:
-        return v
-    return None
+        if 1 <= int(v[:2]) <= 47:
+            return v + check_digit(v)
+        padded = "0" + v
+        return padded if _valid6(padded) else None
+    return v if _valid6(v) else None
 
 
 def normalize_name(name: str) -> str:
