@@ -48,7 +48,11 @@ def _as_dict(alert: Any) -> dict[str, Any]:
         to_dict = getattr(alert, "to_dict", None)
         if to_dict is None:
             raise InvalidAlert(f"not a normalized alert: {type(alert).__name__}")
+        obj = alert
         alert = to_dict()
+        # to_dict() drops falsy fields, and evacuation level 0 (解除) is falsy: keep it.
+        if getattr(obj, "level", None) is not None and "level" not in alert:
+            alert["level"] = obj.level
     # JSONB payload: datetimes and other non-JSON values become strings, as `bousai parse` prints them.
     return orjson.loads(orjson.dumps(alert, default=str))
 
@@ -127,6 +131,8 @@ def is_all_clear(payload: dict[str, Any]) -> bool:
     if payload.get("category") == "evacuation":
         level = _evacuation_level(payload)
         if level is not None and str(level).strip() in {"0", "解除"}:
+            return True
+        if level is None and "解除" in str(payload.get("headline") or ""):
             return True
     statuses = [
         w.get("status")
