@@ -12,12 +12,13 @@ import importlib
 import pkgutil
 from contextlib import asynccontextmanager
 
+import asyncpg
 import structlog
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from server.db import make_engine, make_sessionmaker
+from server.db import asyncpg_dsn, make_engine, make_sessionmaker
 from server.errors import error_body, install_error_handlers
 from server.logging import configure_logging
 from server.metrics import MetricsMiddleware, metrics_response
@@ -53,6 +54,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = make_engine(settings)
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
         app.state.redis = make_redis(settings)
+        # Raw asyncpg pool for the hottest, ephemeral writes (current locations): one round
+        # trip per request, FIFO-fair waits, and commits that do not wait for the WAL flush.
+        app.state.ephemeral_pg = await asyncpg.create_pool(
+            asyncpg_dsn(settings.database_url),
+            min_size=2,
+            max_size=settings.db_pool_size,
+            server_settings={"synchronous_commit": "off", "application_name": "bousai-api-ephemeral"},
+        )
         for m in api_modules:
             hook = getattr(m, "on_startup", None)
             if hook is not None:
@@ -66,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 if hook is not None:
                     await hook(app)
             await app.state.redis.aclose()
+            await app.state.ephemeral_pg.close()
             await app.state.engine.dispose()
 
     app = FastAPI(
@@ -73,7 +83,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Disaster-prevention backend for Fukushima: places, shelters, alerts, My Evacuation, family safety.",
         lifespan=lifespan,
-        default_response_class=ORJSONResponse,
         responses={
             400: {"description": "Bad request: `{error, code, detail}`"},
             401: {"description": "Missing or unknown token: `{error, code, detail}`"},
@@ -103,7 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             checks["redis"] = f"error: {type(exc).__name__}"
         ok = all(v == "ok" for v in checks.values())
         if not ok:
-            return ORJSONResponse({**error_body("not ready", "not_ready", checks)}, status_code=503)
+            return JSONResponse({**error_body("not ready", "not_ready", checks)}, status_code=503)
         return {"status": "ready", "checks": checks}
 
     @app.get("/metrics", tags=["ops"], include_in_schema=False)

@@ -55,3 +55,8 @@ async def unit_of_work(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncI
 def sync_url(url: str) -> str:
     """The psycopg (sync) form of an asyncpg URL, for Alembic and bulk loads."""
     return url.replace("+asyncpg", "+psycopg")
+
+
+def asyncpg_dsn(url: str) -> str:
+    """The plain libpq form of a SQLAlchemy URL, for a raw asyncpg pool."""
+    return url.replace("postgresql+asyncpg://", "postgresql://").replace("postgresql+psycopg://", "postgresql://")

@@ -11,7 +11,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = structlog.get_logger()
@@ -77,20 +77,20 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError):
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return ORJSONResponse(error_body(exc.message, exc.code, exc.detail), status_code=exc.status_code, headers=headers)
+        return JSONResponse(error_body(exc.message, exc.code, exc.detail), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError):
-        return ORJSONResponse(
+        return JSONResponse(
             error_body("request validation failed", "validation_error", _jsonable_errors(exc.errors())), status_code=422
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException):
         code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(exc.status_code, "http_error")
-        return ORJSONResponse(error_body(str(exc.detail), code), status_code=exc.status_code)
+        return JSONResponse(error_body(str(exc.detail), code), status_code=exc.status_code)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
         log.exception("server.unhandled_error", path=request.url.path)
-        return ORJSONResponse(error_body("internal error", "internal_error"), status_code=500)
+        return JSONResponse(error_body("internal error", "internal_error"), status_code=500)

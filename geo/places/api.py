@@ -11,7 +11,7 @@ from geo.areas.api import get_geocoder, resolved_area
 from geo.areas.geocoder import Geocoder
 from geo.places import repository as repo
 from geo.places import service
-from geo.places.schemas import LocationIn, PlaceIn, PlaceOut, PlacePatch
+from geo.places.schemas import LocationIn, LocationOut, PlaceIn, PlaceOut, PlacePatch
 from server.auth.deps import bearer_token, current_device
 from server.auth.service import CurrentDevice
 from server.auth.tokens import hash_token
@@ -92,8 +92,8 @@ async def delete_place(
     return Response(status_code=204)
 
 
-@router.put("/v1/me/location")
-async def put_location(body: LocationIn, request: Request, session: AsyncSession = Depends(get_session)):
+@router.put("/v1/me/location", response_model=LocationOut)
+async def put_location(body: LocationIn, request: Request):
     """The device's current location (kept settings.location_retention_hours). Authenticates and
     upserts in one statement: this is the hottest write in the service."""
     token = bearer_token(request)
@@ -102,18 +102,17 @@ async def put_location(body: LocationIn, request: Request, session: AsyncSession
     state = request.app.state
     geocoder = state.geocoder if state.settings.geocode_on_write else None
     retention = timedelta(hours=state.settings.location_retention_hours)
-    row, codes, expires_at = await service.set_location(session, geocoder, hash_token(token), body, retention)
+    row, codes, expires_at = await service.set_location(state.ephemeral_pg, geocoder, hash_token(token), body, retention)
     if row is None:
         raise Unauthorized("unknown or revoked token")
-    area = resolved_area(state.geocoder, codes)
-    return {
-        "id": row[0],
-        "lat": body.lat,
-        "lon": body.lon,
-        "accuracy_m": body.accuracy_m,
-        "area": area.model_dump(),
-        "expires_at": expires_at.isoformat(),
-    }
+    return LocationOut(
+        id=row[0],
+        lat=body.lat,
+        lon=body.lon,
+        accuracy_m=body.accuracy_m,
+        area=resolved_area(state.geocoder, codes),
+        expires_at=expires_at.isoformat(),
+    )
 
 
 @router.get("/v1/me/location", response_model=PlaceOut)

@@ -93,32 +93,34 @@ async def delete_place(session: AsyncSession, resident_id: int, place_id: int) -
     return res.rowcount == 1
 
 
+_COLS = ", ".join(CODE_COLUMNS)
+# asyncpg-native ($n) so the hot path skips the ORM layer; prepared once per connection.
+UPSERT_CURRENT_SQL = f"""
+    INSERT INTO places (resident_id, device_id, kind, geom, accuracy_m, expires_at, {_COLS})
+    SELECT d.resident_id, d.id, 'current', ST_SetSRID(ST_MakePoint($3, $2), 4326), $4, $5,
+           {", ".join(f"${i}" for i in range(6, 6 + len(CODE_COLUMNS)))}
+    FROM devices d WHERE d.token_hash = $1
+    ON CONFLICT (device_id) WHERE kind = 'current' DO UPDATE SET
+      geom = EXCLUDED.geom, accuracy_m = EXCLUDED.accuracy_m, expires_at = EXCLUDED.expires_at,
+      updated_at = now(), {", ".join(f"{c} = EXCLUDED.{c}" for c in CODE_COLUMNS)}
+    RETURNING id, resident_id
+"""
+
+
 async def upsert_current_location(
-    session: AsyncSession, token_hash: bytes, lat: float, lon: float, accuracy_m, codes: AreaCodes | None, expires_at: datetime
+    pool, token_hash: bytes, lat: float, lon: float, accuracy_m, codes: AreaCodes | None, expires_at: datetime
 ):
-    """Authenticate by token hash and upsert the device's current location in one round trip.
+    """Authenticate by token hash and upsert the device's current location in one round trip
+    (a single statement is its own transaction). ``pool`` is the app's ephemeral asyncpg pool,
+    whose sessions commit without waiting for the WAL flush: a current location is superseded
+    within minutes, so losing the last milliseconds of updates in a database crash is harmless.
 
     Returns (place_id, resident_id), or None when the token is unknown.
     """
-    cols = ", ".join(CODE_COLUMNS)
-    vals = ", ".join(f":{c}" for c in CODE_COLUMNS)
-    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in CODE_COLUMNS)
-    return (
-        await session.execute(
-            text(
-                f"""
-                INSERT INTO places (resident_id, device_id, kind, geom, accuracy_m, expires_at, {cols})
-                SELECT d.resident_id, d.id, 'current', ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :acc, :exp, {vals}
-                FROM devices d WHERE d.token_hash = :th
-                ON CONFLICT (device_id) WHERE kind = 'current' DO UPDATE SET
-                  geom = EXCLUDED.geom, accuracy_m = EXCLUDED.accuracy_m, expires_at = EXCLUDED.expires_at,
-                  updated_at = now(), {sets}
-                RETURNING id, resident_id
-                """
-            ),
-            {"th": token_hash, "lat": lat, "lon": lon, "acc": accuracy_m, "exp": expires_at, **code_params(codes)},
-        )
-    ).first()
+    p = code_params(codes)
+    return await pool.fetchrow(
+        UPSERT_CURRENT_SQL, token_hash, lat, lon, accuracy_m, expires_at, *(p[c] for c in CODE_COLUMNS)
+    )
 
 
 async def get_current_location(session: AsyncSession, device_id: int):

@@ -57,3 +57,12 @@ class PlaceOut(BaseModel):
     accuracy_m: float | None = None
     area: ResolvedArea
     expires_at: str | None = None
+
+
+class LocationOut(BaseModel):
+    id: int
+    lat: float
+    lon: float
+    accuracy_m: float | None
+    area: ResolvedArea
+    expires_at: str

@@ -50,10 +50,8 @@ async def patch_place(session: AsyncSession, geocoder: Geocoder, resident_id: in
     await repo.update_place(session, resident_id, place_id, kind, label, lat, lon, codes)
 
 
-async def set_location(
-    session: AsyncSession, geocoder: Geocoder | None, token_hash: bytes, body: LocationIn, retention: timedelta
-):
+async def set_location(pool, geocoder: Geocoder | None, token_hash: bytes, body: LocationIn, retention: timedelta):
     codes = geocoder.locate(body.lat, body.lon) if geocoder is not None else None
     expires_at = datetime.now(UTC) + retention
-    row = await repo.upsert_current_location(session, token_hash, body.lat, body.lon, body.accuracy_m, codes, expires_at)
+    row = await repo.upsert_current_location(pool, token_hash, body.lat, body.lon, body.accuracy_m, codes, expires_at)
     return row, codes, expires_at

@@ -1,0 +1,32 @@
+"""``bousai bench ...``: each benchmark prints its figures and a baseline measured in the same run.
+
+Benchmarks live with their domain and are listed here; each module exposes
+``register_bench(bench_subparsers)``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+BENCH_MODULES = (
+    "geo.places.bench",
+    "alerts.feeds.bench",
+    "server.push.bench",
+    "alerts.targeting.bench",
+    "alerts.e2e_bench",
+    "my_evacuation.safety.bench",
+)
+
+
+def register(sub) -> None:
+    bench = sub.add_parser("bench", help="benchmarks: figures plus a same-run baseline")
+    bsub = bench.add_subparsers(dest="bench_command", metavar="BENCH")
+    bsub.required = True
+    for name in BENCH_MODULES:
+        try:
+            mod = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name and name.startswith(exc.name):
+                continue
+            raise
+        mod.register_bench(bsub)
