@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -118,6 +119,18 @@ async def get(session: AsyncSession, shelter_id: str) -> dict | None:
     return dict(row._mapping) if row else None
 
 
+# Lower bound of metres per planar degree is min(one degree of latitude, one of longitude at the
+# farthest latitude reached); the 0.5 % margin covers the sphere-vs-spheroid difference.
+_M_PER_DEG_LAT = 110_574.0
+_M_PER_DEG_LON_EQ = 111_320.0
+_BOUND_MARGIN = 0.995
+
+
+def _metres_per_degree_lower_bound(lat: float, reach_deg: float) -> float:
+    far = min(abs(lat) + reach_deg, 89.9)
+    return _BOUND_MARGIN * min(_M_PER_DEG_LAT, _M_PER_DEG_LON_EQ * math.cos(math.radians(far)))
+
+
 async def nearest(
     session: AsyncSession,
     *,
@@ -129,11 +142,15 @@ async def nearest(
     is_open: bool | None = None,
     available: bool = False,
 ) -> list[dict]:
-    """KNN on the GiST index (planar degrees), then exact geodesic distance for the final order.
+    """Nearest shelters by true (geodesic) distance, found through the GiST index.
 
-    ``pool`` candidates come from the index: a degree of longitude is shorter than a degree
-    of latitude (0.8 at 37°N), so the planar order can differ from the true one near the
-    cut-off; re-ranking a larger pool by ``ST_Distance(geography)`` fixes that.
+    KNN (``geom <-> point``) orders by planar degrees, and a degree of longitude is shorter
+    than one of latitude (0.8 at 37°N), so the planar order can differ from the true one.
+    We take ``pool`` KNN candidates and re-rank them by ``ST_Distance(geography)``; the
+    answer is provably exact when the last kept distance is within what the pool's planar
+    radius guarantees. When it is not (sparse areas, long distances) a second, still
+    index-assisted query takes every shelter inside the planar radius that can hold a
+    nearer one.
     """
     where = ["TRUE"]
     params: dict[str, Any] = {"lat": lat, "lon": lon, "limit": limit, "pool": pool}
@@ -145,23 +162,49 @@ async def nearest(
         params["is_open"] = is_open
     if available:
         where.append(_NOT_FULL)
+    # The point is written out (no CTE): the planner uses the GiST index only for
+    # ``geom <-> <constant>``; a CTE column is not one (seq scan + sort, measured).
+    point = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)"
+    cond = " AND ".join(where)
     sql = text(
         f"""
-        WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g),
-        candidates AS (
-            SELECT s.* FROM shelters s, pt
-            WHERE {" AND ".join(where)}
-            ORDER BY s.geom <-> pt.g
+        SELECT {_COLUMNS}, ST_Distance(c.geom::geography, {point}::geography) AS distance_m,
+               count(*) OVER () AS pool_count, max(c.planar) OVER () AS pool_reach
+        FROM (
+            SELECT *, geom <-> {point} AS planar FROM shelters
+            WHERE {cond}
+            ORDER BY geom <-> {point}
             LIMIT :pool
-        )
-        SELECT {_COLUMNS}, ST_Distance(c.geom::geography, pt.g::geography) AS distance_m
-        FROM candidates c, pt
+        ) c
         ORDER BY distance_m, id
         LIMIT :limit
         """
     )
-    rows = await session.execute(sql, params)
-    return [dict(r._mapping) for r in rows]
+    rows = [dict(r._mapping) for r in await session.execute(sql, params)]
+    if not rows:
+        return rows
+    pool_count, reach = rows[0]["pool_count"], rows[0]["pool_reach"]
+    worst = rows[-1]["distance_m"]
+    exact = pool_count < pool or (
+        len(rows) == limit and worst <= reach * _metres_per_degree_lower_bound(lat, reach)
+    )
+    if not exact:
+        radius_deg = worst / _metres_per_degree_lower_bound(lat, worst / _M_PER_DEG_LAT * 2)
+        params["radius_deg"] = radius_deg
+        sql = text(
+            f"""
+            SELECT {_COLUMNS}, ST_Distance(geom::geography, {point}::geography) AS distance_m
+            FROM shelters
+            WHERE {cond} AND ST_DWithin(geom, {point}, :radius_deg)
+            ORDER BY distance_m, id
+            LIMIT :limit
+            """
+        )
+        rows = [dict(r._mapping) for r in await session.execute(sql, params)]
+    for r in rows:
+        r.pop("pool_count", None)
+        r.pop("pool_reach", None)
+    return rows
 
 
 async def stream_for_export(session: AsyncSession, municipality_code: str | None = None, chunk: int = 500):

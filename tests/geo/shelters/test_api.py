@@ -126,3 +126,14 @@ async def test_limit_defaults_to_ten(client, add_shelters):
     await add_shelters(*[shelter(f"s{i:02d}", 37.0 + 0.001 * i, 140.0) for i in range(1, 15)])
     r = await client.get("/v1/shelters", params={"lat": 37.0, "lon": 140.0})
     assert len(r.json()["shelters"]) == 10
+
+
+async def test_nearest_is_exact_when_the_knn_pool_misses_the_true_nearest(client, add_shelters):
+    # 30 shelters due north fill the KNN pool (planar 0.0100–0.0103°, ~1,110 m); one due east
+    # at 0.0120° is planar-farther but truly nearer (~1,068 m). The bound check must catch it.
+    north = [shelter(f"north-{i:02d}", 37.0100 + 0.00001 * i, 140.0) for i in range(30)]
+    await add_shelters(*north, shelter("east", 37.0, 140.0120))
+    r = await client.get("/v1/shelters", params={"lat": 37.0, "lon": 140.0, "limit": 1})
+    got = r.json()["shelters"]
+    assert [s["id"] for s in got] == ["east"]
+    assert got[0]["distance_m"] == pytest.approx(1068.1, abs=1)
