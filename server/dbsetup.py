@@ -42,6 +42,14 @@ def create_database(url: str, *, drop: bool = False) -> bool:
     return created
 
 
+def drop_database(url: str) -> None:
+    u = make_url(sync_url(url))
+    admin = create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{u.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def upgrade(url: str, revision: str = "heads") -> None:
     command.upgrade(alembic_config(url), revision)
 

@@ -1,7 +1,7 @@
 """Test harness: a database of its own built by the migrations, real Redis, the real app.
 
-- ``db_url``: session-wide test database (``bousai_test`` unless BOUSAI_TEST_DATABASE_URL),
-  dropped and rebuilt by ``alembic upgrade`` once per run, then ``alembic check``.
+- ``db_url``: a database of this run's own (``bousai_test_<pid>`` unless
+  BOUSAI_TEST_DATABASE_URL), built by ``alembic upgrade`` and dropped at the end.
 - ``session``: one test in one transaction that rolls back.
 - ``client``: the app over ASGI with its lifespan; data it commits is wiped after the test
   (tables truncated), so tests stay independent.
@@ -18,13 +18,16 @@ import redis.asyncio as aioredis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from server.dbsetup import create_database, upgrade
+from server.dbsetup import create_database, drop_database, upgrade
 from server.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE = REPO.parent / "shared" / "reference"
 
-TEST_DB_URL = os.environ.get("BOUSAI_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/bousai_test")
+# A database per test run (dropped at the end), so concurrent runs never trample each other.
+TEST_DB_URL = os.environ.get(
+    "BOUSAI_TEST_DATABASE_URL", f"postgresql+asyncpg://postgres@127.0.0.1:5432/bousai_test_{os.getpid()}"
+)
 # Redis db 15 is the tests' own; make run uses db 0.
 TEST_REDIS_URL = os.environ.get("BOUSAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -40,13 +43,15 @@ def reference_path(*parts: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def db_url() -> str:
+def db_url():
     create_database(TEST_DB_URL, drop=True)
     upgrade(TEST_DB_URL)
     from geo.areas.loader import load_areas_sync
 
     load_areas_sync(TEST_DB_URL, quiet=True)
-    return TEST_DB_URL
+    yield TEST_DB_URL
+    if "BOUSAI_TEST_DATABASE_URL" not in os.environ:
+        drop_database(TEST_DB_URL)
 
 
 @pytest.fixture(scope="session")
