@@ -230,3 +230,22 @@ async def run_scheduler(settings: Settings, *, stop: asyncio.Event | None = None
         await redis.aclose()
         await engine.dispose()
         log.info("server.scheduler.stopped", token=lock.token)
+
+
+def main(settings: Settings) -> int:
+    """``bousai scheduler``: run until SIGINT/SIGTERM."""
+    import signal
+
+    from server.logging import configure_logging
+
+    configure_logging(settings.log_level, settings.log_json)
+
+    async def _run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_scheduler(settings, stop=stop)
+
+    asyncio.run(_run())
+    return 0

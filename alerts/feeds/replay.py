@@ -8,7 +8,8 @@ A scenario is ``fixtures/scenarios/<name>/scenario.json``::
 Documents are templates, rendered at publish time so each run issues fresh documents
 (fresh times, fresh identifiers — the store would otherwise dedupe a second run):
 
-    {{now}}            publish time, ISO 8601 +09:00      {{now+3600}}  an hour later
+    {{now}}            the document's scenario time (replay start + its offset), ISO 8601 +09:00
+    {{now+3600}}       an hour after that
     {{start-90}}       replay start (minus 90 s)           {{run}}       a token unique to the run
     {{…:utc}}  2026-11-22T01:02:03Z   {{…:minute}}  ISO +09:00 truncated to the minute (ReportDateTime)
     {{…:eventid}}  20261122100203 (JMA EventID of an earthquake: its origin time)
@@ -167,7 +168,9 @@ async def run_replay(
             delay = start_mono + doc.offset_seconds / speed - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            ctx.now = datetime.now(UTC)
+            # Scenario time, not wall time: at --speed 100 the documents still read minutes
+            # apart, as they would in the real event (and keep distinct ReportDateTimes).
+            ctx.now = start_wall + timedelta(seconds=doc.offset_seconds)
             data = render_document((spec.folder / doc.file).read_bytes(), ctx)
             ctx.published[doc.file] = ctx.now
             name = f"{ctx.now.astimezone(JST):%Y%m%d%H%M%S}_{ctx.run}_{seq:03d}_{doc.file}"

@@ -114,19 +114,24 @@ class FeedStore:
         return entry
 
     def fail_next(self, path: str, status: int, times: int = 1) -> None:
-        """Answer the next ``times`` requests for ``path`` (e.g. ``/feed/extra.xml``) with ``status``."""
+        """Answer the next ``times`` requests for ``path`` (e.g. ``/jma/extra.xml``) with ``status``."""
         self.failures.setdefault(path, []).extend([status] * times)
 
     def feed_bytes(self, feed: str) -> bytes:
         if feed in self.raw_feeds:
             return self.raw_feeds[feed]
-        return render_feed(title=FEED_TITLES[feed], feed_url=f"{self.base_url}/feed/{feed}.xml",
+        return render_feed(title=FEED_TITLES[feed], feed_url=f"{self.base_url}{feed_path(feed)}",
                            updated=self.modified[feed], entries=self.entries[feed])
 
     def etag(self, feed: str) -> str:
         if feed in self.raw_feeds:
             return '"' + hashlib.sha256(self.raw_feeds[feed]).hexdigest()[:16] + '"'
         return f'"{feed}-{self.versions[feed]}"'
+
+
+def feed_path(name: str) -> str:
+    """URL path of a feed: ``/jma/<name>.xml`` for JMA's four, ``/cap/feed.xml`` for CAP."""
+    return "/cap/feed.xml" if name == "cap" else f"/jma/{name}.xml"
 
 
 def _not_modified(request: Request, etag: str, modified: datetime) -> bool:
@@ -153,8 +158,8 @@ def build_app(store: FeedStore) -> Starlette:
         return None
 
     async def feed(request: Request) -> Response:
-        name = request.path_params["name"]
-        if name not in store.entries:
+        name = request.path_params.get("name", "cap")
+        if name not in store.entries or (name == "cap") != request.url.path.startswith("/cap/"):
             return Response("no such feed", status_code=404)
         if (injected := failure(request)) is not None:
             return injected
@@ -183,7 +188,9 @@ def build_app(store: FeedStore) -> Starlette:
         store.requests.append((request.url.path, 200))
         return Response(data, media_type="application/xml", headers={"ETag": etag})
 
-    return Starlette(routes=[Route("/feed/{name}.xml", feed), Route("/data/{name}", document)])
+    return Starlette(
+        routes=[Route("/jma/{name}.xml", feed), Route("/cap/feed.xml", feed), Route("/data/{name}", document)]
+    )
 
 
 class FeedServer:
@@ -201,7 +208,7 @@ class FeedServer:
         return f"http://{self.host}:{self.port}"
 
     def feed_url(self, name: str) -> str:
-        return f"{self.base_url}/feed/{name}.xml"
+        return f"{self.base_url}{feed_path(name)}"
 
     def feed_env(self) -> dict[str, str]:
         """BOUSAI_JMA_FEEDS / BOUSAI_CAP_FEEDS pointing a poller at this server (JSON lists)."""

@@ -13,7 +13,7 @@ from alerts.feeds.models import FeedEntry, FeedState
 from alerts.feeds.poller import FeedPoller
 from alerts.feeds.replay import load_scenario, render_scenario
 
-SCENARIO = "fukushima_quake_rain"
+SCENARIO = "fukushima_quake_then_rain"
 
 
 def publish_scenario(server, only: list[str] | None = None) -> dict[str, str]:
@@ -137,7 +137,7 @@ async def test_byte_budget_exhausted_stops_fetching_documents_until_budget_allow
 
 
 async def test_feed_5xx_backs_off_that_feed_only(feed_server, poller, sessionmaker):
-    feed_server.store.fail_next("/feed/extra.xml", 503)
+    feed_server.store.fail_next("/jma/extra.xml", 503)
     summary = await poller.poll_once()
     assert summary.feeds_failed == 1
     async with sessionmaker() as s:
@@ -152,7 +152,7 @@ async def test_feed_5xx_backs_off_that_feed_only(feed_server, poller, sessionmak
     again = await poller.poll_once()
     assert again.feeds_backing_off == 1
     new_paths = [p for p, _ in feed_server.store.requests[requests_before:]]
-    assert "/feed/extra.xml" not in new_paths and "/feed/eqvol.xml" in new_paths
+    assert "/jma/extra.xml" not in new_paths and "/jma/eqvol.xml" in new_paths
 
 
 async def test_entry_linking_off_site_is_refused_and_recorded(feed_server, poller, sessionmaker):

@@ -1,0 +1,165 @@
+"""``bousai replay``, ``bousai feeds poll --once``, ``bousai feeds status``."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+
+import orjson
+
+
+def _replay(args) -> int:
+    from alerts.feeds.replay import ScenarioError, load_scenario, run_replay
+    from alerts.feeds.server import FeedServer
+    from server.logging import configure_logging
+    from server.settings import get_settings
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    try:
+        spec = load_scenario(args.scenario)
+    except ScenarioError as exc:
+        print(f"replay: {exc}", file=sys.stderr)
+        return 2
+    if args.speed <= 0:
+        print("replay: --speed must be positive", file=sys.stderr)
+        return 2
+
+    async def main() -> None:
+        server = await FeedServer(host=args.host, port=args.port).start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        print(f"replay: {spec.name} on {server.base_url} (speed x{args.speed}); feeds:", flush=True)
+        for name, value in server.feed_env().items():
+            print(f"  {name}='{value}'", flush=True)
+
+        async def replay_forever() -> None:
+            while True:
+                published = await run_replay(spec.folder, speed=args.speed, server=server)
+                print(f"replay: published {len(published)} documents", flush=True)
+                if not args.loop:
+                    return
+                # Pause between rounds so an all-clear is seen before the next quake.
+                await asyncio.sleep(args.loop_pause)
+
+        task = asyncio.create_task(replay_forever())
+        stopper = asyncio.create_task(stop.wait())
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            task.result()
+            if args.exit_after:
+                stop.set()
+            await stop.wait()  # keep serving the published documents until stopped
+        task.cancel()
+        stopper.cancel()
+        await server.stop()
+
+    asyncio.run(main())
+    return 0
+
+
+async def _with_poller(fn):
+    from alerts.feeds.poller import FeedPoller
+    from server.db import make_engine, make_sessionmaker
+    from server.redis import make_redis
+    from server.settings import get_settings
+
+    settings = get_settings()
+    engine = make_engine(settings, pool_size=settings.feed_fetch_concurrency + 2)
+    redis = make_redis(settings)
+    poller = FeedPoller(settings, make_sessionmaker(engine), redis)
+    try:
+        return await fn(poller)
+    finally:
+        await poller.aclose()
+        await redis.aclose()
+        await engine.dispose()
+
+
+def _poll(args) -> int:
+    from server.logging import configure_logging
+    from server.settings import get_settings
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    if not args.once:
+        print("feeds poll: only --once is supported here; `bousai scheduler` polls continuously", file=sys.stderr)
+        return 2
+
+    async def run(poller):
+        return await poller.poll_once()
+
+    summary = asyncio.run(_with_poller(run))
+    print(orjson.dumps(summary.as_dict(), option=orjson.OPT_INDENT_2).decode())
+    return 1 if summary.feeds_failed and summary.feeds_failed == summary.feeds_polled else 0
+
+
+def _status(args) -> int:
+    from sqlalchemy import func, select
+
+    from alerts.feeds.budget import ByteBudget
+    from alerts.feeds.models import FeedEntry, FeedState
+
+    async def run(poller):
+        async with poller.sessionmaker() as s:
+            states = (await s.execute(select(FeedState).order_by(FeedState.url))).scalars().all()
+            counts = dict((await s.execute(select(FeedEntry.status, func.count()).group_by(FeedEntry.status))).all())
+            recent_errors = (
+                await s.execute(
+                    select(FeedEntry.entry_id, FeedEntry.error)
+                    .where(FeedEntry.status.in_(("error", "retry", "refused")))
+                    .order_by(FeedEntry.id.desc())
+                    .limit(10)
+                )
+            ).all()
+        budget = ByteBudget(poller.redis, poller.settings.feed_daily_byte_budget)
+        try:
+            used = await budget.used()
+        except Exception as exc:  # status must answer even with Redis down
+            used = f"unavailable: {exc}"
+        return {
+            "feeds": [
+                {
+                    "url": st.url,
+                    "last_status": st.last_status,
+                    "last_polled_at": st.last_polled_at.isoformat() if st.last_polled_at else None,
+                    "last_success_at": st.last_success_at.isoformat() if st.last_success_at else None,
+                    "consecutive_errors": st.consecutive_errors,
+                    "next_attempt_at": st.next_attempt_at.isoformat() if st.next_attempt_at else None,
+                    "last_error": st.last_error,
+                    "etag": st.etag,
+                }
+                for st in states
+            ],
+            "entries": counts,
+            "recent_problems": [{"entry_id": e, "error": err} for e, err in recent_errors],
+            "bytes_today": used,
+            "daily_byte_budget": poller.settings.feed_daily_byte_budget,
+        }
+
+    print(orjson.dumps(asyncio.run(_with_poller(run)), option=orjson.OPT_INDENT_2).decode())
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("replay", help="serve a scenario's documents as JMA/CAP Atom feeds on loopback, in time")
+    p.add_argument("scenario", help="scenario name under fixtures/scenarios/ or a folder with scenario.json")
+    p.add_argument("--speed", type=float, default=1.0, help="time factor (10 = ten times faster)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--loop", action="store_true", help="replay again (fresh ids and times) after each round")
+    p.add_argument("--loop-pause", type=float, default=60.0, help="seconds between rounds with --loop")
+    p.add_argument("--exit-after", action="store_true", help="exit when the scenario has been published")
+    p.set_defaults(func=_replay)
+
+    feeds = subparsers.add_parser("feeds", help="feed polling: one cycle, status")
+    fsub = feeds.add_subparsers(dest="feeds_command", metavar="SUBCOMMAND")
+    fsub.required = True
+    p = fsub.add_parser("poll", help="poll the configured feeds (BOUSAI_JMA_FEEDS / BOUSAI_CAP_FEEDS)")
+    p.add_argument("--once", action="store_true", help="one cycle, print a summary")
+    p.set_defaults(func=_poll)
+    p = fsub.add_parser("status", help="per-feed state, entry counts, recent problems, today's bytes")
+    p.set_defaults(func=_status)
