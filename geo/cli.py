@@ -99,8 +99,6 @@ def register(sub) -> None:
     loc.add_argument("lon", nargs="?", help="longitude (WGS84)")
     loc.add_argument("--input", help="CSV file with header lat,lon ('-' for stdin)")
     loc.set_defaults(func=_locate)
-    try:
-        from geo import cli_shelters
-    except ImportError:  # the shelter registry is optional for a bare checkout
-        return
+    from geo import cli_shelters
+
     cli_shelters.register(sub)
