@@ -147,3 +147,24 @@ async def test_bad_coordinates_are_4xx_never_500(client, resident):
     assert (await client.get("/v1/areas/locate", params={"lat": "nan", "lon": 140})).status_code == 422
     assert (await client.get("/v1/me/places/notanumber", headers=headers)).status_code == 422
 
+
+
+async def test_retention_job_deletes_only_expired_locations(client, resident, engine, settings, redis_client):
+    from sqlalchemy import text
+
+    from geo.places.tasks import purge_expired_locations
+    from server.db import make_sessionmaker
+    from server.scheduler import JobContext
+
+    headers, _ = resident
+    await client.put("/v1/me/location", json={"lat": FUKUSHIMA_CITY[0], "lon": FUKUSHIMA_CITY[1]}, headers=headers)
+    other = (await client.post("/v1/devices", json={"platform": "web"})).json()["token"]
+    await client.put("/v1/me/location", json={"lat": IWAKI_COAST[0], "lon": IWAKI_COAST[1]}, headers={"Authorization": f"Bearer {other}"})
+    await add(client, headers, *FUKUSHIMA_CITY)
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE places SET expires_at = now() - interval '1 minute' WHERE municipality_code = '072010' AND kind = 'current'"))
+    ctx = JobContext(settings=settings, engine=engine, sessionmaker=make_sessionmaker(engine), redis=redis_client, instance="t")
+    await purge_expired_locations(ctx)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT kind, municipality_code FROM places ORDER BY kind, municipality_code"))).all()
+    assert [tuple(r) for r in rows] == [("current", "072044"), ("home", "072010")]
