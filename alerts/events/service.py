@@ -144,6 +144,18 @@ def is_all_clear(payload: dict[str, Any]) -> bool:
     return bool(statuses) and all(s in JMA_CLEARED_STATUSES for s in statuses) and "解除" in statuses
 
 
+# Tsunami grades that are no warning at all (津波予報: 若干の海面変動 / なし).
+TSUNAMI_NOT_IN_FORCE = {"forecast", "none"}
+
+
+def tsunami_lifted(payload: dict[str, Any]) -> bool:
+    """A tsunami document that follows a warning and leaves no area under a warning/advisory."""
+    if payload.get("category") != "tsunami":
+        return False
+    grades = [a.get("tsunami_grade") for a in payload.get("areas") or [] if isinstance(a, dict)]
+    return bool(grades) and all(g in TSUNAMI_NOT_IN_FORCE for g in grades)
+
+
 def next_state(current_state: str | None, msg_type: str, payload: dict[str, Any]) -> str:
     if msg_type == "cancel":
         return "cancelled"
@@ -151,6 +163,8 @@ def next_state(current_state: str | None, msg_type: str, payload: dict[str, Any]
         return "cleared"
     if current_state is None:
         return "active"
+    if tsunami_lifted(payload):
+        return "cleared"
     return "updated"
 
 

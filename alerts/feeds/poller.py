@@ -171,7 +171,16 @@ class FeedPoller:
     async def poll_once(self) -> PollSummary:
         """One cycle over every configured feed (feeds concurrently; each feed's documents bounded)."""
         summary = PollSummary()
-        await asyncio.gather(*(self.poll_feed(url, summary) for url in self.feed_urls))
+        results = await asyncio.gather(*(self.poll_feed(url, summary) for url in self.feed_urls), return_exceptions=True)
+        for url, result in zip(self.feed_urls, results, strict=True):
+            if isinstance(result, BaseException):
+                if isinstance(result, asyncio.CancelledError):
+                    raise result
+                # One feed's unexpected failure (e.g. database down) must not hide the others'.
+                FEED_ERRORS.labels("poll_crashed").inc()
+                summary.feeds_failed += 1
+                summary.errors.append(f"{url}: {type(result).__name__}")
+                log.error("alerts.feed.poll_crashed", feed=url, error=repr(result)[:300])
         return summary
 
     # --- feed level ----------------------------------------------------------------
@@ -272,8 +281,21 @@ class FeedPoller:
                 await self._refuse(feed_url, item, summary)
                 continue
             todo.append(item)
-        results = await asyncio.gather(*(self._entry_slot(feed_url, item, summary) for item in todo))
-        return all(results)
+        results = await asyncio.gather(*(self._entry_slot(feed_url, item, summary) for item in todo),
+                                       return_exceptions=True)
+        settled = True
+        for item, result in zip(todo, results, strict=True):
+            if isinstance(result, asyncio.CancelledError):
+                raise result
+            if isinstance(result, BaseException):
+                # Not recorded: the entry is seen again next poll (validators are not kept).
+                FEED_ERRORS.labels("entry_crashed").inc()
+                summary.documents_retry += 1
+                log.error("alerts.feed.entry_crashed", entry_id=item.entry_id, error=repr(result)[:300])
+                settled = False
+            elif not result:
+                settled = False
+        return settled
 
     async def _refuse(self, feed_url: str, item: FeedItem, summary: PollSummary) -> None:
         summary.entries_refused += 1

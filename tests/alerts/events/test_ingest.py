@@ -126,3 +126,15 @@ async def test_alert_missing_what_storage_needs_is_refused(session, broken):
     with pytest.raises(InvalidAlert):
         await ingest(session, {**quake_doc("X", f"x-{uuid.uuid4()}"), **broken})
     assert await count(session, Alert) == 0
+
+
+async def test_tsunami_forecast_after_advisory_clears_event(session):
+    def tsunami(source_id, grade, issued_at):
+        d = quake_doc("T1", source_id, issued_at=issued_at)
+        d.update(category="tsunami", areas=[{"code": "250", "name": "福島県", "tsunami_grade": grade}])
+        return d
+
+    a = await ingest(session, tsunami("t1", "advisory", "2026-11-22T10:00:00+09:00"))
+    await ingest(session, tsunami("t2", "forecast", "2026-11-22T12:00:00+09:00"))
+    ev = await session.get(AlertEvent, a.event_id, populate_existing=True)
+    assert ev.state == "cleared"
