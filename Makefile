@@ -12,7 +12,8 @@ STAMP := $(VENV)/.installed
 .PHONY: run test install deps postgis services venv setup bench clean lint
 
 run: install
-	$(PY) -m server.cli setup --demo
+	$(PY) -m server.cli setup
+	$(PY) -m server.cli demo load
 	$(PY) -m server.cli run --demo
 
 test: install

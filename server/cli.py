@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "geo.cli",
     "alerts.sources.cli",
     "alerts.feeds.cli",
+    "alerts.demo",
     "server.bench",
 )
 

@@ -39,10 +39,6 @@ def setup(args) -> int:
     if shelters is not None and not args.skip_shelters:
         count = shelters.load_shelters_sync(url, quiet=False)
         print(f"setup: {count} shelters loaded", flush=True)
-    if args.demo:
-        demo = _optional("server.demo")
-        if demo is not None:
-            demo.load_demo_sync(url)
     return 0
 
 
@@ -136,7 +132,6 @@ def run(args) -> int:
 def register(sub) -> None:
     p = sub.add_parser("setup", help="create the database and extensions, migrate, load reference data")
     p.add_argument("--database-url", help="default: BOUSAI_DATABASE_URL")
-    p.add_argument("--demo", action="store_true", help="also load demo residents")
     p.add_argument("--skip-shelters", action="store_true")
     p.set_defaults(func=setup)
 

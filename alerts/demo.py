@@ -1,0 +1,124 @@
+"""``bousai demo load``: demo residents for ``make run`` (idempotent: re-running replaces them).
+
+Twelve households across Fukushima — coastal いわき and 相馬, 福島市, 郡山市 (incl. 湖南),
+会津若松 — each with an Android device on the outbox provider (what would be sent is
+recorded, nothing leaves the machine), a home, some a workplace or a parent's home, and a
+current location. Their bearer tokens are printed so a developer can call the API as them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+
+from geo.areas.api import resolved_area
+from geo.areas.loader import geocoder_from_fixture
+from server.auth.tokens import hash_token, new_token
+from server.db import make_engine, make_sessionmaker, unit_of_work
+from server.settings import get_settings
+
+DEMO_PREFIX = "demo-device-"
+
+# (label, language, home, extra places, current location)
+HOUSEHOLDS = [
+    ("小名浜の家族", "ja", (36.9470, 140.9040), [("work", "いわき市役所", 37.0505, 140.8877)], (36.95, 140.90)),
+    ("平の高齢世帯", "ja", (37.0560, 140.8900), [("family", "娘の家 (郡山)", 37.4000, 140.3600)], None),
+    ("相馬の漁師", "ja", (37.7960, 140.9200), [], (37.80, 140.93)),
+    ("福島市の会社員", "ja", (37.7608, 140.4747), [("work", "本社", 37.7500, 140.4670)], (37.76, 140.47)),
+    ("Fukushima student", "en", (37.7900, 140.4600), [("school", "University", 37.6880, 140.4620)], (37.69, 140.46)),
+    ("郡山の共働き", "ja", (37.4000, 140.3600), [("work", "工場", 37.3900, 140.4000), ("school", "小学校", 37.4050, 140.3650)], None),
+    ("湖南の農家", "ja", (37.4420, 140.1280), [], None),
+    ("会津若松の三世代", "ja", (37.4960, 139.9290), [("family", "実家 (喜多方)", 37.6510, 139.8740)], (37.50, 139.93)),
+    ("Tourist in Aizu", "en", (37.4875, 139.9297), [], (37.487, 139.93)),
+    ("南相馬の家族", "ja", (37.6420, 140.9570), [], None),
+    ("東京から見守る息子", "ja", (35.6812, 139.7671), [("family", "両親の家 (いわき)", 37.0560, 140.8900)], None),
+    ("Nurse in Iwaki", "en", (37.0200, 140.9100), [("work", "Hospital", 37.0300, 140.8900)], (37.03, 140.89)),
+]
+
+
+async def load_demo(database_url: str | None = None, *, quiet: bool = False) -> list[dict]:
+    settings = get_settings()
+    engine = make_engine(settings, url=database_url or settings.database_url, pool_size=2)
+    geocoder = geocoder_from_fixture(settings.geocode_snap_meters)
+    out = []
+    now = datetime.now(UTC)
+    try:
+        async with unit_of_work(make_sessionmaker(engine)) as s:
+            await s.execute(
+                text(
+                    "DELETE FROM residents WHERE id IN (SELECT resident_id FROM devices WHERE push_token LIKE :p)"
+                ),
+                {"p": DEMO_PREFIX + "%"},
+            )
+            for i, (label, lang, home, extras, current) in enumerate(HOUSEHOLDS):
+                rid = (
+                    await s.execute(text("INSERT INTO residents (language) VALUES (:l) RETURNING id"), {"l": lang})
+                ).scalar_one()
+                token = new_token()
+                did = (
+                    await s.execute(
+                        text(
+                            "INSERT INTO devices (resident_id, platform, push_kind, push_token, language, app_version, token_hash) "
+                            "VALUES (:r, 'android', 'fcm_token', :t, :l, 'demo', :h) RETURNING id"
+                        ),
+                        {"r": rid, "t": f"{DEMO_PREFIX}{i:02d}", "l": lang, "h": hash_token(token)},
+                    )
+                ).scalar_one()
+                places = [("home", "自宅" if lang == "ja" else "Home", *home)] + list(extras)
+                if current:
+                    places.append(("current", None, *current))
+                for kind, plabel, lat, lon in places:
+                    codes = geocoder.locate(lat, lon)
+                    area = resolved_area(geocoder, codes)
+                    await s.execute(
+                        text(
+                            """
+                            INSERT INTO places (resident_id, device_id, kind, label, geom, accuracy_m, expires_at,
+                              municipality_code, jma_city_code, jma_matome_code, jma_first_code, jma_pref_code,
+                              quake_area_code, tsunami_area_code)
+                            VALUES (:r, :d, :k, :label, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :acc,
+                              :exp,
+                              :m, :c, :ma, :f, :p, :q, :t)
+                            """
+                        ),
+                        {
+                            "r": rid, "d": did if kind == "current" else None, "k": kind, "label": plabel,
+                            "lat": lat, "lon": lon, "acc": 30.0 if kind == "current" else None,
+                            "exp": now + timedelta(hours=settings.location_retention_hours) if kind == "current" else None,
+                            "m": codes and codes.municipality_code, "c": codes and codes.jma_city_code,
+                            "ma": codes and codes.jma_matome_code, "f": codes and codes.jma_first_code,
+                            "p": codes and codes.jma_pref_code, "q": codes and codes.quake_area_code,
+                            "t": codes and codes.tsunami_area_code,
+                        },
+                    )
+                    if kind == "home":
+                        home_area = area.municipality.name if area.municipality else "outside Fukushima"
+                out.append({"household": label, "resident_id": rid, "token": token, "home": home_area})
+    finally:
+        await engine.dispose()
+    if not quiet:
+        print(f"demo: {len(out)} households loaded (tokens below; push provider records to the outbox)")
+        for row in out:
+            print(f"  {row['household']:<22} home {row['home']:<18} Authorization: Bearer {row['token']}")
+    return out
+
+
+def _cmd(args) -> int:
+    asyncio.run(load_demo(args.database_url))
+    return 0
+
+
+def register(sub) -> None:
+    demo = sub.add_parser("demo", help="demo data for make run")
+    dsub = demo.add_subparsers(dest="demo_command", metavar="ACTION")
+    dsub.required = True
+    p = dsub.add_parser("load", help="(re)load the demo households")
+    p.add_argument("--database-url")
+    p.set_defaults(func=_cmd)
+
+
+if __name__ == "__main__":
+    sys.exit(_cmd(type("A", (), {"database_url": None})()))

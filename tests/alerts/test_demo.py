@@ -1,0 +1,20 @@
+"""``bousai demo load``: demo households for make run, idempotent."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+
+async def test_demo_load_is_idempotent_and_tokens_work(db_url, engine, app, client):
+    from alerts.demo import HOUSEHOLDS, load_demo
+
+    await load_demo(db_url, quiet=True)
+    rows = await load_demo(db_url, quiet=True)
+    async with engine.connect() as conn:
+        n = (await conn.execute(text("SELECT count(*) FROM residents"))).scalar()
+        homes = (await conn.execute(text("SELECT count(*) FROM places WHERE kind = 'home'"))).scalar()
+    assert n == len(HOUSEHOLDS) == len(rows)
+    assert homes == len(HOUSEHOLDS)
+    me = await client.get("/v1/me/places", headers={"Authorization": f"Bearer {rows[0]['token']}"})
+    assert me.status_code == 200
+    assert me.json()[0]["area"]["municipality"]["code"] == "072044"
