@@ -1,0 +1,1 @@
+"""Alert delivery: preferences, the transition decision, composition and fan-out."""

@@ -1,0 +1,275 @@
+"""The push job pipeline between fan-out and providers.
+
+``push_messages`` rows (Postgres) are the jobs; a ``push:jobs`` stream entry only names a
+batch of row ids (≤ 500, the FCM/APNs batch size) so a worker wakes up. Sending a job:
+
+1. lock the rows still ``queued`` (``FOR UPDATE SKIP LOCKED``): a job delivered twice,
+   or a catch-up re-publish of a row another worker is sending, finds nothing to do;
+2. send them with the provider under the shared rate limit, retrying by error class;
+3. record each result in the same transaction, clear exactly the dead tokens in
+   ``devices``, and commit before the stream entry is acked.
+
+A worker killed during step 2 rolls its transaction back, so its rows are queued again
+and another worker sends them (a provider may then see a message twice: the message id
+travels as the collapse key, so the phone shows it once). A row whose job was lost with
+Redis stays ``queued`` and ``catch_up`` re-publishes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+import structlog
+from prometheus_client import Counter
+from redis.exceptions import RedisError
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from server.streams import publish_many
+
+log = structlog.get_logger()
+
+PUSH_STREAM = "push:jobs"
+PUSH_GROUP = "push-senders"
+# FCM and APNs both take 500 messages per multicast; larger jobs only delay the first push.
+JOB_SIZE = 500
+# A queued row not sent this long after its job was published is presumed lost (Redis
+# restart, crash before publish) and published again; far above a normal queueing delay.
+STALE_QUEUED_SECONDS = 60.0
+# Jobs that keep failing with retryable errors give up after this many jobs (each job
+# already retries with backoff inside the provider call).
+MAX_JOB_ATTEMPTS = 5
+
+PUSH_RESULTS = Counter("bousai_push_results_total", "Push messages by final status of a send", ["status"])
+DEAD_TOKENS = Counter("bousai_push_dead_tokens_total", "Device tokens cleared because the provider said they are dead")
+
+
+def job_fields(ids: Sequence[int]) -> dict[str, str]:
+    return {"ids": ",".join(str(i) for i in ids)}
+
+
+def parse_job(fields: dict[str, str]) -> list[int]:
+    raw = fields.get("ids", "")
+    return [int(x) for x in raw.split(",") if x.strip().isdigit()]
+
+
+def chunked(ids: Sequence[int], size: int = JOB_SIZE) -> Iterable[Sequence[int]]:
+    for i in range(0, len(ids), size):
+        yield ids[i : i + size]
+
+
+async def publish_push_jobs(redis: aioredis.Redis, ids: Sequence[int], *, stream: str = PUSH_STREAM) -> int:
+    """Publish jobs for these push message ids; never raises for Redis (the catch-up covers it)."""
+    if not ids:
+        return 0
+    try:
+        await publish_many(redis, stream, [job_fields(c) for c in chunked(list(ids))])
+    except (RedisError, OSError) as exc:
+        log.warning("server.push_jobs.publish_failed", error=str(exc), count=len(ids))
+        return 0
+    return len(ids)
+
+
+# ---------------------------------------------------------------------------------------
+# Sending
+# ---------------------------------------------------------------------------------------
+
+_CLAIM = text(
+    """
+    SELECT pm.id, pm.message_id, pm.device_id, pm.notification_id, pm.title, pm.body, pm.data,
+           pm.critical, pm.attempts, d.platform, d.push_kind, d.push_token, d.webpush_subscription
+    FROM push_messages pm JOIN devices d ON d.id = pm.device_id
+    WHERE pm.id = ANY(:ids) AND pm.status = 'queued'
+    ORDER BY pm.id
+    FOR UPDATE OF pm SKIP LOCKED
+    """
+)
+
+_RECORD = text(
+    """
+    UPDATE push_messages pm
+    SET status = x.status, error_code = x.error_code, attempts = pm.attempts + 1,
+        sent_at = CASE WHEN x.status = 'ok' THEN now() ELSE pm.sent_at END
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:statuses AS text[]), CAST(:codes AS text[]))
+         AS x(id, status, error_code)
+    WHERE pm.id = x.id
+    """
+)
+
+# Exactly the token the provider named: if the device re-registered meanwhile, keep the new one.
+_CLEAR_DEAD = text(
+    """
+    UPDATE devices d
+    SET push_token = NULL, push_kind = NULL, webpush_subscription = NULL
+    FROM unnest(CAST(:device_ids AS bigint[]), CAST(:tokens AS text[])) AS x(device_id, token)
+    WHERE d.id = x.device_id AND d.push_token = x.token
+    """
+)
+
+_NOTIFICATIONS_SENT = text(
+    "UPDATE notifications SET sent_at = now() WHERE id = ANY(:ids) AND sent_at IS NULL"
+)
+
+
+@dataclass
+class JobOutcome:
+    claimed: int = 0
+    ok: int = 0
+    dead_token: int = 0
+    permanent: int = 0
+    requeued: int = 0
+    failed: int = 0
+    no_token: int = 0
+
+
+def _message_for(row: Any, push: Any) -> Any | None:
+    """The provider message for a claimed row, or None when the device has no push address."""
+    token = row.push_token
+    if row.push_kind == "webpush" and row.webpush_subscription:
+        token = token or (row.webpush_subscription or {}).get("endpoint")
+    if not token or not row.push_kind:
+        return None
+    data = {str(k): str(v) for k, v in (row.data or {}).items()}
+    data["message_id"] = row.message_id
+    return push.make_message(
+        message_id=row.message_id,
+        device_id=row.device_id,
+        token=token,
+        kind=row.push_kind,
+        platform=row.platform,
+        title=row.title,
+        body=row.body,
+        data=data,
+        critical=row.critical,
+        webpush_subscription=row.webpush_subscription,
+    )
+
+
+class PushSender:
+    """Sends push jobs with one provider; shared by every job of a worker."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], provider: Any, push_api: Any, *, limiter: Any = None):
+        self.sessionmaker = sessionmaker
+        self.provider = provider
+        self.push = push_api
+        self.limiter = limiter
+
+    async def send_job(self, ids: Sequence[int]) -> JobOutcome:
+        out = JobOutcome()
+        if not ids:
+            return out
+        async with self.sessionmaker() as session, session.begin():
+            rows = (await session.execute(_CLAIM, {"ids": list(ids)})).all()
+            out.claimed = len(rows)
+            if not rows:
+                return out
+            by_message: dict[str, Any] = {}
+            messages = []
+            statuses: dict[int, tuple[str, str | None]] = {}
+            for row in rows:
+                msg = _message_for(row, self.push)
+                if msg is None:
+                    statuses[row.id] = ("no_token", None)
+                    continue
+                by_message[row.message_id] = row
+                messages.append(msg)
+            results = await self.push.send(self.provider, messages, limiter=self.limiter) if messages else []
+            dead_devices: list[int] = []
+            dead_tokens: list[str] = []
+            sent_notifications: set[int] = set()
+            for res in results:
+                row = by_message.get(res.message_id)
+                if row is None:
+                    continue
+                status = res.status
+                if status == "retry":
+                    status = "failed" if row.attempts + 1 >= MAX_JOB_ATTEMPTS else "queued"
+                elif status == "dead_token":
+                    dead_devices.append(row.device_id)
+                    dead_tokens.append(row.push_token)
+                elif status == "ok" and row.notification_id:
+                    sent_notifications.add(row.notification_id)
+                statuses[row.id] = (status, res.error_code)
+            # A message the provider never answered for is retried by a later job.
+            for row in by_message.values():
+                statuses.setdefault(row.id, ("queued", "no_result"))
+            ids_out = list(statuses)
+            await session.execute(
+                _RECORD,
+                {
+                    "ids": ids_out,
+                    "statuses": [statuses[i][0] for i in ids_out],
+                    "codes": [statuses[i][1] for i in ids_out],
+                },
+            )
+            if dead_devices:
+                await session.execute(_CLEAR_DEAD, {"device_ids": dead_devices, "tokens": dead_tokens})
+                DEAD_TOKENS.inc(len(dead_devices))
+                for dev in dead_devices:
+                    log.info("server.push.token_unregistered", device_id=dev)
+            if sent_notifications:
+                await session.execute(_NOTIFICATIONS_SENT, {"ids": list(sent_notifications)})
+        for status, _code in statuses.values():
+            PUSH_RESULTS.labels(status).inc()
+            if status == "queued":
+                out.requeued += 1
+            else:
+                setattr(out, status, getattr(out, status) + 1)
+        return out
+
+
+# ---------------------------------------------------------------------------------------
+# Catch-up
+# ---------------------------------------------------------------------------------------
+
+_STALE = text(
+    """
+    UPDATE push_messages SET published_at = now()
+    WHERE id IN (
+        SELECT id FROM push_messages
+        WHERE status = 'queued' AND published_at < now() - make_interval(secs => :stale)
+        ORDER BY id LIMIT :batch
+        FOR UPDATE SKIP LOCKED
+    )
+    RETURNING id
+    """
+)
+
+
+async def catch_up(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    redis: aioredis.Redis,
+    *,
+    stale_seconds: float = STALE_QUEUED_SECONDS,
+    batch: int = 10 * JOB_SIZE,
+) -> int:
+    """Re-publish queued rows whose job is presumed lost; returns how many."""
+    total = 0
+    while True:
+        async with sessionmaker() as session, session.begin():
+            ids = sorted(r[0] for r in (await session.execute(_STALE, {"stale": stale_seconds, "batch": batch})).all())
+        if not ids:
+            return total
+        total += await publish_push_jobs(redis, ids)
+        log.info("server.push_jobs.republished", count=len(ids))
+        if len(ids) < batch:
+            return total
+
+
+def dumps_data(data: dict[str, Any]) -> str:
+    return orjson.dumps({str(k): str(v) for k, v in data.items()}).decode()
+
+
+async def gather_bounded(coros: Iterable, limit: int) -> list:
+    sem = asyncio.Semaphore(limit)
+
+    async def run(c):
+        async with sem:
+            return await c
+
+    return await asyncio.gather(*(run(c) for c in coros))

@@ -1,0 +1,321 @@
+"""The worker process (``bousai worker``): consumes Redis Streams with consumer groups.
+
+Work is discovered, never named here: every ``tasks.py`` module in the domain packages
+may expose
+
+- ``STREAM_HANDLERS``: a list of :class:`StreamHandler` — a stream, a consumer group and
+  ``async handler(ctx, message)``. The entry is acked only after the handler returned,
+  i.e. after its work is durable (committed); a handler that raises leaves it pending.
+- ``WORKER_LOOPS``: a list of :class:`WorkerLoop` — ``async func(ctx)`` run every
+  ``seconds`` in every worker (so it must be safe to run concurrently, e.g. SKIP
+  LOCKED), and at once when PostgreSQL ``NOTIFY``s its ``wake_channel``.
+
+Entries another consumer read but never acked (it was ``kill -9``-ed) are claimed with
+XAUTOCLAIM once idle for ``claim_idle_ms``. Handlers must be idempotent: an entry can be
+handled twice. SIGTERM/SIGINT stop reading, let in-flight entries finish (bounded by
+``SHUTDOWN_GRACE_SECONDS``) and exit 0.
+
+Environment knobs (not Settings: they are per-process, set by tests and benches):
+``BOUSAI_WORKER_STREAMS`` (comma list; only these streams), ``BOUSAI_WORKER_CLAIM_IDLE_MS``,
+``BOUSAI_WORKER_LOOPS`` (``0`` to run no loops).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import pkgutil
+import signal
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import redis.asyncio as aioredis
+import structlog
+from prometheus_client import Counter
+from redis.exceptions import RedisError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from server.db import asyncpg_dsn, make_engine, make_sessionmaker
+from server.logging import configure_logging
+from server.models_registry import DOMAIN_PACKAGES, import_all_models
+from server.redis import make_redis
+from server.settings import Settings
+from server.streams import DEFAULT_CLAIM_IDLE_MS, StreamMessage, ack, claim_stale, ensure_group, read_group
+
+log = structlog.get_logger()
+
+# In-flight entries get this long to finish after SIGTERM (a 500-message push batch takes < 5 s).
+SHUTDOWN_GRACE_SECONDS = 30.0
+# XREADGROUP block: bounds how long a stop request waits for the reader to notice.
+READ_BLOCK_MS = 1000
+
+ENTRIES = Counter("bousai_worker_entries_total", "Stream entries handled", ["stream", "result"])
+
+
+@dataclass
+class WorkerContext:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    redis: aioredis.Redis
+    name: str
+    # Long-lived objects shared by handlers (push provider, HTTP clients); closed at exit
+    # when they have ``aclose()``/``close()``.
+    resources: dict[str, Any] = field(default_factory=dict)
+
+    async def resource(self, key: str, factory: Callable[["WorkerContext"], Awaitable[Any]]) -> Any:
+        if key not in self.resources:
+            self.resources[key] = await factory(self)
+        return self.resources[key]
+
+
+HandlerFunc = Callable[[WorkerContext, StreamMessage], Awaitable[None]]
+LoopFunc = Callable[[WorkerContext], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class StreamHandler:
+    stream: str
+    group: str
+    handler: HandlerFunc
+    # Entries of this stream handled at once by one worker (a fan-out is heavy: 1-2;
+    # push jobs wait on the network: 8+).
+    concurrency: int = 1
+    claim_idle_ms: int = DEFAULT_CLAIM_IDLE_MS
+
+
+@dataclass(frozen=True)
+class WorkerLoop:
+    name: str
+    func: LoopFunc
+    seconds: float
+    # PostgreSQL NOTIFY channel that runs the loop at once (delivered only on commit).
+    wake_channel: str | None = None
+
+
+def discover() -> tuple[list[StreamHandler], list[WorkerLoop]]:
+    handlers: list[StreamHandler] = []
+    loops: list[WorkerLoop] = []
+    for pkg_name in DOMAIN_PACKAGES:
+        pkg = importlib.import_module(pkg_name)
+        for mod in pkgutil.walk_packages(pkg.__path__, prefix=f"{pkg_name}."):
+            if mod.name.endswith(".tasks"):
+                m = importlib.import_module(mod.name)
+                handlers.extend(getattr(m, "STREAM_HANDLERS", []))
+                loops.extend(getattr(m, "WORKER_LOOPS", []))
+    return handlers, loops
+
+
+def _env_claim_idle() -> int | None:
+    raw = os.environ.get("BOUSAI_WORKER_CLAIM_IDLE_MS")
+    return int(raw) if raw else None
+
+
+class Worker:
+    def __init__(
+        self,
+        ctx: WorkerContext,
+        handlers: list[StreamHandler],
+        loops: list[WorkerLoop],
+        *,
+        claim_idle_ms: int | None = None,
+    ):
+        self.ctx = ctx
+        self.handlers = handlers
+        self.loops = loops
+        self.claim_idle_ms = claim_idle_ms
+        self.stop = asyncio.Event()
+        self._wake: dict[str, asyncio.Event] = {lp.name: asyncio.Event() for lp in loops}
+        self._listener: asyncpg.Connection | None = None
+
+    # --- streams -------------------------------------------------------------------
+    async def _handle(self, h: StreamHandler, msg: StreamMessage) -> None:
+        try:
+            await h.handler(self.ctx, msg)
+        except Exception:
+            ENTRIES.labels(h.stream, "error").inc()
+            log.exception("server.worker.handler_failed", stream=h.stream, entry_id=msg.id)
+            return
+        try:
+            await ack(self.ctx.redis, h.stream, h.group, msg.id)
+        except RedisError as exc:
+            # Not acked: it will be claimed and handled again, which handlers tolerate.
+            log.warning("server.worker.ack_failed", stream=h.stream, entry_id=msg.id, error=str(exc))
+        ENTRIES.labels(h.stream, "ok").inc()
+
+    async def _consume(self, h: StreamHandler) -> None:
+        idle = self.claim_idle_ms or h.claim_idle_ms
+        slots = asyncio.Semaphore(h.concurrency)
+        inflight: set[asyncio.Task] = set()
+        group_ready = False
+        while not self.stop.is_set():
+            try:
+                if not group_ready:
+                    await ensure_group(self.ctx.redis, h.stream, h.group)
+                    group_ready = True
+                await slots.acquire()
+                free = 1
+                while not slots.locked() and free < h.concurrency:
+                    await slots.acquire()
+                    free += 1
+                try:
+                    messages = await claim_stale(
+                        self.ctx.redis, h.stream, h.group, self.ctx.name, min_idle_ms=idle, count=free
+                    )
+                    if messages:
+                        log.info("server.worker.claimed", stream=h.stream, count=len(messages))
+                    else:
+                        messages = await read_group(
+                            self.ctx.redis, h.stream, h.group, self.ctx.name, count=free, block_ms=READ_BLOCK_MS
+                        )
+                except BaseException:
+                    for _ in range(free):
+                        slots.release()
+                    raise
+                for _ in range(free - len(messages)):
+                    slots.release()
+                for msg in messages:
+                    task = asyncio.create_task(self._run_one(h, msg, slots))
+                    inflight.add(task)
+                    task.add_done_callback(inflight.discard)
+            except (RedisError, OSError) as exc:
+                # NOGROUP after a Redis restart / XGROUP DESTROY: re-create and go on.
+                group_ready = False
+                log.warning("server.worker.stream_error", stream=h.stream, error=str(exc))
+                await self._sleep(1.0)
+        if inflight:
+            await asyncio.wait(inflight, timeout=SHUTDOWN_GRACE_SECONDS)
+
+    async def _run_one(self, h: StreamHandler, msg: StreamMessage, slots: asyncio.Semaphore) -> None:
+        try:
+            await self._handle(h, msg)
+        finally:
+            slots.release()
+
+    # --- loops ---------------------------------------------------------------------
+    async def _sleep(self, seconds: float, wake: asyncio.Event | None = None) -> None:
+        waits = [asyncio.ensure_future(self.stop.wait())]
+        if wake is not None:
+            waits.append(asyncio.ensure_future(wake.wait()))
+        done, pending = await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        for p in pending:
+            p.cancel()
+
+    async def _loop(self, lp: WorkerLoop) -> None:
+        wake = self._wake[lp.name]
+        while not self.stop.is_set():
+            wake.clear()
+            try:
+                await lp.func(self.ctx)
+            except Exception:
+                log.exception("server.worker.loop_failed", loop=lp.name)
+            await self._sleep(lp.seconds, wake)
+
+    async def _listen(self) -> None:
+        channels = {lp.wake_channel for lp in self.loops if lp.wake_channel}
+        if not channels:
+            return
+        try:
+            self._listener = await asyncpg.connect(asyncpg_dsn(self.ctx.settings.database_url))
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("server.worker.listen_failed", error=str(exc))
+            return
+
+        def on_notify(_conn, _pid, channel, _payload):
+            for lp in self.loops:
+                if lp.wake_channel == channel:
+                    self._wake[lp.name].set()
+
+        for ch in channels:
+            await self._listener.add_listener(ch, on_notify)
+
+    # --- lifecycle -----------------------------------------------------------------
+    async def run(self) -> None:
+        await self._listen()
+        tasks = [asyncio.create_task(self._consume(h), name=f"stream:{h.stream}") for h in self.handlers]
+        tasks += [asyncio.create_task(self._loop(lp), name=f"loop:{lp.name}") for lp in self.loops]
+        log.info(
+            "server.worker.started",
+            name=self.ctx.name,
+            streams=[h.stream for h in self.handlers],
+            loops=[lp.name for lp in self.loops],
+        )
+        try:
+            await self.stop.wait()
+        finally:
+            await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_SECONDS + 5)
+            for t in tasks:
+                if not t.done():
+                    t.cancel()
+            if self._listener is not None:
+                await self._listener.close()
+            log.info("server.worker.stopped", name=self.ctx.name)
+
+
+async def close_resources(ctx: WorkerContext) -> None:
+    for key, res in ctx.resources.items():
+        closer = getattr(res, "aclose", None) or getattr(res, "close", None)
+        if closer is None:
+            continue
+        try:
+            r = closer()
+            if asyncio.iscoroutine(r):
+                await r
+        except Exception:
+            log.warning("server.worker.resource_close_failed", resource=key)
+
+
+async def run_worker(settings: Settings, name: str | None = None, *, stop: asyncio.Event | None = None) -> None:
+    import_all_models()
+    handlers, loops = discover()
+    only = os.environ.get("BOUSAI_WORKER_STREAMS")
+    if only:
+        wanted = {s.strip() for s in only.split(",") if s.strip()}
+        handlers = [h for h in handlers if h.stream in wanted]
+    if os.environ.get("BOUSAI_WORKER_LOOPS", "1") == "0":
+        loops = []
+    engine = make_engine(settings)
+    redis = make_redis(settings)
+    ctx = WorkerContext(
+        settings=settings,
+        engine=engine,
+        sessionmaker=make_sessionmaker(engine),
+        redis=redis,
+        name=name or f"{socket.gethostname()}-{os.getpid()}",
+    )
+    worker = Worker(ctx, handlers, loops, claim_idle_ms=_env_claim_idle())
+    if stop is not None:
+        async def relay_stop():
+            await stop.wait()
+            worker.stop.set()
+
+        stopper = asyncio.create_task(relay_stop())
+    else:
+        stopper = None
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, worker.stop.set)
+    try:
+        await worker.run()
+    finally:
+        if stopper is not None:
+            stopper.cancel()
+        await close_resources(ctx)
+        await redis.aclose()
+        await engine.dispose()
+
+
+def main(settings: Settings, name: str | None = None) -> int:
+    configure_logging(settings.log_level, settings.log_json)
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    asyncio.run(run_worker(settings, name))
+    return 0
