@@ -34,7 +34,9 @@ MSG_TYPES = ("alert", "update", "cancel")
 class AlertEvent(Base):
     __tablename__ = "alert_events"
     __table_args__ = (
-        UniqueConstraint("source", "event_id"),
+        # JMA reuses one EventID for everything about an earthquake (EEW, intensity reports,
+        # tsunami warnings); for residents those are separate events with their own lifecycle.
+        UniqueConstraint("source", "event_id", "category"),
         CheckConstraint("state IN ('active','updated','cancelled','cleared')", name="state"),
         Index("ix_alert_events_last_issued_at", "last_issued_at"),
     )

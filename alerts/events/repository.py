@@ -15,7 +15,23 @@ from alerts.events.models import Alert, AlertEvent, AlertOutbox
 async def lock_or_create_event(
     session: AsyncSession, *, source: str, event_id: str, category: str, issued_at: datetime, severity: str | None
 ) -> AlertEvent:
-    """The event row, created if missing, locked FOR UPDATE so concurrent ingests of one event serialize."""
+    """The event row, created if missing, locked FOR UPDATE so concurrent ingests of one event serialize.
+
+    Events are keyed by (source, event_id, category). A document whose category could not be
+    told (a CAP Cancel without <info> parses as ``other``) joins the latest event of that id.
+    """
+    if category == "other":
+        existing = await session.execute(
+            select(AlertEvent)
+            .where(AlertEvent.source == source, AlertEvent.event_id == event_id)
+            .order_by(AlertEvent.last_issued_at.desc())
+            .limit(1)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        found = existing.scalar_one_or_none()
+        if found is not None:
+            return found
     await session.execute(
         insert(AlertEvent)
         .values(
@@ -28,11 +44,11 @@ async def lock_or_create_event(
             first_issued_at=issued_at,
             last_issued_at=issued_at,
         )
-        .on_conflict_do_nothing(index_elements=["source", "event_id"])
+        .on_conflict_do_nothing(index_elements=["source", "event_id", "category"])
     )
     row = await session.execute(
         select(AlertEvent)
-        .where(AlertEvent.source == source, AlertEvent.event_id == event_id)
+        .where(AlertEvent.source == source, AlertEvent.event_id == event_id, AlertEvent.category == category)
         .with_for_update()
         .execution_options(populate_existing=True)
     )

@@ -35,7 +35,7 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.CheckConstraint("state IN ('active','updated','cancelled','cleared')", name=op.f('ck_alert_events_state')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_alert_events')),
-    sa.UniqueConstraint('source', 'event_id', name=op.f('uq_alert_events_source_event_id'))
+    sa.UniqueConstraint('source', 'event_id', 'category', name=op.f('uq_alert_events_source_event_id_category'))
     )
     op.create_index('ix_alert_events_last_issued_at', 'alert_events', ['last_issued_at'], unique=False)
     op.create_table('feed_entries',

@@ -138,3 +138,30 @@ async def test_tsunami_forecast_after_advisory_clears_event(session):
     await ingest(session, tsunami("t2", "forecast", "2026-11-22T12:00:00+09:00"))
     ev = await session.get(AlertEvent, a.event_id, populate_existing=True)
     assert ev.state == "cleared"
+
+
+async def test_quake_and_tsunami_sharing_a_jma_event_id_are_separate_events(session):
+    quake = await ingest(session, quake_doc("20261122100000", "q1"))
+    tsunami_doc = {**quake_doc("20261122100000", "t1"), "category": "tsunami", "headline": "津波注意報",
+                   "areas": [{"code": "250", "name": "福島県", "tsunami_grade": "advisory"}]}
+    tsunami = await ingest(session, tsunami_doc)
+    assert quake.event_id != tsunami.event_id
+    cancel = {**tsunami_doc, "source_id": "t2", "msg_type": "cancel", "issued_at": "2026-11-22T10:05:00+09:00"}
+    await ingest(session, cancel)
+    assert (await session.get(AlertEvent, tsunami.event_id, populate_existing=True)).state == "cancelled"
+    assert (await session.get(AlertEvent, quake.event_id, populate_existing=True)).state == "active"
+
+
+async def test_cap_cancel_without_info_joins_the_event_it_references(session):
+    base = {
+        "source": "cap", "file": None, "event_id": "urn:bousai:072044:evac:9", "headline": "避難指示",
+        "severity": "Extreme", "expires_at": None, "areas": [{"code": "072044", "name": "いわき市"}],
+        "geometry": None, "status": "Actual", "is_drill": False,
+    }
+    a = await ingest(session, {**base, "category": "evacuation", "msg_type": "alert", "source_id": "e1",
+                               "issued_at": "2026-11-22T10:00:00+09:00", "level": 4})
+    # A CAP Cancel with no <info> block: the parser cannot tell its category.
+    c = await ingest(session, {**base, "category": "other", "severity": "Unknown", "areas": [], "msg_type": "cancel",
+                               "source_id": "e2", "issued_at": "2026-11-22T10:30:00+09:00"})
+    assert c.event_id == a.event_id
+    assert (await session.get(AlertEvent, a.event_id, populate_existing=True)).state == "cancelled"
