@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -33,6 +34,19 @@ TEST_REDIS_URL = os.environ.get("BOUSAI_TEST_REDIS_URL", "redis://127.0.0.1:6379
 
 # Tables filled once per run with reference data; never truncated between tests.
 REFERENCE_TABLES = {"areas", "alembic_version", "spatial_ref_sys"}
+
+
+@pytest.fixture(autouse=True)
+def _keep_session_event_loop():
+    """A sync test that runs CLI code in process calls asyncio.run(), which unsets the main
+    thread's event loop at exit; put the session loop back so later async tests still run."""
+    try:
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        loop = None
+    yield
+    if loop is not None and not loop.is_closed():
+        asyncio.set_event_loop(loop)
 
 
 def reference_path(*parts: str) -> Path:
