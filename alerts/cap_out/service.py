@@ -1,0 +1,49 @@
+"""Publish a CAP document (store it as sent) and read the feed. Never commits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alerts.cap_out.models import CapMessage
+from alerts.cap_out.writer import CapAlert, to_xml
+from server.errors import NotFound
+
+FEED_SIZE = 100  # entries in the Atom feed: aggregators poll often and take what is new
+
+
+async def publish(session: AsyncSession, alert: CapAlert, *, subject_type: str, subject_id: str, sent_at: datetime, title: str) -> CapMessage:
+    msg = CapMessage(
+        identifier=alert.identifier,
+        subject_type=subject_type,
+        subject_id=str(subject_id),
+        msg_type=alert.msg_type.lower(),
+        is_drill=alert.status != "Actual",
+        sent_at=sent_at,
+        sent_text=alert.sent,
+        title=title,
+        xml=to_xml(alert),
+    )
+    session.add(msg)
+    await session.flush()
+    return msg
+
+
+async def latest(session: AsyncSession, *, include_drills: bool = False, limit: int = FEED_SIZE) -> list[CapMessage]:
+    q = select(CapMessage).order_by(CapMessage.sent_at.desc(), CapMessage.id.desc()).limit(limit)
+    if not include_drills:
+        q = q.where(CapMessage.is_drill.is_(False))
+    return list((await session.execute(q)).scalars())
+
+
+async def by_id(session: AsyncSession, message_id: int) -> CapMessage:
+    msg = await session.get(CapMessage, message_id)
+    if msg is None:
+        raise NotFound(f"no CAP message {message_id}")
+    return msg
+
+
+async def by_identifier(session: AsyncSession, identifier: str) -> CapMessage | None:
+    return (await session.execute(select(CapMessage).where(CapMessage.identifier == identifier))).scalar_one_or_none()

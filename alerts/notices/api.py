@@ -1,0 +1,107 @@
+"""Staff routes for evacuation information (避難情報) and the districts it can target."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alerts.notices import service, templates
+from alerts.notices.schemas import DistrictIn, NoticeChanges, NoticeIn, RejectIn
+from server.deps import get_session
+from server.staff.deps import require_staff
+from server.staff.principal import StaffPrincipal
+
+router = APIRouter(tags=["staff: evacuation information"])
+
+operators = require_staff(roles=("prefecture", "municipal"))
+readers = require_staff(roles=("admin", "prefecture", "municipal", "viewer"))
+
+
+@router.get("/v1/staff/notice-templates")
+async def list_templates(principal: StaffPrincipal = Depends(readers)):
+    cat = templates.catalog()
+    return [
+        {"key": k, "name": {"ja": v.get("ja"), "en": v.get("en")}, "reason": v.get("reason")}
+        for k, v in cat["templates"].items()
+    ]
+
+
+@router.get("/v1/staff/notices")
+async def list_notices(
+    state: str | None = Query(None, pattern=r"^(draft|pending_approval|issued|updated|cancelled|discarded)$"),
+    limit: int = Query(100, ge=1, le=500),
+    session: AsyncSession = Depends(get_session),
+    principal: StaffPrincipal = Depends(readers),
+):
+    return [service.view(n) for n in await service.list_notices(session, principal, state=state, limit=limit)]
+
+
+@router.post("/v1/staff/notices", status_code=201)
+async def create_notice(body: NoticeIn, session: AsyncSession = Depends(get_session),
+                        principal: StaffPrincipal = Depends(operators)):
+    """A draft. Nothing is sent until it is submitted (and, for a live level 4/5, approved)."""
+    return service.view(await service.create_draft(session, principal, body))
+
+
+@router.get("/v1/staff/notices/{notice_id}")
+async def get_notice(notice_id: int, session: AsyncSession = Depends(get_session),
+                     principal: StaffPrincipal = Depends(readers)):
+    return service.view(await service.get_notice(session, principal, notice_id))
+
+
+@router.patch("/v1/staff/notices/{notice_id}")
+async def edit_notice(notice_id: int, body: NoticeChanges, session: AsyncSession = Depends(get_session),
+                      principal: StaffPrincipal = Depends(operators)):
+    return service.view(await service.update_draft(session, principal, notice_id, body))
+
+
+@router.post("/v1/staff/notices/{notice_id}/submit")
+async def submit_notice(notice_id: int, session: AsyncSession = Depends(get_session),
+                        principal: StaffPrincipal = Depends(operators)):
+    return service.view(await service.submit(session, principal, notice_id))
+
+
+@router.post("/v1/staff/notices/{notice_id}/approve")
+async def approve_notice(notice_id: int, session: AsyncSession = Depends(get_session),
+                         principal: StaffPrincipal = Depends(operators)):
+    """The second person: anyone with an operator role over the notice's area, other than its author."""
+    return service.view(await service.approve(session, principal, notice_id))
+
+
+@router.post("/v1/staff/notices/{notice_id}/reject")
+async def reject_notice(notice_id: int, body: RejectIn, session: AsyncSession = Depends(get_session),
+                        principal: StaffPrincipal = Depends(operators)):
+    return service.view(await service.reject(session, principal, notice_id, body.note))
+
+
+@router.post("/v1/staff/notices/{notice_id}/discard")
+async def discard_notice(notice_id: int, session: AsyncSession = Depends(get_session),
+                         principal: StaffPrincipal = Depends(operators)):
+    return service.view(await service.discard(session, principal, notice_id))
+
+
+@router.post("/v1/staff/notices/{notice_id}/correction", status_code=201)
+async def correct_notice(notice_id: int, body: NoticeChanges, session: AsyncSession = Depends(get_session),
+                         principal: StaffPrincipal = Depends(operators)):
+    """A ready-made correction draft (msg_type update); submit it like any notice."""
+    return service.view(await service.prepare_correction(session, principal, notice_id, body))
+
+
+@router.post("/v1/staff/notices/{notice_id}/cancel")
+async def cancel_notice(notice_id: int, body: RejectIn | None = None, session: AsyncSession = Depends(get_session),
+                        principal: StaffPrincipal = Depends(operators)):
+    """Withdraw a notice sent in error: goes out at once to exactly those who received it."""
+    return service.view(await service.cancel(session, principal, notice_id, body.note if body else None))
+
+
+@router.get("/v1/staff/districts")
+async def list_districts(municipality_code: str | None = Query(None, pattern=r"^[0-9]{6}$"),
+                         session: AsyncSession = Depends(get_session), principal: StaffPrincipal = Depends(readers)):
+    return await service.list_districts(session, principal, municipality_code)
+
+
+@router.post("/v1/staff/districts", status_code=201)
+async def create_district(body: DistrictIn, session: AsyncSession = Depends(get_session),
+                          principal: StaffPrincipal = Depends(operators)):
+    d = await service.create_district(session, principal, body)
+    return {"id": d.id, "municipality_code": d.municipality_code, "name": d.name}

@@ -1,0 +1,190 @@
+"""Issuing a notice: render it, publish it as CAP 1.2, and store it through the same ingest as
+feed alerts (our CAP document read back by our own CAP parser), so targeting, dedupe and
+delivery treat it exactly like a municipality's CAP feed. Never commits: the outbox row and
+the CAP document are written in the caller's transaction."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import structlog
+from lxml import etree
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alerts.cap_out import service as cap_service
+from alerts.cap_out.models import CapMessage
+from alerts.cap_out.writer import CapAlert, CapArea, CapInfo, cap_time, multipolygon_rings, reference, to_xml
+from alerts.events.service import ingest
+from alerts.notices import templates
+from alerts.notices.models import EvacuationNotice
+from alerts.sources.cap import parse_alert
+from server.audit.service import record
+from server.errors import Conflict
+from server.staff.principal import StaffPrincipal
+from server.staff.settings import get_staff_settings
+
+log = structlog.get_logger()
+
+# level → (urgency, severity, certainty, responseTypes); severity as the CAP profile maps the level.
+CAP_LEVEL = {
+    5: ("Immediate", "Extreme", "Observed", ["Shelter"]),
+    4: ("Immediate", "Severe", "Likely", ["Evacuate"]),
+    3: ("Expected", "Moderate", "Likely", ["Prepare", "Evacuate"]),
+    0: ("Past", "Minor", "Observed", ["AllClear"]),
+}
+CAP_LANGS = {"ja": "ja-JP", "en": "en-US"}
+
+
+def cap_identifier(notice_id: int) -> str:
+    # CAP identifiers must be unique per sender and free of spaces, commas, '<' and '&'.
+    return f"bousai-fukushima-notice-{notice_id}"
+
+
+async def _area_label(session: AsyncSession, n: EvacuationNotice) -> str:
+    names = dict(
+        (await session.execute(
+            text("SELECT code, name FROM areas WHERE kind = 'municipality' AND code = ANY(:c)"),
+            {"c": list(n.municipality_codes)},
+        )).all()
+    )
+    label = "・".join(names.get(c, c) for c in n.municipality_codes)
+    if n.target_kind == "districts" and n.district_ids:
+        districts = (await session.execute(
+            text("SELECT name FROM notice_districts WHERE id = ANY(:ids) ORDER BY name"), {"ids": list(n.district_ids)}
+        )).scalars().all()
+        label += " " + "・".join(districts)
+    elif n.target_kind == "polygon":
+        label += " 指定区域"
+    return label
+
+
+async def _shelters(session: AsyncSession, ids: list[str]) -> list[dict]:
+    if not ids:
+        return []
+    rows = dict((await session.execute(text("SELECT id, name FROM shelters WHERE id = ANY(:ids)"), {"ids": ids})).all())
+    return [{"id": i, "name": rows.get(i, i)} for i in ids]
+
+
+async def _references(session: AsyncSession, n: EvacuationNotice, sender: str) -> list[str]:
+    """Every message of the chain issued so far, the original first (it names the event)."""
+    if n.msg_type == "alert":
+        return []
+    rows = (
+        await session.execute(
+            select(CapMessage.identifier, CapMessage.sent_text)
+            .join(EvacuationNotice, EvacuationNotice.cap_identifier == CapMessage.identifier)
+            .where(EvacuationNotice.root_id == n.root_id, EvacuationNotice.issued_at.is_not(None))
+            .order_by(EvacuationNotice.issued_at, EvacuationNotice.id)
+        )
+    ).all()
+    return [reference(sender, ident, sent) for ident, sent in rows]
+
+
+def build_cap(
+    n: EvacuationNotice, *, sent: str, sender: str, sender_name: str, messages: dict, area_label: str,
+    geometry: dict | None, references: list[str], shelters: list[dict],
+) -> CapAlert:
+    urgency, severity, certainty, responses = CAP_LEVEL[n.level]
+    area = CapArea(
+        area_desc=area_label,
+        polygons=multipolygon_rings(geometry) if n.target_kind != "municipality" else [],
+        geocodes=[("JISX0402", c) for c in n.municipality_codes],
+    )
+    infos = []
+    for lang, cap_lang in CAP_LANGS.items():
+        m = messages[lang]
+        infos.append(
+            CapInfo(
+                language=cap_lang,
+                categories=["Safety"],
+                event="避難情報" if lang == "ja" else "Evacuation information",
+                response_types=["None"] if n.msg_type == "cancel" else responses,
+                urgency=urgency,
+                severity=severity,
+                certainty=certainty,
+                event_codes=[("bousai:evacuation-level", str(n.level))],
+                sender_name=sender_name,
+                headline=m["headline"],
+                description=m["body"],
+                parameters=[("bousai:shelter-id", s["id"]) for s in shelters],
+                areas=[area],
+            )
+        )
+    return CapAlert(
+        identifier=cap_identifier(n.id),
+        sender=sender,
+        sent=sent,
+        status="Exercise" if n.is_drill else "Actual",
+        msg_type={"alert": "Alert", "update": "Update", "cancel": "Cancel"}[n.msg_type],
+        note="訓練 (drill) — not a real order" if n.is_drill else None,
+        references=references,
+        infos=infos,
+    )
+
+
+async def issue(session: AsyncSession, principal: StaffPrincipal, n: EvacuationNotice) -> EvacuationNotice:
+    from alerts.notices.service import _audit_view, _primary_municipality, geometry_of
+
+    previous = None
+    if n.references_id is not None:
+        previous = await session.get(EvacuationNotice, n.references_id, with_for_update=True)
+        if previous is None or previous.state != "issued":
+            raise Conflict(
+                f"notice {n.references_id} is no longer the current issued notice; start again from the latest",
+                code="chain_moved",
+            )
+    settings = get_staff_settings()
+    now = datetime.now(UTC).replace(microsecond=0)
+    sent = cap_time(now)
+    before = _audit_view(n)
+    shelters = await _shelters(session, list(n.shelter_ids or []))
+    area_label = await _area_label(session, n)
+    messages = templates.render(
+        level=n.level, msg_type=n.msg_type, is_drill=n.is_drill, area_label=area_label,
+        shelter_names=[s["name"] for s in shelters], reason=n.reason,
+    )
+    geometry = geometry_of(n)
+    refs = await _references(session, n, settings.cap_sender)
+    cap = build_cap(
+        n, sent=sent, sender=settings.cap_sender, sender_name=settings.cap_sender_name, messages=messages,
+        area_label=area_label, geometry=geometry, references=refs, shelters=shelters,
+    )
+    await cap_service.publish(session, cap, subject_type="notice", subject_id=str(n.id), sent_at=now,
+                              title=messages["ja"]["headline"])
+
+    # Our own CAP document, read back by the feed parser: the stored alert is what any CAP receiver would see.
+    normalized = parse_alert(etree.fromstring(to_xml(cap).encode("utf-8")), file=None).to_dict()
+    normalized.update(
+        origin="staff",
+        notice_id=n.id,
+        notice_root_id=n.root_id,
+        level=n.level,
+        is_drill=n.is_drill,
+        messages=messages,
+        open_shelters=shelters,
+        reason=n.reason,
+        reason_translated=False,
+        target_kind=n.target_kind,
+        municipality_codes=list(n.municipality_codes),
+    )
+    if geometry is not None:
+        normalized["geometry"] = geometry
+    result = await ingest(session, normalized)
+
+    n.state = "issued"
+    n.issued_by, n.issued_at = principal.id, now
+    n.messages = messages
+    n.alert_id = result.alert_id
+    n.cap_identifier = cap.identifier
+    if previous is not None:
+        prev_before = _audit_view(previous)
+        previous.state = "cancelled" if n.msg_type == "cancel" else "updated"
+        await record(session, principal, f"notice.{previous.state}", ("notice", previous.id), prev_before,
+                     _audit_view(previous), municipality_code=_primary_municipality(previous))
+    await session.flush()
+    await record(session, principal, "notice.issue", ("notice", n.id), before, _audit_view(n),
+                 municipality_code=_primary_municipality(n))
+    log.info("alerts.notices.issued", notice_id=n.id, alert_id=result.alert_id, msg_type=n.msg_type,
+             level=n.level, drill=n.is_drill)
+    return n

@@ -1,0 +1,100 @@
+"""Rate limits in Redis: fixed windows keyed by account, device or client address.
+
+Fixed windows (INCR + EXPIRE in one round trip) are enough here: the limits protect the
+service and slow guessing; they are not billing. Every api process shares the counters.
+
+Use as a dependency::
+
+    router = APIRouter(dependencies=[Depends(rate_limit("resident", 120, 60, key=device_key))])
+
+or call :func:`hit` directly (sign-in attempts count failures only, see ``server.staff``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+from fastapi import Request
+
+from server.errors import AppError
+
+KEY_PREFIX = "ratelimit:"
+
+
+class RateLimited(AppError):
+    status_code = 429
+    code = "rate_limited"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    count: int
+    limit: int
+    retry_after: int
+
+
+def _key(name: str, subject: str, window: int) -> tuple[str, int]:
+    now = int(time.time())
+    bucket = now // window
+    return f"{KEY_PREFIX}{name}:{subject}:{bucket}", window - (now % window)
+
+
+async def hit(redis: aioredis.Redis, name: str, subject: str, *, limit: int, window: int, cost: int = 1) -> Verdict:
+    """Count one use of ``name`` by ``subject``; allowed while the window's count stays ≤ limit."""
+    key, remaining = _key(name, subject, window)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.incrby(key, cost)
+        pipe.expire(key, window + 1)
+        count, _ = await pipe.execute()
+    return Verdict(allowed=int(count) <= limit, count=int(count), limit=limit, retry_after=remaining)
+
+
+async def peek(redis: aioredis.Redis, name: str, subject: str, *, window: int) -> int:
+    key, _ = _key(name, subject, window)
+    value = await redis.get(key)
+    return int(value or 0)
+
+
+async def clear(redis: aioredis.Redis, name: str, subject: str, *, window: int) -> None:
+    key, _ = _key(name, subject, window)
+    await redis.delete(key)
+
+
+def raise_limited(verdict: Verdict, what: str) -> None:
+    raise RateLimited(
+        f"too many {what}; retry in {verdict.retry_after} s",
+        detail={"limit": verdict.limit, "retry_after": verdict.retry_after},
+    )
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def rate_limit(
+    name: str,
+    limit: int,
+    window: int,
+    *,
+    key: Callable[[Request], str | None | Awaitable[str | None]] = client_address,
+):
+    """A FastAPI dependency: 429 ``rate_limited`` once ``key(request)`` passes ``limit`` per ``window`` s.
+
+    ``key`` returning None skips the limit (e.g. no credentials: the auth dependency answers 401).
+    """
+
+    async def _dependency(request: Request) -> None:
+        subject = key(request)
+        if hasattr(subject, "__await__"):
+            subject = await subject  # type: ignore[misc]
+        if subject is None:
+            return
+        verdict = await hit(request.app.state.redis, name, str(subject), limit=limit, window=window)
+        if not verdict.allowed:
+            raise_limited(verdict, "requests")
+
+    return _dependency

@@ -1,0 +1,76 @@
+"""Staff sign-in and account administration."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server import ratelimit
+from server.deps import get_session
+from server.errors import Unauthorized
+from server.staff import service
+from server.staff.deps import require_staff
+from server.staff.principal import StaffPrincipal
+from server.staff.schemas import AccountIn, AccountOut, AccountUpdate, LoginIn, TokenOut
+from server.staff.settings import get_staff_settings
+from server.staff.tokens import issue_token
+
+router = APIRouter(tags=["staff"])
+
+admin_only = require_staff(roles=("admin",))
+any_staff = require_staff()
+
+
+@router.post("/v1/staff/auth/login", response_model=TokenOut)
+async def login(body: LoginIn, request: Request, session: AsyncSession = Depends(get_session)):
+    """Password sign-in → a short-lived bearer token. Failures are counted per username and per address."""
+    settings = get_staff_settings()
+    redis = request.app.state.redis
+    window = settings.staff_login_window_seconds
+    ip = ratelimit.client_address(request)
+    user_key = body.username.lower()
+    for name, subject, limit in (
+        ("staff-login-user", user_key, settings.staff_login_max_per_username),
+        ("staff-login-ip", ip, settings.staff_login_max_per_ip),
+    ):
+        if await ratelimit.peek(redis, name, subject, window=window) >= limit:
+            verdict = await ratelimit.hit(redis, name, subject, limit=limit, window=window, cost=0)
+            ratelimit.raise_limited(verdict, "sign-in attempts")
+    try:
+        account = await service.authenticate(session, body.username, body.password)
+    except Unauthorized:
+        await ratelimit.hit(redis, "staff-login-user", user_key, limit=settings.staff_login_max_per_username, window=window)
+        await ratelimit.hit(redis, "staff-login-ip", ip, limit=settings.staff_login_max_per_ip, window=window)
+        raise
+    await ratelimit.clear(redis, "staff-login-user", user_key, window=window)
+    token, exp = issue_token(settings, account.id, account.token_version)
+    return TokenOut(token=token, expires_at=exp, account=service.principal_of(account).public())
+
+
+@router.get("/v1/staff/me")
+async def me(principal: StaffPrincipal = Depends(any_staff)):
+    return principal.public()
+
+
+@router.post("/v1/staff/accounts", status_code=201, response_model=AccountOut)
+async def create_account(
+    body: AccountIn, session: AsyncSession = Depends(get_session), principal: StaffPrincipal = Depends(admin_only)
+):
+    """Administrators create accounts (there is no self sign-up)."""
+    return service.account_view(await service.create_account(session, principal, body))
+
+
+@router.get("/v1/staff/accounts", response_model=list[AccountOut])
+async def list_accounts(session: AsyncSession = Depends(get_session), principal: StaffPrincipal = Depends(admin_only)):
+    return [service.account_view(a) for a in await service.list_accounts(session)]
+
+
+@router.patch("/v1/staff/accounts/{account_id}", response_model=AccountOut)
+async def update_account(
+    account_id: int,
+    body: AccountUpdate,
+    session: AsyncSession = Depends(get_session),
+    principal: StaffPrincipal = Depends(admin_only),
+):
+    """Rename, reset a password, change role or scope, (de)activate. Revokes the account's tokens."""
+    return service.account_view(await service.update_account(session, principal, account_id, body))

@@ -1,0 +1,47 @@
+"""Staff settings, read from ``BOUSAI_*`` like the kit's, kept here so the kit's file stays the kit's."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+
+import structlog
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = structlog.get_logger()
+
+
+class StaffSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BOUSAI_", env_file=".env", extra="ignore")
+
+    # HS256 secret for staff tokens; unset → a random per-process secret (tokens die with the process).
+    staff_token_secret: str | None = None
+    # Short-lived: a stolen console token is worth 15 minutes; the console signs in again.
+    staff_token_ttl_seconds: int = 15 * 60
+    # Sign-in attempts: per username and per client address, in a sliding 15-minute window.
+    staff_login_max_per_username: int = 10
+    staff_login_max_per_ip: int = 50
+    staff_login_window_seconds: int = 15 * 60
+    # Staff API calls per account per minute: a console polls a few times a minute; 300 leaves room for bursts.
+    staff_requests_per_minute: int = 300
+    # Resident API calls per device per minute (for resident routes that adopt server.ratelimit).
+    resident_requests_per_minute: int = 120
+    # CAP <sender>: the prefecture's crisis-management address (CAP wants a globally unique sender).
+    cap_sender: str = "bousai@pref.fukushima.lg.jp"
+    cap_sender_name: str = "福島県 危機管理部"
+    # Public base URL for links in the Atom feed (the request's own base when unset).
+    public_base_url: str | None = None
+
+    def token_secret(self) -> str:
+        return self.staff_token_secret or _process_secret()
+
+
+@lru_cache
+def _process_secret() -> str:
+    log.warning("staff.token_secret_unset", hint="set BOUSAI_STAFF_TOKEN_SECRET; tokens will not survive a restart")
+    return secrets.token_urlsafe(48)
+
+
+@lru_cache
+def get_staff_settings() -> StaffSettings:
+    return StaffSettings()
