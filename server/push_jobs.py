@@ -159,6 +159,11 @@ class PushSender:
         self.push = push_api
         self.limiter = limiter
 
+    async def aclose(self) -> None:
+        closer = getattr(self.provider, "aclose", None)
+        if closer is not None:
+            await closer()
+
     async def send_job(self, ids: Sequence[int]) -> JobOutcome:
         out = JobOutcome()
         if not ids:
@@ -273,3 +278,64 @@ async def gather_bounded(coros: Iterable, limit: int) -> list:
             return await c
 
     return await asyncio.gather(*(run(c) for c in coros))
+
+
+# ---------------------------------------------------------------------------------------
+# The provider side (server.push): message building, retries, the provider itself
+# ---------------------------------------------------------------------------------------
+
+# PushMessage.kind for each push_kind stored in devices; providers route on the token type.
+_TOKEN_TYPES = {"fcm_token": "token", "fcm_fid": "fid"}
+# A critical message must reach a phone in minutes or not matter; normal ones keep a day.
+CRITICAL_TTL_SECONDS = 600
+NORMAL_TTL_SECONDS = 86_400
+
+
+class PushAPI:
+    """Adapter over ``server.push``: builds its PushMessage and sends with its retry policy."""
+
+    def make_message(self, *, message_id, device_id, token, kind, platform, title, body, data, critical, webpush_subscription):
+        from server.push.base import PushMessage, TokenType
+
+        if kind == "webpush" and webpush_subscription:
+            token = orjson.dumps(webpush_subscription).decode()
+        return PushMessage(
+            message_id=message_id,
+            device_id=str(device_id),
+            token=token,
+            title=title,
+            body=body,
+            kind=str(data.get("kind") or "alert"),
+            data=data,
+            critical=critical,
+            collapse_key=message_id,
+            ttl_seconds=CRITICAL_TTL_SECONDS if critical else NORMAL_TTL_SECONDS,
+            token_type=TokenType(_TOKEN_TYPES.get(kind, "token")),
+        )
+
+    async def send(self, provider, messages, *, limiter=None):
+        try:
+            from server.push import retry
+        except ModuleNotFoundError:
+            retry = None
+        results = []
+        for batch in chunked(messages):
+            batch = list(batch)
+            if retry is not None and hasattr(retry, "send_with_retries"):
+                kwargs = {"limiter": limiter} if limiter is not None else {}
+                results.extend(await retry.send_with_retries(provider, batch, **kwargs))
+            else:
+                results.extend(await provider.send(batch))
+        return results
+
+
+async def build_sender(settings, sessionmaker: async_sessionmaker[AsyncSession], redis: aioredis.Redis) -> PushSender:
+    """The worker's sender: the provider chosen by settings (server.push.registry)."""
+    from server.push import registry
+
+    provider = registry.build_provider(settings)
+    limiter = None
+    make_limiter = getattr(registry, "build_limiter", None)
+    if make_limiter is not None:
+        limiter = make_limiter(settings, redis)
+    return PushSender(sessionmaker, provider, PushAPI(), limiter=limiter)

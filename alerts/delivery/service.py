@@ -1,0 +1,311 @@
+"""Fan-out: one alert → the residents it reaches → deliveries rows and push messages.
+
+``fan_out`` streams the targeting matches chunk by chunk (never all recipients at
+once). Per chunk, in one transaction: lock the residents' existing ``deliveries`` rows,
+decide each resident's transition (``transitions.decide``), compose a message per device
+in the device's language, upsert the rows and insert the ``push_messages``; then commit
+and publish the push jobs. A chunk is the unit of durability: a worker killed mid
+fan-out leaves whole chunks behind it, and the stream entry (not acked) is handled again
+by another worker, which finds the committed chunks already applied
+(``last_alert_id``) and carries on with the rest.
+
+A cancellation has no areas to match: it walks the event's deliveries instead. When an
+alert ends the whole event (state ``cleared`` / ``cancelled``), residents it did not
+match but who were told are swept the same way, so nobody is left believing a danger is
+still in force.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+import structlog
+from prometheus_client import Counter
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from alerts.delivery import repository as repo
+from alerts.delivery.compose import Composed, compose
+from alerts.delivery.preferences import Preferences, load_preferences
+from alerts.delivery.rank import AlertRanker
+from alerts.delivery.transitions import Decision, Exposure, Prior, decide, decide_end, expose
+from server.push_jobs import publish_push_jobs
+
+log = structlog.get_logger()
+
+# Residents per transaction: small enough that the first pushes leave within a second of
+# the alert, large enough that 100k residents are ~50 round trips.
+CHUNK_SIZE = 2000
+# Events this strong start an "Are you safe?" check for the residents told.
+SAFETY_CHECK_MIN = {"earthquake": 7, "tsunami": 3}  # 震度6弱 (rank 7), 津波警報
+
+TRANSITIONS = Counter("bousai_delivery_transitions_total", "Per-resident delivery decisions", ["action"])
+
+
+@dataclass
+class FanOutStats:
+    alert_id: int
+    matched: int = 0
+    pushes: int = 0
+    actions: dict[str, int] = field(default_factory=dict)
+
+    def count(self, action: str) -> None:
+        self.actions[action] = self.actions.get(action, 0) + 1
+
+
+def _optional(module: str):
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            return None
+        raise
+
+
+class AlertContext:
+    """Everything about the alert a chunk needs, built once per fan-out."""
+
+    def __init__(self, row: Any):
+        self.alert_id: int = row["id"]
+        self.event_id: int = row["event_id"]
+        self.payload: dict[str, Any] = row["payload"] if isinstance(row["payload"], dict) else orjson.loads(row["payload"])
+        self.category: str = row["category"]
+        self.msg_type: str = row["msg_type"]
+        self.event_state: str = row["event_state"]
+        self.ranker = AlertRanker(self.payload)
+        self._composed: dict[tuple, Composed] = {}
+        self.guidance = _optional("my_evacuation.guidance")
+        self.safety = _optional("my_evacuation.safety.service")
+
+    def area_name(self, code: str | None) -> str:
+        area = self.ranker.area(code)
+        if area is None:
+            areas = list(self.ranker.areas.values())
+            area = areas[0] if len(areas) == 1 else None
+        return str((area or {}).get("name") or "")
+
+    def message(self, language: str, d: Decision, ex: Exposure | None) -> Composed:
+        """Composed message, cached: most residents of a fan-out share a handful of variants."""
+        key = (
+            language,
+            d.action,
+            d.rank,
+            d.told_rank,
+            ex.best_area if ex else None,
+            ex.best_place_kind if ex else None,
+            ex.intensity if ex else None,
+            ex.warning_names if ex else (),
+        )
+        msg = self._composed.get(key)
+        if msg is None:
+            msg = compose(
+                language=language,
+                transition=d.action,
+                alert=self.payload,
+                alert_id=self.alert_id,
+                event_id=self.event_id,
+                rank=d.rank if d.action != "cleared" else (d.told_rank or 0),
+                told_rank=d.told_rank,
+                area_name=self.area_name(ex.best_area) if ex else "",
+                place_kind=ex.best_place_kind if ex else None,
+                intensity=ex.intensity if ex else None,
+                warning_names=ex.warning_names if ex else (),
+            )
+            self._composed[key] = msg
+        return msg
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _guidance_for(session: AsyncSession, ctx: AlertContext, resident_id: int, ex: Exposure, language: str) -> str | None:
+    if ctx.guidance is None or ex is None:
+        return None
+    try:
+        return await ctx.guidance.plan_guidance(
+            session, resident_id, ex.best_place_id, ex.best_place_kind or "other", ctx.payload, language
+        )
+    except Exception:  # guidance is a bonus: never lose the alert for it
+        log.exception("alerts.delivery.guidance_failed", resident_id=resident_id)
+        return None
+
+
+async def _write_chunk(
+    session: AsyncSession,
+    ctx: AlertContext,
+    decisions: list[tuple[int, Decision, Exposure | None]],
+    stats: FanOutStats,
+) -> list[int]:
+    """Upsert the chunk's deliveries and insert its pushes; returns push message ids."""
+    rows = []
+    for rid, d, ex in decisions:
+        stats.count(d.action)
+        TRANSITIONS.labels(d.action).inc()
+        if d.action == "skip":
+            continue
+        rows.append(
+            {
+                "resident_id": rid,
+                "status": d.status,
+                "rank": d.rank,
+                "place_ids": ex.place_ids if ex else [],
+                "current_location": bool(ex and ex.current_devices),
+                "critical": bool(ex and ex.life_critical),
+                "held": d.held,
+                "push": d.push,
+            }
+        )
+    ids = await repo.upsert_deliveries(
+        session, event_id=ctx.event_id, alert_id=ctx.alert_id, category=ctx.category, rows=rows
+    )
+    pushing = [(rid, d, ex) for rid, d, ex in decisions if d.push and rid in ids]
+    if not pushing:
+        return []
+    devices = await repo.devices_of(session, [rid for rid, _, _ in pushing])
+    planners = (
+        await repo.residents_with_plans(session, [rid for rid, _, _ in pushing]) if ctx.guidance is not None else set()
+    )
+    pushes = []
+    for rid, d, ex in pushing:
+        for device_id, language in devices.get(rid, ()):
+            msg = ctx.message(language, d, ex)
+            body = msg.body
+            if rid in planners and d.action in ("new", "raised"):
+                extra = await _guidance_for(session, ctx, rid, ex, language)
+                if extra:
+                    body = compose(
+                        language=language, transition=d.action, alert=ctx.payload, alert_id=ctx.alert_id,
+                        event_id=ctx.event_id, rank=d.rank, area_name=ctx.area_name(ex.best_area),
+                        place_kind=ex.best_place_kind, intensity=ex.intensity, warning_names=ex.warning_names,
+                        guidance=extra,
+                    ).body
+            # Critical delivery only where the device itself is (its current location
+            # matched) and the alert is life-critical; registered places get normal priority.
+            critical = bool(ex and ex.life_critical and device_id in ex.current_devices and d.action in ("new", "raised"))
+            pushes.append(
+                {
+                    "message_id": f"a{ctx.alert_id}-r{ids[rid]}-d{device_id}",
+                    "resident_id": rid,
+                    "device_id": device_id,
+                    "delivery_id": ids[rid],
+                    "title": msg.title,
+                    "body": body,
+                    "data": orjson.dumps(msg.data).decode(),
+                    "critical": critical,
+                }
+            )
+    push_ids = await repo.insert_pushes(session, ctx.alert_id, pushes)
+    stats.pushes += len(push_ids)
+    if ctx.safety is not None:
+        threshold = SAFETY_CHECK_MIN.get(ctx.category)
+        strong = [
+            rid
+            for rid, d, ex in pushing
+            if ex and d.action in ("new", "raised") and (ex.life_critical or (threshold and d.rank >= threshold))
+        ]
+        if strong:
+            await ctx.safety.start_checks_for_alert(session, ctx.alert_id, strong)
+    return push_ids
+
+
+async def _apply_matches(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    redis: aioredis.Redis,
+    ctx: AlertContext,
+    chunk: Sequence[Any],
+    stats: FanOutStats,
+    now: datetime,
+) -> None:
+    by_resident: dict[int, list[Any]] = {}
+    for m in chunk:
+        by_resident.setdefault(m.resident_id, []).append(m)
+    stats.matched += len(by_resident)
+    rids = list(by_resident)
+    async with sessionmaker() as session, session.begin():
+        prefs_raw = await repo.residents_preferences(session, rids)
+        priors = {r.resident_id: Prior(r.id, r.status, r.rank, r.max_rank, r.last_alert_id, r.critical) for r in await repo.priors(session, ctx.event_id, rids)}
+        decisions = []
+        for rid, matches in by_resident.items():
+            prefs = load_preferences(prefs_raw.get(rid))
+            ex = expose(ctx.ranker, prefs, matches)
+            decisions.append((rid, decide(priors.get(rid), ex, prefs, ctx.alert_id, now), ex))
+        push_ids = await _write_chunk(session, ctx, decisions, stats)
+    await publish_push_jobs(redis, push_ids)
+
+
+async def _end_for_unmatched(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    redis: aioredis.Redis,
+    ctx: AlertContext,
+    action: str,
+    stats: FanOutStats,
+    now: datetime,
+) -> None:
+    """Cancel / clear every row of the event this alert did not already handle."""
+    after = 0
+    while True:
+        async with sessionmaker() as session, session.begin():
+            page = await repo.unfinished_page(session, ctx.event_id, ctx.alert_id, after, CHUNK_SIZE)
+            if not page:
+                return
+            after = page[-1].id
+            prefs_raw = await repo.residents_preferences(session, [r.resident_id for r in page])
+            decisions = []
+            for r in page:
+                prior = Prior(r.id, r.status, r.rank, r.max_rank, r.last_alert_id, r.critical)
+                d = decide_end(prior, action, load_preferences(prefs_raw.get(r.resident_id)), ctx.alert_id, now)
+                decisions.append((r.resident_id, d, None))
+            push_ids = await _write_chunk(session, ctx, decisions, stats)
+        await publish_push_jobs(redis, push_ids)
+
+
+async def fan_out(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    redis: aioredis.Redis,
+    alert_id: int,
+    *,
+    chunk_size: int = CHUNK_SIZE,
+    now: datetime | None = None,
+) -> FanOutStats:
+    """Deliver one alert. Idempotent: running it again for the same alert pushes nothing new."""
+    from alerts.targeting.service import iter_matches
+
+    now = now or _now()
+    stats = FanOutStats(alert_id)
+    async with sessionmaker() as session:
+        row = await repo.load_alert(session, alert_id)
+    if row is None:
+        log.warning("alerts.delivery.alert_missing", alert_id=alert_id)
+        return stats
+    if row["is_drill"]:
+        # A drill is never a real alert (PRODUCT): it is not pushed to residents.
+        log.info("alerts.delivery.drill_skipped", alert_id=alert_id)
+        return stats
+    ctx = AlertContext(row)
+    if ctx.msg_type == "cancel":
+        await _end_for_unmatched(sessionmaker, redis, ctx, "cancelled", stats, now)
+    else:
+        # Targeting reads on its own connection (a server-side cursor in a long read
+        # transaction); each chunk commits on another.
+        engine = sessionmaker.kw["bind"]
+        async with engine.connect() as conn:
+            async with aclosing(iter_matches(conn, alert_id, chunk_size=chunk_size)) as chunks:
+                async for chunk in chunks:
+                    await _apply_matches(sessionmaker, redis, ctx, chunk, stats, now)
+        if ctx.event_state in ("cleared", "cancelled"):
+            await _end_for_unmatched(
+                sessionmaker, redis, ctx, "cancelled" if ctx.event_state == "cancelled" else "cleared", stats, now
+            )
+    log.info("alerts.delivery.fanned_out", alert_id=alert_id, matched=stats.matched, pushes=stats.pushes, **stats.actions)
+    return stats
+
+
+def parse_preferences(raw: dict[str, Any]) -> Preferences:
+    return Preferences.model_validate(raw)

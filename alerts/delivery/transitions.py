@@ -1,0 +1,147 @@
+"""The transition decision for one resident and one alert: pure functions, no I/O.
+
+Given what the resident was told before (their ``deliveries`` row, if any), the danger
+the alert brings them now, their preferences and the clock, decide whether to push and
+what. The rules (issue 4, "Transitions, exactly once"):
+
+- a new event notifies (unless preferences filter it, or quiet hours hold it);
+- an update notifies only when it raises the danger for that resident;
+- a lowering or an all-clear (rank 0) and a cancellation reach exactly those who were
+  told (status ``told`` / ``lowered``), once, and nobody else;
+- an alert already applied to the row (``last_alert_id >= alert_id``) changes nothing, so a
+  stream entry handled twice never pushes twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from alerts.delivery.preferences import Preferences
+from alerts.delivery.rank import SEISMIC, AlertRanker, warning_rank
+from alerts.sources.normalized import INTENSITY_RANK
+
+TOLD = ("told", "lowered")  # the resident currently believes a danger is in force
+
+
+@dataclass(frozen=True, slots=True)
+class Prior:
+    id: int
+    status: str
+    rank: int
+    max_rank: int
+    last_alert_id: int
+    critical: bool = False  # what they were told was life-critical
+
+
+@dataclass(slots=True)
+class Exposure:
+    """What one alert means for one resident, over all their matched places."""
+
+    raw_rank: int = 0  # the danger, whatever the preferences (drives lowering and all-clear)
+    notify_rank: int = 0  # the danger of the places and warnings the preferences let through
+    life_critical: bool = False
+    place_ids: list[int] = field(default_factory=list)
+    current_devices: set[int] = field(default_factory=set)  # devices whose current location matched
+    best_area: str | None = None
+    best_place_kind: str | None = None
+    best_place_id: int | None = None
+    intensity: str | None = None
+    warning_names: tuple[str, ...] = ()
+
+
+def expose(ranker: AlertRanker, prefs: Preferences, matches) -> Exposure:
+    """Fold a resident's matches into one Exposure, applying categories, thresholds and warning kinds."""
+    ex = Exposure()
+    cat = ranker.category
+    category_on = prefs.category_on(cat)
+    best_key = (-1, -1)
+    for m in matches:
+        d = ranker.danger(m.area_code)
+        ex.place_ids.append(m.place_id)
+        if m.place_kind == "current" and m.device_id is not None:
+            ex.current_devices.add(m.device_id)
+        ex.raw_rank = max(ex.raw_rank, d.rank)
+        lc = d.rank > 0 and ranker.life_critical(d.rank)
+        ex.life_critical = ex.life_critical or lc
+        counted = d.rank
+        names = d.warning_names
+        if not lc:
+            if not category_on:
+                counted = 0
+            elif cat in SEISMIC and d.intensity is not None:
+                threshold = prefs.seismic_threshold(m.place_id) if m.place_kind != "current" else prefs.seismic_threshold(-1)
+                if INTENSITY_RANK.get(d.intensity, 0) < threshold:
+                    counted = 0
+            elif names:
+                names = tuple(n for n in names if prefs.warning_counts(n, warning_rank(n)))
+                counted = max((warning_rank(n) for n in names), default=0) if cat == "weather_warning" else (
+                    d.rank if names else 0
+                )
+        ex.notify_rank = max(ex.notify_rank, counted)
+        # The place the message talks about: highest danger, the current location first.
+        key = (counted if counted else d.rank, 1 if m.place_kind == "current" else 0)
+        if key > best_key:
+            best_key = key
+            ex.best_area, ex.best_place_kind, ex.best_place_id = m.area_code, m.place_kind, m.place_id
+            ex.intensity, ex.warning_names = d.intensity, names or d.warning_names
+    return ex
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    # new | raised | lowered | cleared | cancelled: push that message;
+    # held: record, do not push; silent: update the row only; skip: touch nothing.
+    action: str
+    status: str | None  # the row's status afterwards (None for skip)
+    rank: int  # the rank to store
+    push: bool
+    held: bool = False
+    told_rank: int | None = None  # for lowered / cleared / cancelled messages
+
+
+SKIP = Decision("skip", None, 0, False)
+
+
+def decide(prior: Prior | None, ex: Exposure, prefs: Preferences, alert_id: int, now: datetime) -> Decision:
+    if prior is not None and prior.last_alert_id >= alert_id:
+        return SKIP
+    quiet = prefs.quiet_now(now)
+    if prior is None or prior.status in ("cleared", "cancelled"):
+        if ex.notify_rank <= 0:
+            return SKIP if prior is None else Decision("silent", prior.status, prior.rank, False)
+        if quiet and not ex.life_critical:
+            return Decision("held", "held", ex.notify_rank, False, held=True)
+        return Decision("new", "told", ex.notify_rank, True)
+    if prior.status == "held":
+        if ex.raw_rank == 0:
+            return Decision("silent", "cleared", 0, False)
+        if ex.notify_rank > prior.rank:
+            if quiet and not ex.life_critical:
+                return Decision("held", "held", ex.notify_rank, False, held=True)
+            return Decision("new", "told", ex.notify_rank, True)
+        return Decision("silent", "held", prior.rank, False)
+    # told / lowered
+    if ex.notify_rank > prior.rank:
+        if quiet and not ex.life_critical:
+            # Keep the told rank, so the rise is pushed by a later update outside quiet hours.
+            return Decision("held", prior.status, prior.rank, False, held=True)
+        return Decision("raised", "told", ex.notify_rank, True)
+    # The end of something life-critical is always pushed: they were woken for it.
+    hold_end = quiet and not prior.critical
+    if ex.raw_rank == 0:
+        return Decision("cleared", "cleared", 0, not hold_end, held=hold_end, told_rank=prior.rank)
+    if ex.raw_rank < prior.rank:
+        return Decision("lowered", "lowered", ex.raw_rank, not hold_end, held=hold_end, told_rank=prior.rank)
+    return Decision("silent", prior.status, prior.rank, False)
+
+
+def decide_end(prior: Prior, action: str, prefs: Preferences, alert_id: int, now: datetime) -> Decision:
+    """A cancellation, or the end of the whole event, for a resident the alert did not match."""
+    if prior.last_alert_id >= alert_id:
+        return SKIP
+    status = "cancelled" if action == "cancelled" else "cleared"
+    if prior.status not in TOLD:
+        return Decision("silent", status, 0, False)
+    hold_end = prefs.quiet_now(now) and not prior.critical
+    return Decision(action, status, 0, not hold_end, held=hold_end, told_rank=prior.rank)

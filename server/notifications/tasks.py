@@ -1,0 +1,48 @@
+"""Worker side of sending: push jobs, the notifications relay and the push catch-up."""
+
+from __future__ import annotations
+
+from server.notifications.service import NOTIFY_CHANNEL, relay_notifications
+from server.push_jobs import PUSH_GROUP, PUSH_STREAM, PushSender, build_sender, catch_up, parse_job
+from server.streams import StreamMessage
+from server.worker import StreamHandler, WorkerContext, WorkerLoop
+
+# Push jobs wait on the network: 8 batches of 500 in flight per worker keep a provider's
+# HTTP/2 connections busy without holding more than 8 Postgres connections.
+PUSH_CONCURRENCY = 8
+# A lost wake-up (LISTEN connection dropped) delays a notification by at most this.
+NOTIFICATIONS_POLL_SECONDS = 5.0
+# Lost push jobs (Redis restart) are looked for this often.
+CATCH_UP_SECONDS = 10.0
+
+
+async def sender(ctx: WorkerContext) -> PushSender:
+    async def factory(c: WorkerContext):
+        s = await build_sender(c.settings, c.sessionmaker, c.redis)
+        return s
+
+    return await ctx.resource("push.sender", factory)
+
+
+async def handle_push_job(ctx: WorkerContext, msg: StreamMessage) -> None:
+    ids = parse_job(msg.fields)
+    if ids:
+        await (await sender(ctx)).send_job(ids)
+
+
+async def relay(ctx: WorkerContext) -> None:
+    await relay_notifications(ctx.sessionmaker, ctx.redis)
+
+
+async def push_catch_up(ctx: WorkerContext) -> None:
+    import os
+
+    stale = float(os.environ.get("BOUSAI_PUSH_STALE_SECONDS", "60"))
+    await catch_up(ctx.sessionmaker, ctx.redis, stale_seconds=stale)
+
+
+STREAM_HANDLERS = [StreamHandler(PUSH_STREAM, PUSH_GROUP, handle_push_job, concurrency=PUSH_CONCURRENCY)]
+WORKER_LOOPS = [
+    WorkerLoop("notifications.relay", relay, NOTIFICATIONS_POLL_SECONDS, wake_channel=NOTIFY_CHANNEL),
+    WorkerLoop("push.catch_up", push_catch_up, CATCH_UP_SECONDS),
+]
