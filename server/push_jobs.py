@@ -313,29 +313,48 @@ class PushAPI:
             token_type=TokenType(_TOKEN_TYPES.get(kind, "token")),
         )
 
+    def __init__(self, redis: aioredis.Redis | None = None):
+        self.redis = redis
+
     async def send(self, provider, messages, *, limiter=None):
-        try:
-            from server.push import retry
-        except ModuleNotFoundError:
-            retry = None
+        from server.push.retry import send_with_retries
+
         results = []
         for batch in chunked(messages):
-            batch = list(batch)
-            if retry is not None and hasattr(retry, "send_with_retries"):
-                kwargs = {"limiter": limiter} if limiter is not None else {}
-                results.extend(await retry.send_with_retries(provider, batch, **kwargs))
-            else:
-                results.extend(await provider.send(batch))
+            outcome = await send_with_retries(provider, list(batch), limiter=limiter, redis=self.redis)
+            results.extend(outcome.results)
         return results
 
 
-async def build_sender(settings, sessionmaker: async_sessionmaker[AsyncSession], redis: aioredis.Redis) -> PushSender:
-    """The worker's sender: the provider chosen by settings (server.push.registry)."""
-    from server.push import registry
+def _provider_from_settings(settings):
+    """Provider chosen by settings: ``server.push.registry`` when present, else FCM directly."""
+    try:
+        from server.push import registry
+    except ModuleNotFoundError:
+        registry = None
+    if registry is not None:
+        return registry.build_provider(settings)
+    if settings.push_provider != "fcm":
+        raise RuntimeError(f"push provider {settings.push_provider!r} needs server.push.registry")
+    import os
 
-    provider = registry.build_provider(settings)
-    limiter = None
-    make_limiter = getattr(registry, "build_limiter", None)
-    if make_limiter is not None:
-        limiter = make_limiter(settings, redis)
-    return PushSender(sessionmaker, provider, PushAPI(), limiter=limiter)
+    from firebase_admin import credentials
+
+    from server.push.fcm import FcmProvider
+
+    return FcmProvider(
+        credentials.Certificate(settings.fcm_credentials_file),
+        settings.fcm_project_id,
+        endpoint=settings.fcm_endpoint,
+        # The local FCM server's CA (tests, benches); production uses the system store.
+        ca_file=os.environ.get("BOUSAI_PUSH_CA_FILE") or None,
+    )
+
+
+async def build_sender(settings, sessionmaker: async_sessionmaker[AsyncSession], redis: aioredis.Redis) -> PushSender:
+    """The worker's sender: the provider chosen by settings, behind the shared token bucket."""
+    from server.push.ratelimit import RedisTokenBucket
+
+    provider = _provider_from_settings(settings)
+    limiter = RedisTokenBucket(redis, getattr(provider, "name", "push"), rate_per_minute=settings.fcm_rate_per_minute)
+    return PushSender(sessionmaker, provider, PushAPI(redis), limiter=limiter)

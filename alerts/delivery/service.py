@@ -42,8 +42,6 @@ log = structlog.get_logger()
 # Residents per transaction: small enough that the first pushes leave within a second of
 # the alert, large enough that 100k residents are ~50 round trips.
 CHUNK_SIZE = 2000
-# Events this strong start an "Are you safe?" check for the residents told.
-SAFETY_CHECK_MIN = {"earthquake": 7, "tsunami": 3}  # 震度6弱 (rank 7), 津波警報
 
 TRANSITIONS = Counter("bousai_delivery_transitions_total", "Per-resident delivery decisions", ["action"])
 
@@ -204,14 +202,10 @@ async def _write_chunk(
     push_ids = await repo.insert_pushes(session, ctx.alert_id, pushes)
     stats.pushes += len(push_ids)
     if ctx.safety is not None:
-        threshold = SAFETY_CHECK_MIN.get(ctx.category)
-        strong = [
-            rid
-            for rid, d, ex in pushing
-            if ex and d.action in ("new", "raised") and (ex.life_critical or (threshold and d.rank >= threshold))
-        ]
-        if strong:
-            await ctx.safety.start_checks_for_alert(session, ctx.alert_id, strong)
+        # My Evacuation decides which alerts are strong enough for an "Are you safe?" check.
+        told = [rid for rid, d, _ in pushing if d.action in ("new", "raised")]
+        if told:
+            await ctx.safety.start_checks_for_alert(session, ctx.alert_id, told, ctx.payload)
     return push_ids
 
 

@@ -126,3 +126,45 @@ async def pushes(sm, alert_id: int | None = None):
 async def delivery(sm, resident_id: int):
     async with sm() as s:
         return (await s.execute(text("SELECT * FROM deliveries WHERE resident_id = :r"), {"r": resident_id})).mappings().all()
+
+
+@dataclass
+class LocalFcm:
+    state: object
+    base_url: str
+    sa_file: str
+    ca_file: str
+    project: str = "bousai-local"
+
+
+@pytest.fixture(scope="session")
+def local_fcm(tmp_path_factory):
+    """The local FCM HTTP v1 server (HTTP/2 + TLS) in a thread, with a service account it trusts."""
+    from server.push.testing.certs import make_service_account, make_tls, public_key_pem_of
+    from server.push.testing.fcm_server import FcmState, make_fcm_app
+    from server.push.testing.serving import ServerThread
+
+    tmp = tmp_path_factory.mktemp("fcm")
+    tls = make_tls(tmp)
+    state = FcmState("bousai-local")
+    server = ServerThread(make_fcm_app(state), tls).start()
+    info = make_service_account(tmp / "sa.json", project_id="bousai-local", token_uri=server.base_url + "/token")
+    state.service_accounts[info["client_email"]] = public_key_pem_of(info["private_key"])
+    yield LocalFcm(state, server.base_url, str(tmp / "sa.json"), str(tls.ca_file))
+    server.stop()
+
+
+@pytest.fixture
+async def fcm_sender(local_fcm, committed, redis_client):
+    from firebase_admin import credentials
+
+    from server.push.fcm import FcmProvider
+    from server.push_jobs import PushAPI, PushSender
+
+    local_fcm.state.reset()
+    provider = FcmProvider(
+        credentials.Certificate(local_fcm.sa_file), local_fcm.project, endpoint=local_fcm.base_url, ca_file=local_fcm.ca_file
+    )
+    sender = PushSender(committed, provider, PushAPI(redis_client))
+    yield sender
+    await sender.aclose()
