@@ -1,0 +1,123 @@
+"""Family SQL. No commits here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def insert_group(session: AsyncSession, name: str, owner_id: int, max_members: int) -> dict:
+    row = (await session.execute(text(
+        "INSERT INTO family_groups (name, owner_id, max_members) VALUES (:n, :o, :m) RETURNING *"),
+        {"n": name, "o": owner_id, "m": max_members})).one()
+    return dict(row._mapping)
+
+
+async def lock_group(session: AsyncSession, group_id: int) -> dict | None:
+    row = (await session.execute(text("SELECT * FROM family_groups WHERE id = :g FOR UPDATE"), {"g": group_id})).first()
+    return dict(row._mapping) if row else None
+
+
+async def get_group(session: AsyncSession, group_id: int) -> dict | None:
+    row = (await session.execute(text("SELECT * FROM family_groups WHERE id = :g"), {"g": group_id})).first()
+    return dict(row._mapping) if row else None
+
+
+async def insert_member(session: AsyncSession, group_id: int, resident_id: int, display_name: str, role: str) -> bool:
+    rows = await session.execute(text(
+        """INSERT INTO family_members (group_id, resident_id, display_name, role) VALUES (:g, :r, :d, :role)
+           ON CONFLICT DO NOTHING RETURNING resident_id"""),
+        {"g": group_id, "r": resident_id, "d": display_name, "role": role})
+    return rows.first() is not None
+
+
+async def membership(session: AsyncSession, group_id: int, resident_id: int) -> dict | None:
+    row = (await session.execute(text("SELECT * FROM family_members WHERE group_id = :g AND resident_id = :r"),
+                                 {"g": group_id, "r": resident_id})).first()
+    return dict(row._mapping) if row else None
+
+
+async def count_members(session: AsyncSession, group_id: int) -> int:
+    return (await session.execute(text("SELECT count(*) FROM family_members WHERE group_id = :g"), {"g": group_id})).scalar_one()
+
+
+async def count_groups_of(session: AsyncSession, resident_id: int) -> int:
+    return (await session.execute(text("SELECT count(*) FROM family_members WHERE resident_id = :r"),
+                                  {"r": resident_id})).scalar_one()
+
+
+async def delete_member(session: AsyncSession, group_id: int, resident_id: int) -> bool:
+    rows = await session.execute(text(
+        "DELETE FROM family_members WHERE group_id = :g AND resident_id = :r RETURNING resident_id"),
+        {"g": group_id, "r": resident_id})
+    return rows.first() is not None
+
+
+async def oldest_member(session: AsyncSession, group_id: int) -> int | None:
+    return (await session.execute(text(
+        "SELECT resident_id FROM family_members WHERE group_id = :g ORDER BY joined_at, resident_id LIMIT 1"),
+        {"g": group_id})).scalar_one_or_none()
+
+
+async def transfer_owner(session: AsyncSession, group_id: int, resident_id: int) -> None:
+    await session.execute(text("UPDATE family_groups SET owner_id = :r WHERE id = :g"), {"g": group_id, "r": resident_id})
+    await session.execute(text("UPDATE family_members SET role = 'owner' WHERE group_id = :g AND resident_id = :r"),
+                          {"g": group_id, "r": resident_id})
+
+
+async def delete_group(session: AsyncSession, group_id: int) -> None:
+    await session.execute(text("DELETE FROM family_groups WHERE id = :g"), {"g": group_id})
+
+
+async def groups_of(session: AsyncSession, resident_id: int) -> list[dict]:
+    rows = await session.execute(text(
+        """SELECT g.* FROM family_groups g JOIN family_members m ON m.group_id = g.id
+           WHERE m.resident_id = :r ORDER BY g.id"""), {"r": resident_id})
+    return [dict(r._mapping) for r in rows]
+
+
+async def members_with_status(session: AsyncSession, group_id: int, since: datetime | None = None) -> list[dict]:
+    sql = """SELECT m.resident_id, m.display_name, m.role, m.joined_at,
+                    s.status, s.message, s.shelter_id, s.shelter_name, s.share_location, s.lat, s.lon,
+                    s.updated_at, s.version
+             FROM family_members m LEFT JOIN safety_statuses s ON s.resident_id = m.resident_id
+             WHERE m.group_id = :g"""
+    params: dict = {"g": group_id}
+    if since is not None:
+        sql += " AND s.updated_at > :since"
+        params["since"] = since
+    rows = await session.execute(text(sql + " ORDER BY m.joined_at, m.resident_id"), params)
+    return [dict(r._mapping) for r in rows]
+
+
+async def insert_invite(session: AsyncSession, group_id: int, code_hash: bytes, created_by: int,
+                        expires_at: datetime, max_uses: int) -> None:
+    await session.execute(text(
+        """INSERT INTO family_invites (group_id, code_hash, created_by, expires_at, max_uses)
+           VALUES (:g, :h, :c, :e, :m)"""),
+        {"g": group_id, "h": code_hash, "c": created_by, "e": expires_at, "m": max_uses})
+
+
+async def lock_invite(session: AsyncSession, code_hash: bytes) -> dict | None:
+    row = (await session.execute(text("SELECT * FROM family_invites WHERE code_hash = :h FOR UPDATE"),
+                                 {"h": code_hash})).first()
+    return dict(row._mapping) if row else None
+
+
+async def use_invite(session: AsyncSession, invite_id: int) -> None:
+    await session.execute(text("UPDATE family_invites SET uses = uses + 1 WHERE id = :i"), {"i": invite_id})
+
+
+async def co_members(session: AsyncSession, resident_id: int) -> list[dict]:
+    """Everyone who shares a group with the resident (once each), with the resident's name as
+    that person sees it (from the lowest shared group) and their language."""
+    rows = await session.execute(text(
+        """SELECT DISTINCT ON (o.resident_id) o.resident_id, me.display_name, r.language
+           FROM family_members me
+           JOIN family_members o ON o.group_id = me.group_id AND o.resident_id <> me.resident_id
+           JOIN residents r ON r.id = o.resident_id
+           WHERE me.resident_id = :r
+           ORDER BY o.resident_id, me.group_id"""), {"r": resident_id})
+    return [dict(r._mapping) for r in rows]

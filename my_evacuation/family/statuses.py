@@ -1,0 +1,103 @@
+"""Safety status (安否): each resident's one current status, its history, and the family
+notification on every change. Never commits."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from my_evacuation.family import repository as repo
+from my_evacuation.family.schemas import Location, StatusIn, StatusOut
+from my_evacuation.i18n import t
+from my_evacuation.notify import NotificationItem, enqueue_notification
+from server.errors import AppError
+
+NOTIFICATION_KIND = "family_status"
+
+
+def status_out(row: dict) -> StatusOut | None:
+    """A member's status as others see it: the location only when its owner opted in."""
+    if row.get("status") is None:
+        return None
+    loc = Location(lat=row["lat"], lon=row["lon"]) if row.get("share_location") and row.get("lat") is not None else None
+    return StatusOut(resident_id=row["resident_id"], display_name=row.get("display_name"), status=row["status"],
+                     message=row["message"], shelter_id=row["shelter_id"], shelter_name=row["shelter_name"],
+                     location=loc, updated_at=row["updated_at"], version=row["version"])
+
+
+async def _shelter_name(session: AsyncSession, shelter_id: str) -> str:
+    name = (await session.execute(text("SELECT name FROM shelters WHERE id = :id"), {"id": shelter_id})).scalar_one_or_none()
+    if name is None:
+        raise AppError(f"no shelter with id {shelter_id!r} in the registry", code="unknown_shelter")
+    return name
+
+
+def render_status(language: str, name: str, status: str, shelter_name: str | None, message: str | None) -> str:
+    if status == "at_shelter" and shelter_name:
+        st = t(language, "status_at_shelter_named", shelter=shelter_name)
+    else:
+        st = t(language, f"status_{status}")
+    msg = t(language, "family_message", message=message) if message else ""
+    return t(language, "family_status_body", name=name, status=st, message=msg)
+
+
+async def set_status(session: AsyncSession, resident_id: int, body: StatusIn) -> StatusOut:
+    """Record a new status and queue one push to every other member of every group the
+    resident is in (once per person, however many groups they share)."""
+    if body.location is not None and not body.share_location:
+        raise AppError("a location is stored only when share_location is true", code="location_not_shared")
+    if body.share_location and body.location is None:
+        raise AppError("share_location needs a location", code="location_missing")
+    if body.status != "at_shelter" and (body.shelter_id or body.shelter_name):
+        raise AppError("a shelter goes with status at_shelter", code="shelter_without_at_shelter")
+    shelter_name = body.shelter_name
+    if body.shelter_id:
+        shelter_name = await _shelter_name(session, body.shelter_id)
+    lat, lon = (body.location.lat, body.location.lon) if body.location else (None, None)
+    params = {"r": resident_id, "s": body.status, "sid": body.shelter_id, "sname": shelter_name,
+              "m": body.message, "share": body.share_location, "lat": lat, "lon": lon}
+    row = (await session.execute(text(
+        """INSERT INTO safety_statuses (resident_id, status, shelter_id, shelter_name, message, share_location,
+                                        lat, lon, version, updated_at)
+           VALUES (:r, :s, :sid, :sname, :m, :share, :lat, :lon, 1, now())
+           ON CONFLICT (resident_id) DO UPDATE SET status = EXCLUDED.status, shelter_id = EXCLUDED.shelter_id,
+             shelter_name = EXCLUDED.shelter_name, message = EXCLUDED.message,
+             share_location = EXCLUDED.share_location, lat = EXCLUDED.lat, lon = EXCLUDED.lon,
+             version = safety_statuses.version + 1, updated_at = now()
+           RETURNING *"""), params)).one()
+    out = dict(row._mapping)
+    await session.execute(text(
+        """INSERT INTO safety_status_history (resident_id, version, status, shelter_id, shelter_name, message,
+                                              share_location, lat, lon, created_at)
+           VALUES (:r, :v, :s, :sid, :sname, :m, :share, :lat, :lon, :at)"""),
+        {**params, "v": out["version"], "at": out["updated_at"]})
+    await notify_family(session, resident_id, out)
+    return status_out(out)
+
+
+async def notify_family(session: AsyncSession, resident_id: int, status: dict) -> int:
+    others = await repo.co_members(session, resident_id)
+    items = [
+        NotificationItem(
+            resident_id=o["resident_id"],
+            title=t(o["language"], "family_status_title"),
+            body=render_status(o["language"], o["display_name"], status["status"], status["shelter_name"],
+                               status["message"]),
+            data={"kind": NOTIFICATION_KIND, "resident_id": str(resident_id), "status": status["status"],
+                  "version": str(status["version"])},
+            # A family member asking for help is as urgent as anything we send.
+            critical=status["status"] == "need_help",
+        )
+        for o in others
+    ]
+    return await enqueue_notification(session, items, kind=NOTIFICATION_KIND,
+                                      dedupe_key=f"safety-status:{resident_id}:{status['version']}")
+
+
+async def get_own(session: AsyncSession, resident_id: int) -> StatusOut | None:
+    row = (await session.execute(text("SELECT * FROM safety_statuses WHERE resident_id = :r"), {"r": resident_id})).first()
+    if row is None:
+        return None
+    d = dict(row._mapping)
+    # The resident sees their own location even when they have not shared it (it is not stored then anyway).
+    return status_out(d)

@@ -1,0 +1,12 @@
+"""The one door from my_evacuation to the push pipeline (server.notifications).
+
+Rows are written in the caller's transaction and sent by the workers after it commits;
+``dedupe_key`` makes each (recipient, key) at most one notification, which is how "once per
+member" is guaranteed under retries and concurrent updates.
+"""
+
+from __future__ import annotations
+
+from server.notifications.service import NotificationItem, enqueue_notification
+
+__all__ = ["NotificationItem", "enqueue_notification"]

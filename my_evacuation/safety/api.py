@@ -1,0 +1,30 @@
+"""Safety checks: ``/v1/me/safety-checks`` and the one-tap answer."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from my_evacuation.family.schemas import StatusIn
+from my_evacuation.safety import service
+from server.auth.deps import current_device
+from server.auth.service import CurrentDevice
+from server.deps import get_session
+
+router = APIRouter(tags=["family"])
+
+
+@router.post("/v1/safety-checks/{check_id}/answer")
+async def answer(check_id: int, body: StatusIn | None = None, session: AsyncSession = Depends(get_session),
+                 current: CurrentDevice = Depends(current_device)):
+    """One tap: no body means "safe". Your family is told once; a repeated tap changes nothing."""
+    status, new = await service.answer_check(session, current.resident_id, check_id, body or StatusIn())
+    return {"answered": new, "status": status}
+
+
+@router.get("/v1/me/safety-checks")
+async def my_checks(session: AsyncSession = Depends(get_session), current: CurrentDevice = Depends(current_device)):
+    lang = (await session.execute(text("SELECT language FROM residents WHERE id = :r"),
+                                  {"r": current.resident_id})).scalar_one_or_none()
+    return await service.list_checks(session, current.resident_id, lang)
