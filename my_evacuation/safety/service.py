@@ -205,7 +205,7 @@ async def send_due_reminders(session: AsyncSession, *, now: datetime | None = No
     await session.execute(text(
         """UPDATE safety_checks c SET reminders_sent = c.reminders_sent + 1,
              next_reminder_at = CASE WHEN c.reminders_sent + 1 < :n_intervals
-                                     THEN :now + make_interval(mins => (CAST(:intervals AS int[]))[c.reminders_sent + 2])
+                                     THEN CAST(:now AS timestamptz) + make_interval(mins => (CAST(:intervals AS int[]))[c.reminders_sent + 2])
                                      END
            WHERE c.id = ANY(CAST(:ids AS bigint[]))"""),
         {"ids": [d.id for d in due], "now": now, "n_intervals": len(intervals), "intervals": intervals})
