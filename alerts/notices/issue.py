@@ -107,7 +107,8 @@ def build_cap(
                 sender_name=sender_name,
                 headline=m["headline"],
                 description=m["body"],
-                parameters=[("bousai:shelter-id", s["id"]) for s in shelters],
+                # Once, in the Japanese info: receivers collect parameters across infos.
+                parameters=[("bousai:shelter-id", s["id"]) for s in shelters] if lang == "ja" else [],
                 areas=[area],
             )
         )
