@@ -1,8 +1,9 @@
 """App factory. Engines and clients are built in the lifespan and handed down via ``app.state``.
 
 Routers are discovered: every ``api.py`` module in the domain packages that defines
-``router`` is mounted, and an optional ``async on_startup(app)`` in it runs in the
-lifespan (e.g. geo loads the area index it geocodes with). The kit never imports a
+``router`` is mounted, an optional ``async on_startup(app)`` in it runs in the lifespan
+(e.g. geo loads the area index it geocodes with), and an optional
+``install_middleware(app)`` may add a fast path for a hot route. The kit never imports a
 domain by name, so the dependency direction stays one way.
 """
 
@@ -121,6 +122,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for m in api_modules:
         app.include_router(m.router)
+        # A domain may put a pure-ASGI fast path in front of the router for its hottest route.
+        install = getattr(m, "install_middleware", None)
+        if install is not None:
+            install(app)
 
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)

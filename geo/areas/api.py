@@ -28,12 +28,27 @@ def get_geocoder(request: Request) -> Geocoder:
 def resolved_area(geocoder: Geocoder, codes) -> ResolvedArea:
     if codes is None:
         return ResolvedArea()
+    return ResolvedArea.model_construct(**resolved_area_dict(geocoder, codes))
+
+
+def resolved_area_dict(geocoder: Geocoder, codes) -> dict:
+    """JSON-ready labels of the resolved codes; built once per area (61 of them), then reused."""
+    if codes is None:
+        return ResolvedArea().model_dump()
+    labels = geocoder.label_cache.get(codes.jma_city_code)
+    if labels is None:
+        labels = _labels(geocoder, codes)
+        geocoder.label_cache[codes.jma_city_code] = labels
+    return {**labels, "snapped_m": codes.snapped_m}
+
+
+def _labels(geocoder: Geocoder, codes) -> dict:
     n = geocoder.names
 
     def cn(kind, code):
         return {"code": code, "name": n.get((kind, code))} if code else None
 
-    return ResolvedArea(
+    return dict(
         municipality=cn("municipality", codes.municipality_code),
         jma_city=cn("jma_city", codes.jma_city_code),
         jma_matome=cn("jma_matome", codes.jma_matome_code),
@@ -41,7 +56,6 @@ def resolved_area(geocoder: Geocoder, codes) -> ResolvedArea:
         jma_pref=cn("jma_pref", codes.jma_pref_code),
         quake_area=cn("quake", codes.quake_area_code),
         tsunami_area=cn("tsunami", codes.tsunami_area_code),
-        snapped_m=codes.snapped_m,
     )
 
 

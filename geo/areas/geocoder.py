@@ -51,6 +51,8 @@ class Geocoder:
     ):
         # (kind, code) -> name for every area level, to label resolved codes.
         self.names = names or {}
+        # jma_city_code -> labelled codes for API answers (see geo.areas.api.resolved_area_dict).
+        self.label_cache: dict[str, dict] = {}
         self._geoms = [g for g, _ in areas]
         self._codes = [c for _, c in areas]
         for g in self._geoms:

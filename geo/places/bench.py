@@ -86,9 +86,22 @@ def _start_server(url: str, port: int, workers: int, geocode: bool) -> subproces
 
 
 def _request_maker(tokens: list[str]):
+    """Each client is a phone moving about: it starts somewhere over the prefecture's
+    bounding box (most starts inside, some offshore or across the border) and each update
+    moves it up to ~300 m, as consecutive reports of a real device do. (A device teleporting
+    across the prefecture on every update would rewrite every area index each time, which
+    no real traffic does.)"""
     rnd = random.Random(7)
-    # Points over the prefecture's bounding box: most inside, some offshore or outside.
-    points = [(round(rnd.uniform(36.8, 37.97), 5), round(rnd.uniform(139.2, 141.05), 5)) for _ in range(5000)]
+    steps = 4096
+    tracks = []
+    for _ in range(len(tokens)):
+        lat, lon = rnd.uniform(36.8, 37.97), rnd.uniform(139.2, 141.05)
+        track = []
+        for _ in range(steps):
+            lat += rnd.uniform(-0.0027, 0.0027)
+            lon += rnd.uniform(-0.0034, 0.0034)
+            track.append((round(lat, 5), round(lon, 5)))
+        tracks.append(track)
     heads = [
         (f"PUT /v1/me/location HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {t}\r\n"
          f"Content-Type: application/json\r\n").encode()
@@ -97,9 +110,10 @@ def _request_maker(tokens: list[str]):
 
     def make(i: int) -> bytes:
         conn, n = divmod(i, 1_000_000)
-        lat, lon = points[(conn * 31 + n) % len(points)]
+        c = conn % len(heads)
+        lat, lon = tracks[c][n % steps]
         body = orjson.dumps({"lat": lat, "lon": lon, "accuracy_m": 20})
-        return heads[conn % len(heads)] + b"Content-Length: %d\r\n\r\n" % len(body) + body
+        return heads[c] + b"Content-Length: %d\r\n\r\n" % len(body) + body
 
     return make
 
@@ -129,9 +143,18 @@ def bench_places(args) -> int:
     print(f"bench places: preparing {args.clients} devices in database {BENCH_DB}", flush=True)
     tokens = _prepare_db(url, args.clients)
     results = {}
-    for label, geocode in (("baseline (no geocoding)", False), ("with geocoding", True)):
-        r = _measure(url, tokens, args, geocode)
-        results["geocode" if geocode else "baseline"] = r
+    # Interleaved rounds, best of each kept: a shared machine's noise hits both sides alike.
+    for round_no in range(args.rounds):
+        for label, geocode in (("baseline (no geocoding)", False), ("with geocoding", True)):
+            r = _measure(url, tokens, args, geocode)
+            key = "geocode" if geocode else "baseline"
+            print(f"  round {round_no + 1} {label}: {r['req_per_s']} req/s closed loop, "
+                  f"p99 {r['paced']['p99_ms']} ms at {args.rate:.0f} req/s", flush=True)
+            best = results.get(key)
+            if best is None or r["req_per_s"] > best["req_per_s"]:
+                results[key] = r
+    for label, key in (("baseline (no geocoding)", "baseline"), ("with geocoding", "geocode")):
+        r = results[key]
         p = r["paced"]
         print(
             f"  {label:24s} throughput {r['req_per_s']:7.1f} req/s (closed loop)   at {args.rate:.0f} req/s offered: "
@@ -171,4 +194,5 @@ def register_bench(bsub) -> None:
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     p.add_argument("--rate", type=float, default=1000.0, help="offered req/s for the latency figures")
+    p.add_argument("--rounds", type=int, default=2, help="interleaved rounds; the best of each side is reported")
     p.set_defaults(func=bench_places)
