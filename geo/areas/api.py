@@ -28,7 +28,7 @@ def get_geocoder(request: Request) -> Geocoder:
 def resolved_area(geocoder: Geocoder, codes) -> ResolvedArea:
     if codes is None:
         return ResolvedArea()
-    return ResolvedArea.model_construct(**resolved_area_dict(geocoder, codes))
+    return ResolvedArea.model_validate(resolved_area_dict(geocoder, codes))
 
 
 def resolved_area_dict(geocoder: Geocoder, codes) -> dict:
