@@ -17,7 +17,6 @@ Redis stays ``queued`` and ``catch_up`` re-publishes it.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -127,63 +126,84 @@ class JobOutcome:
     no_token: int = 0
 
 
-def _message_for(row: Any, push: Any) -> Any | None:
+# A critical message must reach a phone in minutes or not matter; normal ones keep a day.
+CRITICAL_TTL_SECONDS = 600
+NORMAL_TTL_SECONDS = 86_400
+
+
+def message_for(row: Any) -> Any | None:
     """The provider message for a claimed row, or None when the device has no push address."""
+    from server.push.base import PushMessage
+    from server.push.registry import token_type_for
+
     token = row.push_token
     if row.push_kind == "webpush" and row.webpush_subscription:
-        token = token or (row.webpush_subscription or {}).get("endpoint")
+        token = orjson.dumps(row.webpush_subscription).decode()
     if not token or not row.push_kind:
         return None
     data = {str(k): str(v) for k, v in (row.data or {}).items()}
-    data["message_id"] = row.message_id
-    return push.make_message(
+    return PushMessage(
         message_id=row.message_id,
-        device_id=row.device_id,
+        device_id=str(row.device_id),
         token=token,
-        kind=row.push_kind,
-        platform=row.platform,
         title=row.title,
         body=row.body,
+        kind=str(data.get("kind") or "alert"),
         data=data,
         critical=row.critical,
-        webpush_subscription=row.webpush_subscription,
+        # A resend after a crash replaces the first copy on the phone instead of adding one.
+        collapse_key=row.message_id,
+        ttl_seconds=CRITICAL_TTL_SECONDS if row.critical else NORMAL_TTL_SECONDS,
+        token_type=token_type_for(row.push_kind),
     )
 
 
 class PushSender:
-    """Sends push jobs with one provider; shared by every job of a worker."""
+    """Sends push jobs with the providers of ``server.push.registry``; one per worker."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], provider: Any, push_api: Any, *, limiter: Any = None):
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], providers: Any, redis: aioredis.Redis | None = None):
         self.sessionmaker = sessionmaker
-        self.provider = provider
-        self.push = push_api
-        self.limiter = limiter
+        self.providers = providers
+        self.redis = redis
 
     async def aclose(self) -> None:
-        closer = getattr(self.provider, "aclose", None)
-        if closer is not None:
-            await closer()
+        await self.providers.aclose()
+
+    async def _send(self, messages_by_kind: dict[str, list[Any]]) -> list[Any]:
+        from server.push.retry import send_with_retries
+
+        groups: dict[int, tuple[Any, list[Any]]] = {}
+        for kind, msgs in messages_by_kind.items():
+            provider = self.providers.for_kind(kind)
+            groups.setdefault(id(provider), (provider, []))[1].extend(msgs)
+        results: list[Any] = []
+        for provider, msgs in groups.values():
+            limiter = self.providers.limiter_for(provider)
+            for batch in chunked(msgs):
+                outcome = await send_with_retries(provider, list(batch), limiter=limiter, redis=self.redis)
+                results.extend(outcome.results)
+        return results
 
     async def send_job(self, ids: Sequence[int]) -> JobOutcome:
         out = JobOutcome()
         if not ids:
             return out
+        statuses: dict[int, tuple[str, str | None]] = {}
         async with self.sessionmaker() as session, session.begin():
             rows = (await session.execute(_CLAIM, {"ids": list(ids)})).all()
             out.claimed = len(rows)
             if not rows:
                 return out
             by_message: dict[str, Any] = {}
-            messages = []
-            statuses: dict[int, tuple[str, str | None]] = {}
+            by_kind: dict[str, list[Any]] = {}
             for row in rows:
-                msg = _message_for(row, self.push)
+                msg = message_for(row)
                 if msg is None:
                     statuses[row.id] = ("no_token", None)
                     continue
                 by_message[row.message_id] = row
-                messages.append(msg)
-            results = await self.push.send(self.provider, messages, limiter=self.limiter) if messages else []
+                by_kind.setdefault(row.push_kind, []).append(msg)
+            results = await self._send(by_kind) if by_kind else []
             dead_devices: list[int] = []
             dead_tokens: list[str] = []
             sent_notifications: set[int] = set()
@@ -191,7 +211,7 @@ class PushSender:
                 row = by_message.get(res.message_id)
                 if row is None:
                     continue
-                status = res.status
+                status = str(res.status)
                 if status == "retry":
                     status = "failed" if row.attempts + 1 >= MAX_JOB_ATTEMPTS else "queued"
                 elif status == "dead_token":
@@ -266,95 +286,19 @@ async def catch_up(
             return total
 
 
-def dumps_data(data: dict[str, Any]) -> str:
-    return orjson.dumps({str(k): str(v) for k, v in data.items()}).decode()
-
-
-async def gather_bounded(coros: Iterable, limit: int) -> list:
-    sem = asyncio.Semaphore(limit)
-
-    async def run(c):
-        async with sem:
-            return await c
-
-    return await asyncio.gather(*(run(c) for c in coros))
-
-
 # ---------------------------------------------------------------------------------------
-# The provider side (server.push): message building, retries, the provider itself
+# Building
 # ---------------------------------------------------------------------------------------
-
-# PushMessage.kind for each push_kind stored in devices; providers route on the token type.
-_TOKEN_TYPES = {"fcm_token": "token", "fcm_fid": "fid"}
-# A critical message must reach a phone in minutes or not matter; normal ones keep a day.
-CRITICAL_TTL_SECONDS = 600
-NORMAL_TTL_SECONDS = 86_400
-
-
-class PushAPI:
-    """Adapter over ``server.push``: builds its PushMessage and sends with its retry policy."""
-
-    def make_message(self, *, message_id, device_id, token, kind, platform, title, body, data, critical, webpush_subscription):
-        from server.push.base import PushMessage, TokenType
-
-        if kind == "webpush" and webpush_subscription:
-            token = orjson.dumps(webpush_subscription).decode()
-        return PushMessage(
-            message_id=message_id,
-            device_id=str(device_id),
-            token=token,
-            title=title,
-            body=body,
-            kind=str(data.get("kind") or "alert"),
-            data=data,
-            critical=critical,
-            collapse_key=message_id,
-            ttl_seconds=CRITICAL_TTL_SECONDS if critical else NORMAL_TTL_SECONDS,
-            token_type=TokenType(_TOKEN_TYPES.get(kind, "token")),
-        )
-
-    def __init__(self, redis: aioredis.Redis | None = None):
-        self.redis = redis
-
-    async def send(self, provider, messages, *, limiter=None):
-        from server.push.retry import send_with_retries
-
-        results = []
-        for batch in chunked(messages):
-            outcome = await send_with_retries(provider, list(batch), limiter=limiter, redis=self.redis)
-            results.extend(outcome.results)
-        return results
-
-
-def _provider_from_settings(settings):
-    """Provider chosen by settings: ``server.push.registry`` when present, else FCM directly."""
-    try:
-        from server.push import registry
-    except ModuleNotFoundError:
-        registry = None
-    if registry is not None:
-        return registry.build_provider(settings)
-    if settings.push_provider != "fcm":
-        raise RuntimeError(f"push provider {settings.push_provider!r} needs server.push.registry")
-    import os
-
-    from firebase_admin import credentials
-
-    from server.push.fcm import FcmProvider
-
-    return FcmProvider(
-        credentials.Certificate(settings.fcm_credentials_file),
-        settings.fcm_project_id,
-        endpoint=settings.fcm_endpoint,
-        # The local FCM server's CA (tests, benches); production uses the system store.
-        ca_file=os.environ.get("BOUSAI_PUSH_CA_FILE") or None,
-    )
 
 
 async def build_sender(settings, sessionmaker: async_sessionmaker[AsyncSession], redis: aioredis.Redis) -> PushSender:
-    """The worker's sender: the provider chosen by settings, behind the shared token bucket."""
-    from server.push.ratelimit import RedisTokenBucket
+    """The worker's sender: providers chosen by settings, each behind its shared token bucket."""
+    import os
 
-    provider = _provider_from_settings(settings)
-    limiter = RedisTokenBucket(redis, getattr(provider, "name", "push"), rate_per_minute=settings.fcm_rate_per_minute)
-    return PushSender(sessionmaker, provider, PushAPI(redis), limiter=limiter)
+    from server.push.registry import build_providers
+
+    providers = build_providers(
+        # The local protocol servers' CA (tests, benches); production uses the system store.
+        settings, sessionmaker=sessionmaker, redis=redis, ca_file=os.environ.get("BOUSAI_PUSH_CA_FILE") or None
+    )
+    return PushSender(sessionmaker, providers, redis)

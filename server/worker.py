@@ -6,6 +6,8 @@ may expose
 - ``STREAM_HANDLERS``: a list of :class:`StreamHandler` — a stream, a consumer group and
   ``async handler(ctx, message)``. The entry is acked only after the handler returned,
   i.e. after its work is durable (committed); a handler that raises leaves it pending.
+- ``WORKER_STARTUP``: async callables ``(ctx)`` run once before consuming (warm a push
+  provider, so the first alert does not pay for its connections); a failure is logged.
 - ``WORKER_LOOPS``: a list of :class:`WorkerLoop` — ``async func(ctx)`` run every
   ``seconds`` in every worker (so it must be safe to run concurrently, e.g. SKIP
   LOCKED), and at once when PostgreSQL ``NOTIFY``s its ``wake_channel``.
@@ -97,9 +99,13 @@ class WorkerLoop:
     wake_channel: str | None = None
 
 
+_STARTUP: list[LoopFunc] = []
+
+
 def discover() -> tuple[list[StreamHandler], list[WorkerLoop]]:
     handlers: list[StreamHandler] = []
     loops: list[WorkerLoop] = []
+    _STARTUP.clear()
     for pkg_name in DOMAIN_PACKAGES:
         pkg = importlib.import_module(pkg_name)
         for mod in pkgutil.walk_packages(pkg.__path__, prefix=f"{pkg_name}."):
@@ -107,6 +113,7 @@ def discover() -> tuple[list[StreamHandler], list[WorkerLoop]]:
                 m = importlib.import_module(mod.name)
                 handlers.extend(getattr(m, "STREAM_HANDLERS", []))
                 loops.extend(getattr(m, "WORKER_LOOPS", []))
+                _STARTUP.extend(getattr(m, "WORKER_STARTUP", []))
     return handlers, loops
 
 
@@ -234,7 +241,12 @@ class Worker:
             await self._listener.add_listener(ch, on_notify)
 
     # --- lifecycle -----------------------------------------------------------------
-    async def run(self) -> None:
+    async def run(self, startup: list[LoopFunc] | None = None) -> None:
+        for func in startup or []:
+            try:
+                await func(self.ctx)
+            except Exception:
+                log.exception("server.worker.startup_failed", func=getattr(func, "__name__", str(func)))
         await self._listen()
         tasks = [asyncio.create_task(self._consume(h), name=f"stream:{h.stream}") for h in self.handlers]
         tasks += [asyncio.create_task(self._loop(lp), name=f"loop:{lp.name}") for lp in self.loops]
@@ -300,7 +312,7 @@ async def run_worker(settings: Settings, name: str | None = None, *, stop: async
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, worker.stop.set)
     try:
-        await worker.run()
+        await worker.run(list(_STARTUP) if handlers else [])
     finally:
         if stopper is not None:
             stopper.cancel()

@@ -41,6 +41,15 @@ async def push_catch_up(ctx: WorkerContext) -> None:
     await catch_up(ctx.sessionmaker, ctx.redis, stale_seconds=stale)
 
 
+async def warm_sender(ctx: WorkerContext) -> None:
+    s = await sender(ctx)
+    fcm = s.providers.by_kind.get("fcm_token")
+    tokens = getattr(fcm, "_tokens", None)  # FCM: fetch the OAuth token now, not on the first alert
+    if tokens is not None:
+        await tokens.token()
+
+
+WORKER_STARTUP = [warm_sender]
 STREAM_HANDLERS = [StreamHandler(PUSH_STREAM, PUSH_GROUP, handle_push_job, concurrency=PUSH_CONCURRENCY)]
 WORKER_LOOPS = [
     WorkerLoop("notifications.relay", relay, NOTIFICATIONS_POLL_SECONDS, wake_channel=NOTIFY_CHANNEL),

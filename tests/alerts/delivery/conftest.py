@@ -159,12 +159,14 @@ async def fcm_sender(local_fcm, committed, redis_client):
     from firebase_admin import credentials
 
     from server.push.fcm import FcmProvider
-    from server.push_jobs import PushAPI, PushSender
+    from server.push.registry import PushProviders
+    from server.push_jobs import PushSender
 
     local_fcm.state.reset()
     provider = FcmProvider(
         credentials.Certificate(local_fcm.sa_file), local_fcm.project, endpoint=local_fcm.base_url, ca_file=local_fcm.ca_file
     )
-    sender = PushSender(committed, provider, PushAPI(redis_client))
+    providers = PushProviders({"fcm_token": provider, "fcm_fid": provider})
+    sender = PushSender(committed, providers, redis_client)
     yield sender
     await sender.aclose()

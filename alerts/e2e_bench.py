@@ -1,0 +1,318 @@
+"""``bousai bench e2e``: a feed entry appears → first and last push accepted by FCM.
+
+Method. Everything real, on loopback, against a database and a Redis db of the bench's
+own: N residents (one Android device and one home place each, spread over いわき市,
+郡山市 and 会津若松市) are written with set-based SQL; the local feed server and the real
+poller (tight loop, as in ``bench ingest``) run in this process; ``bousai worker``
+processes consume ``alerts:new`` (fan-out) and ``push:jobs`` (sending) and send with the
+real FCM provider to the local FCM HTTP v1 server (HTTP/2 + TLS, its own process). One
+震源・震度情報 (VXSE53, 浜通り 5強 / 中通り 5弱 / 会津 3) is published; every resident is
+told (default threshold 震度3). Times, from the moment the entry is on the feed:
+
+* ``first_push_s``: the FCM server has accepted the first push;
+* ``last_push_s``: it has accepted one push for every device.
+
+Baseline, same run: the same entry kind (a new event) with one worker instead of two.
+Worker peak RSS (VmHWM) is read from /proc after the runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import orjson
+import redis.asyncio as aioredis
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from server.settings import Settings, get_settings
+
+SCENARIO = "fukushima_quake_then_rain"
+TEMPLATE = "02_VXSE53.xml"
+PROJECT = "bousai-e2e"
+TARGET_FIRST_S, TARGET_LAST_S = 1.0, 30.0
+# (municipality, JMA city, quake area, lon, lat): three cities of the VXSE53 template.
+CITIES = (
+    ("072044", "0720400", "251", 140.887, 37.050),
+    ("072036", "0720300", "250", 140.359, 37.400),
+    ("072028", "0720200", "252", 139.930, 37.495),
+)
+
+
+def bench_database_url(settings: Settings) -> str:
+    return str(make_url(settings.database_url).set(database="bousai_bench_e2e").render_as_string(hide_password=False))
+
+
+def bench_redis_url(settings: Settings) -> str:
+    base = settings.redis_url.rsplit("/", 1)[0]
+    return f"{base}/13"
+
+
+async def seed(sessionmaker, n: int, *, token_prefix: str = "e2e") -> int:
+    """N residents with one FCM device and one home place each; returns devices written."""
+    async with sessionmaker() as s, s.begin():
+        await s.execute(text("TRUNCATE residents RESTART IDENTITY CASCADE"))
+        await s.execute(text("INSERT INTO residents (language) SELECT CASE WHEN g % 10 = 0 THEN 'en' ELSE 'ja' END FROM generate_series(1, :n) g"), {"n": n})
+        await s.execute(
+            text(
+                "INSERT INTO devices (resident_id, platform, push_kind, push_token, language, token_hash) "
+                "SELECT id, 'android', 'fcm_token', :p || '-' || id, language, sha256(convert_to(:p || id, 'UTF8')) FROM residents"
+            ),
+            {"p": token_prefix},
+        )
+        values = " UNION ALL ".join(
+            f"SELECT {i} AS k, '{m}' AS m, '{c}' AS c, '{q}' AS q, {lon} AS lon, {lat} AS lat" for i, (m, c, q, lon, lat) in enumerate(CITIES)
+        )
+        await s.execute(
+            text(
+                f"""
+                INSERT INTO places (resident_id, kind, geom, municipality_code, jma_city_code, jma_pref_code, quake_area_code)
+                SELECT r.id, 'home', ST_SetSRID(ST_MakePoint(c.lon + (r.id % 97) * 1e-4, c.lat), 4326), c.m, c.c, '070000', c.q
+                FROM residents r JOIN ({values}) c ON c.k = r.id % {len(CITIES)}
+                """
+            )
+        )
+        for table in ("residents", "devices", "places"):
+            await s.execute(text(f"ANALYZE {table}"))
+        return (await s.execute(text("SELECT count(*) FROM devices"))).scalar_one()
+
+
+def quake_document(i: int, run: str) -> bytes:
+    from alerts.feeds.replay import RenderContext, render_document, resolve_scenario
+
+    template = (resolve_scenario(SCENARIO) / TEMPLATE).read_bytes()
+    start = datetime.now(UTC) - timedelta(minutes=5) + timedelta(seconds=i)  # a distinct event per entry
+    return render_document(template, RenderContext(start=start, now=start + timedelta(seconds=90), run=run))
+
+
+class FcmServer:
+    """The local FCM server in its own process, with a service account it trusts."""
+
+    def __init__(self, tmp: Path):
+        from server.push.testing.certs import make_service_account, make_tls, public_key_pem_of
+        from server.push.testing.serving import ServerProcess
+
+        self.tls = make_tls(tmp)
+        self.proc = ServerProcess("server.push.testing.fcm_server", self.tls, ["--project", PROJECT]).start()
+        self.sa_file = tmp / "sa.json"
+        info = make_service_account(self.sa_file, project_id=PROJECT, token_uri=self.proc.base_url + "/token")
+        self.control = self.proc.control_client()
+        self.control.post(
+            "/_control/service_account",
+            json={"client_email": info["client_email"], "public_key_pem": public_key_pem_of(info["private_key"])},
+        ).raise_for_status()
+
+    def stats(self, ids: bool = False) -> dict:
+        return self.control.get("/_control/stats", params={"ids": "1" if ids else "0"}).json()
+
+    def worker_env(self, database_url: str, redis_url: str) -> dict[str, str]:
+        ca = str(self.tls.ca_file)
+        return {
+            **os.environ,
+            "BOUSAI_DATABASE_URL": database_url,
+            "BOUSAI_REDIS_URL": redis_url,
+            "BOUSAI_PUSH_PROVIDER": "fcm",
+            "BOUSAI_FCM_CREDENTIALS_FILE": str(self.sa_file),
+            "BOUSAI_FCM_PROJECT_ID": PROJECT,
+            "BOUSAI_FCM_ENDPOINT": self.proc.base_url,
+            "BOUSAI_PUSH_CA_FILE": ca,
+            "SSL_CERT_FILE": ca,
+            "REQUESTS_CA_BUNDLE": ca,
+            "BOUSAI_LOG_LEVEL": "WARNING",
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    def stop(self) -> None:
+        self.control.close()
+        self.proc.stop()
+
+
+class Workers:
+    """``bousai worker`` child processes."""
+
+    def __init__(self, env: dict[str, str]):
+        self.env = env
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def start(self, name: str, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+        p = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "worker", "--name", name], env={**self.env, **(extra_env or {})}
+        )
+        self.procs[name] = p
+        return p
+
+    def peak_rss_mb(self) -> dict[str, float]:
+        out = {}
+        for name, p in self.procs.items():
+            try:
+                for line in Path(f"/proc/{p.pid}/status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        out[name] = round(int(line.split()[1]) / 1024, 1)
+            except OSError:
+                pass
+        return out
+
+    def stop(self, name: str | None = None) -> None:
+        for n, p in list(self.procs.items()):
+            if name is not None and n != name:
+                continue
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(40)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait(5)
+
+
+def _s(v) -> str:
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+async def wait_for_consumers(redis: aioredis.Redis, names: list[str], timeout: float = 60.0) -> None:
+    """Until every named worker has read from both streams (groups exist, consumers registered)."""
+    deadline = time.monotonic() + timeout
+    want = set(names)
+    while time.monotonic() < deadline:
+        try:
+            ready = True
+            for stream, group in (("alerts:new", "delivery"), ("push:jobs", "push-senders")):
+                cons = {_s(c["name"]) for c in await redis.xinfo_consumers(stream, group)}
+                ready = ready and want <= cons
+            if ready:
+                return
+        except aioredis.ResponseError:
+            pass
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"workers {names} did not start consuming within {timeout}s")
+
+
+async def measure_once(server, poller_loop_settings, sessionmaker, redis, fcm: FcmServer, expected: int, i: int, run: str) -> dict:
+    from alerts.feeds.poller import FeedPoller
+
+    base = fcm.stats()["accepted_total"]
+    poller = FeedPoller(poller_loop_settings, sessionmaker, redis)
+    stop = asyncio.Event()
+
+    async def loop():
+        while not stop.is_set():
+            await poller.poll_once()
+
+    runner = asyncio.create_task(loop())
+    await asyncio.sleep(0.3)  # the poller is in its loop before the entry appears
+    t0 = time.monotonic()
+    server.store.publish("eqvol", f"e2e_{run}_{i}.xml", quake_document(i, run))
+    first = last = None
+    try:
+        async with httpx.AsyncClient(base_url=fcm.proc.base_url, verify=str(fcm.tls.ca_file), http2=True) as c:
+            deadline = t0 + 600
+            while time.monotonic() < deadline:
+                accepted = (await c.get("/_control/stats", params={"ids": "0"})).json()["accepted_total"] - base
+                now = time.monotonic()
+                if accepted >= 1 and first is None:
+                    first = now - t0
+                    stop.set()  # the entry was ingested; stop polling so it does not compete
+                if accepted >= expected:
+                    last = now - t0
+                    break
+                await asyncio.sleep(0.01 if first is None else 0.05)
+    finally:
+        stop.set()
+        await runner
+        await poller.aclose()
+    return {"first_push_s": round(first, 3) if first else None, "last_push_s": round(last, 3) if last else None,
+            "accepted": fcm.stats()["accepted_total"] - base}
+
+
+async def run_e2e(settings: Settings, *, residents: int, workers: int, database_url: str, redis_url: str, baseline: bool) -> dict:
+    from alerts.feeds.server import FeedServer
+    from server.db import make_engine, make_sessionmaker
+    from server.dbsetup import create_database, upgrade
+    from server.redis import make_redis
+
+    create_database(database_url, drop=True)
+    await asyncio.to_thread(upgrade, database_url)
+    engine = make_engine(settings, url=database_url, pool_size=4, max_overflow=2)
+    sessionmaker = make_sessionmaker(engine)
+    redis = make_redis(settings, url=redis_url)
+    await redis.flushdb()
+    t = time.monotonic()
+    devices = await seed(sessionmaker, residents)
+    seed_s = time.monotonic() - t
+    tmp = Path(tempfile.mkdtemp(prefix="bousai-bench-e2e-"))
+    fcm = FcmServer(tmp)
+    server = await FeedServer().start()
+    poll_settings = settings.model_copy(update={"jma_feeds": [server.feed_url("eqvol")], "cap_feeds": [], "feed_allowed_hosts": []})
+    procs = Workers(fcm.worker_env(database_url, redis_url))
+    run = uuid.uuid4().hex[:8]
+    report: dict = {"bench": "e2e", "residents": residents, "devices": devices, "seed_s": round(seed_s, 1)}
+    try:
+        names = [f"e2e-{run}-w{k + 1}" for k in range(workers)]
+        for n in names:
+            procs.start(n)
+        await wait_for_consumers(redis, names)
+        main = await measure_once(server, poll_settings, sessionmaker, redis, fcm, devices, 0, run)
+        report.update({"workers": workers, **main})
+        if baseline and workers > 1:
+            for n in names[1:]:
+                procs.stop(n)
+            base = await measure_once(server, poll_settings, sessionmaker, redis, fcm, devices, 1, run)
+            report["baseline"] = {"workers": 1, **base}
+        report["worker_peak_rss_mb"] = procs.peak_rss_mb()
+        dup = fcm.stats(ids=False)["duplicates"]
+        report["duplicates"] = dup
+    finally:
+        procs.stop()
+        await server.stop()
+        fcm.stop()
+        await redis.flushdb()
+        await redis.aclose()
+        await engine.dispose()
+    report["targets_s"] = {"first": TARGET_FIRST_S, "last": TARGET_LAST_S}
+    report["meets_targets"] = bool(
+        report.get("first_push_s") is not None and report["first_push_s"] <= TARGET_FIRST_S
+        and report.get("last_push_s") is not None and report["last_push_s"] <= TARGET_LAST_S
+    )
+    return report
+
+
+def _print(report: dict) -> None:
+    print(f"e2e: {report['residents']} residents, {report['devices']} devices (seeded in {report['seed_s']} s)")
+    print(f"  {report['workers']} workers: first push {report['first_push_s']} s, last {report['last_push_s']} s, accepted {report['accepted']}")
+    if "baseline" in report:
+        b = report["baseline"]
+        print(f"  baseline, 1 worker: first push {b['first_push_s']} s, last {b['last_push_s']} s, accepted {b['accepted']}")
+    print(f"  worker peak RSS MB: {report['worker_peak_rss_mb']}; duplicates at FCM: {report['duplicates']}")
+    print(f"  targets: first ≤ {TARGET_FIRST_S} s, last ≤ {TARGET_LAST_S} s → {'met' if report['meets_targets'] else 'NOT met'}")
+    print(orjson.dumps(report).decode())
+
+
+def cmd(args) -> int:
+    settings = get_settings()
+    database_url = args.database_url or bench_database_url(settings)
+    redis_url = args.redis_url or bench_redis_url(settings)
+    report = asyncio.run(
+        run_e2e(settings, residents=args.residents, workers=args.workers, database_url=database_url,
+                redis_url=redis_url, baseline=not args.no_baseline)
+    )
+    _print(report)
+    return 0
+
+
+def register_bench(bsub) -> None:
+    p = bsub.add_parser("e2e", help="feed entry → first and last push accepted by the local FCM server")
+    p.add_argument("--residents", type=int, default=100_000)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--no-baseline", action="store_true", help="skip the 1-worker baseline run")
+    p.add_argument("--database-url", help="default: the bousai_bench_e2e database next to BOUSAI_DATABASE_URL (dropped and rebuilt)")
+    p.add_argument("--redis-url", help="default: Redis db 13 of BOUSAI_REDIS_URL (flushed)")
+    p.set_defaults(func=cmd)
