@@ -257,3 +257,4 @@ def _cap_base(ident: str) -> dict:
         "source": "cap", "source_id": f"staff,{ident},2025-08-10T14:00:00+09:00", "event_id": ident,
         "msg_type": "alert", "issued_at": "2025-08-10T14:00:00+09:00", "severity": "Severe", "headline": ident,
     }
+
