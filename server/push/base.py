@@ -52,6 +52,8 @@ class PushMessage:
     ttl_seconds: int | None = None  # how long the provider keeps it for an offline device
     language: str | None = None
     token_type: TokenType = TokenType.REGISTRATION_TOKEN
+    # Web Push only: the browser's subscription {endpoint, keys: {p256dh, auth}}; token is its endpoint.
+    subscription: dict | None = None
 
     def payload_data(self) -> dict[str, str]:
         out = {str(k): str(v) for k, v in self.data.items()}

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-import warnings
 from urllib.parse import urlsplit
 
 import orjson
@@ -35,10 +34,6 @@ from server.push.base import PushMessage, PushResult, Status, TokenType, check_b
 from server.push.classification import TRANSPORT_ERRORS, classify_fcm
 from server.push.h2 import H2Pool, StreamFailed, Unprocessed
 
-# firebase-admin 7 marks Message.token deprecated in favour of fid; registration tokens are
-# still what Android apps hand us, so the warning would fire for every message.
-warnings.filterwarnings("ignore", message=r"Message\.token is deprecated", category=DeprecationWarning)
-
 FCM_SEND_URL = "https://fcm.googleapis.com/v1/projects/{project}/messages:send"
 FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
 # FCM allows 100 concurrent streams per HTTP/2 connection.
@@ -46,7 +41,7 @@ DEFAULT_MAX_STREAMS = 100
 # Two connections keep a batch of 500 flowing while one is slow or being replaced after GOAWAY.
 DEFAULT_CONNECTIONS = 2
 # Resends, inside one send(), of requests the server never processed (refused stream, GOAWAY).
-UNPROCESSED_RESENDS = 3
+UNPROCESSED_RESENDS = 10
 # Refresh the access token this long before it expires (Google's tokens live an hour).
 TOKEN_REFRESH_MARGIN = 300
 
@@ -75,8 +70,7 @@ def to_fcm_message(m: PushMessage) -> messaging.Message:
     apns_headers = {"apns-priority": "10" if m.critical else "5"}
     if m.collapse_key:
         apns_headers["apns-collapse-id"] = m.collapse_key[:64]
-    target = {"fid": m.token} if m.token_type is TokenType.FID else {"token": m.token}
-    return messaging.Message(
+    message = messaging.Message(
         data=m.payload_data(),
         notification=messaging.Notification(title=m.title, body=m.body),
         android=messaging.AndroidConfig(
@@ -86,8 +80,13 @@ def to_fcm_message(m: PushMessage) -> messaging.Message:
             notification=messaging.AndroidNotification(channel_id="critical" if m.critical else "default"),
         ),
         apns=messaging.APNSConfig(headers=apns_headers, payload=messaging.APNSPayload(aps=aps)),
-        **target,
+        fid=m.token if m.token_type is TokenType.FID else None,
     )
+    if m.token_type is not TokenType.FID:
+        # Set after construction: firebase-admin 7 warns on every Message(token=...) (it
+        # prefers FIDs), but registration tokens are what Android apps hand us.
+        message.token = m.token
+    return message
 
 
 def encode_request(m: PushMessage) -> bytes:

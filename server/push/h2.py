@@ -66,6 +66,18 @@ class _Stream:
         self.sent = False
 
 
+class _GracefulGoawayConnection(h2.connection.H2Connection):
+    """h2 closes its state machine on receiving GOAWAY and then rejects the answers to the
+    streams the server promised to finish (those ≤ last_stream_id; RFC 9113 §6.8) — they
+    would be lost and resent, i.e. duplicated. Keep reading them; ``H2Connection.closed``
+    stops new streams on this connection instead."""
+
+    def _receive_goaway_frame(self, frame):
+        frames, events = super()._receive_goaway_frame(frame)
+        self.state_machine.state = h2.connection.ConnectionState.CLIENT_OPEN
+        return frames, events
+
+
 def _expire(future: asyncio.Future) -> None:
     if not future.done():
         future.set_exception(asyncio.TimeoutError())
@@ -76,7 +88,7 @@ class H2Connection(asyncio.Protocol):
         self.authority = authority
         self.cap = max_streams
         # Our own headers are well-formed bytes; skipping h2's per-header checks halves the cost.
-        self.conn = h2.connection.H2Connection(
+        self.conn = _GracefulGoawayConnection(
             h2.config.H2Configuration(
                 client_side=True,
                 header_encoding=None,
@@ -220,14 +232,22 @@ class H2Connection(asyncio.Protocol):
             await w
         if self.closed:
             raise Unprocessed("connection closing")
-        sid = self.conn.get_next_available_stream_id()
-        s = _Stream(asyncio.get_running_loop().create_future())
-        self.streams[sid] = s
         hdrs = [(b":method", method.encode()), (b":scheme", b"https"), (b":authority", self.authority.encode()), (b":path", path.encode())]
         hdrs.extend((k.encode(), v.encode()) for k, v in headers)
         if body:
             hdrs.append((b"content-length", str(len(body)).encode()))
-        self.conn.send_headers(sid, hdrs, end_stream=not body)
+        try:
+            sid = self.conn.get_next_available_stream_id()
+            self.conn.send_headers(sid, hdrs, end_stream=not body)
+        except h2.exceptions.TooManyStreamsError as exc:
+            # h2 still counts a stream we consider finished (e.g. one a GOAWAY cut off):
+            # nothing was sent, so the caller may resend on another connection.
+            raise Unprocessed(f"no stream available: {exc}") from exc
+        except h2.exceptions.ProtocolError as exc:
+            self.closed = True
+            raise Unprocessed(f"connection not usable: {exc}") from exc
+        s = _Stream(asyncio.get_running_loop().create_future())
+        self.streams[sid] = s
         if body:
             s.pending = body
             self._send_body(sid, s)

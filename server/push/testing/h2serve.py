@@ -20,6 +20,7 @@ import h2.errors
 import h2.events
 import h2.exceptions
 import h2.settings
+from hyperframe.frame import GoAwayFrame
 
 
 class _ServerConnection(asyncio.Protocol):
@@ -91,7 +92,8 @@ class _ServerConnection(asyncio.Protocol):
         for ev in events:
             if isinstance(ev, h2.events.RequestReceived):
                 if self.goaway_sent:
-                    self.conn.reset_stream(ev.stream_id, h2.errors.ErrorCodes.REFUSED_STREAM)
+                    # Above our GOAWAY's last stream id: ignored, as RFC 9113 §6.8 allows; the
+                    # client knows from the GOAWAY it was never processed and resends it.
                     continue
                 if self.active >= self.max_streams:
                     self.conn.reset_stream(ev.stream_id, h2.errors.ErrorCodes.REFUSED_STREAM)
@@ -134,7 +136,13 @@ class _ServerConnection(asyncio.Protocol):
         self.served += 1
         if self.goaway_after and self.served >= self.goaway_after and not self.goaway_sent:
             self.goaway_sent = True
-            self.conn.close_connection(last_stream_id=sid)
+            # Every stream already opened is answered; only later ones are refused by the GOAWAY.
+            # Written by hand: h2's close_connection() would also stop us answering them.
+            frame = GoAwayFrame(stream_id=0)
+            frame.last_stream_id = max(self.requests)
+            frame.error_code = 0
+            self._flush()
+            self.transport.write(frame.serialize())
         coro = self._run(sid, headers, b"".join(chunks))
         # Most answers need no await: run the handler inline and make a task only if it
         # actually suspends (a delay, a slow answer) — a task per request is a large share
@@ -213,9 +221,11 @@ class _ServerConnection(asyncio.Protocol):
                 self._send_body(sid, body)
         except h2.exceptions.ProtocolError:
             pass
-        self._schedule_flush()
         if self.goaway_sent and self.active == 0:
+            self._flush()  # the last answers go out before the connection closes
             self.transport.close()
+        else:
+            self._schedule_flush()
 
     def _send_body(self, sid: int, data: bytes) -> None:
         try:
