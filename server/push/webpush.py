@@ -30,6 +30,8 @@ def load_vapid(private_key: str) -> Vapid:
     try:
         if os.path.isfile(private_key):
             return Vapid.from_file(private_key)
+        if "-----BEGIN" in private_key:
+            return Vapid.from_pem(private_key.strip().encode())
         return Vapid.from_string(private_key)
     except Exception as exc:  # noqa: BLE001 - py_vapid raises several types for a bad key
         raise PushConfigError(f"unusable VAPID private key: {exc}") from exc

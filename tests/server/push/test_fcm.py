@@ -174,7 +174,12 @@ async def test_stock_firebase_admin_is_accepted_by_the_local_server(fcm, monkeyp
             app=app,
         )
     finally:
-        firebase_admin.delete_app(app)
+        # delete_app closes the service with asyncio.run(), which cannot run inside this loop:
+        # close its httpx client here, then let delete_app run in a thread.
+        import asyncio
+
+        await messaging._get_messaging_service(app)._async_client.aclose()
+        await asyncio.to_thread(firebase_admin.delete_app, app)
     assert resp.success_count == 1
     assert isinstance(resp.responses[1].exception, messaging.UnregisteredError)
     assert fcm.state.accepted["s-1"] == 1
