@@ -91,18 +91,23 @@ async def _geodesic_area_m2(session: AsyncSession, wkt: str) -> float:
 
 async def _check_polygon_in_scope(session: AsyncSession, principal: StaffPrincipal, wkt: str) -> list[str]:
     """The municipalities the polygon touches; refuses what strays outside the operator's scope."""
-    scope_sql = (
-        "SELECT ST_Union(geom) FROM areas WHERE kind = 'municipality'"
-        if principal.prefecture_wide
-        else "SELECT ST_Union(geom) FROM areas WHERE kind = 'municipality' AND code = :scope"
-    )
+    # The drawn polygon is shrunk by the tolerance (cheap: it is small) instead of buffering the
+    # boundaries (expensive: thousands of vertices), and only municipalities it touches are read.
     row = (
         await session.execute(
             text(
-                f"""
-                WITH p AS (SELECT ST_GeomFromText(:w, 4326) AS g), s AS ({scope_sql})
-                SELECT ST_Area(ST_Difference(p.g, ST_Buffer(s.st_union, :tol))) / NULLIF(ST_Area(p.g), 0)
-                FROM p, s
+                """
+                WITH p AS (SELECT ST_GeomFromText(:w, 4326) AS g),
+                     shrunk AS (SELECT ST_Buffer(p.g, -CAST(:tol AS float8)) AS g FROM p),
+                     s AS (SELECT ST_Union(a.geom) AS g FROM areas a, p
+                           WHERE a.kind = 'municipality' AND a.geom && p.g
+                             AND (CAST(:scope AS text) IS NULL OR a.code = :scope))
+                SELECT CASE WHEN s.g IS NULL THEN 1
+                            -- narrower than the tolerance: judge it by a point inside it
+                            WHEN ST_IsEmpty(shrunk.g) THEN
+                                CASE WHEN ST_DWithin(ST_PointOnSurface(p.g), s.g, CAST(:tol AS float8)) THEN 0 ELSE 1 END
+                            ELSE ST_Area(ST_Difference(shrunk.g, s.g)) / NULLIF(ST_Area(p.g), 0) END
+                FROM p, shrunk, s
                 """
             ),
             {"w": wkt, "scope": principal.municipality_code, "tol": SCOPE_TOLERANCE_DEG},

@@ -1,0 +1,82 @@
+"""Staff reports: delivery figures and safety answers (JSON and CSV). Readers of every role, scoped."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alerts.reports import service
+from server.deps import get_session
+from server.staff.deps import require_staff
+from server.staff.principal import StaffPrincipal
+
+router = APIRouter(tags=["staff: reports"])
+
+readers = require_staff(roles=("admin", "prefecture", "municipal", "viewer"))
+
+
+def _csv(body: str, name: str) -> Response:
+    # BOM so Excel (what municipal offices open CSV with) reads UTF-8 Japanese correctly.
+    return Response("\ufeff" + body, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+# The .csv route first: the JSON route's {notice_id} would otherwise swallow '12.csv'.
+@router.get("/v1/staff/reports/notices/{notice_id}.csv")
+async def notice_report_csv(notice_id: int, session: AsyncSession = Depends(get_session),
+                            principal: StaffPrincipal = Depends(readers)):
+    rep = await service.notice_report(session, principal, notice_id)
+    rows = service.alert_rows(rep["messages"])
+    return _csv(service.to_csv(rows, ["notice_id", "level", *service.ALERT_COLUMNS]), f"notice-{notice_id}.csv")
+
+
+@router.get("/v1/staff/reports/notices/{notice_id}")
+async def notice_report(notice_id: int, session: AsyncSession = Depends(get_session),
+                        principal: StaffPrincipal = Depends(readers)):
+    return await service.notice_report(session, principal, notice_id)
+
+
+@router.get("/v1/staff/reports/alerts")
+async def alerts_report(municipality_code: str | None = Query(None, pattern=r"^[0-9]{6}$"),
+                        limit: int = Query(50, ge=1, le=500), session: AsyncSession = Depends(get_session),
+                        principal: StaffPrincipal = Depends(readers)):
+    return await service.recent_alerts(session, principal, municipality_code, limit)
+
+
+@router.get("/v1/staff/reports/alerts.csv")
+async def alerts_report_csv(municipality_code: str | None = Query(None, pattern=r"^[0-9]{6}$"),
+                            limit: int = Query(200, ge=1, le=500), session: AsyncSession = Depends(get_session),
+                            principal: StaffPrincipal = Depends(readers)):
+    reports = await service.recent_alerts(session, principal, municipality_code, limit)
+    return _csv(service.to_csv(service.alert_rows(reports), service.ALERT_COLUMNS), "alerts.csv")
+
+
+@router.get("/v1/staff/reports/active-alerts")
+async def active_alerts(limit: int = Query(200, ge=1, le=1000), session: AsyncSession = Depends(get_session),
+                        principal: StaffPrincipal = Depends(readers)):
+    """Alerts in force (public information), for the console map."""
+    from alerts.reports import repository
+
+    rows = await repository.active_alerts(session, limit)
+    for r in rows:
+        r["issued_at"] = r["issued_at"].isoformat()
+        r["area_codes"] = list(r["area_codes"] or [])
+    return rows
+
+
+@router.get("/v1/staff/reports/safety")
+async def safety_report(municipality_code: str | None = Query(None, pattern=r"^[0-9]{6}$"),
+                        event_key: str | None = Query(None, max_length=300), session: AsyncSession = Depends(get_session),
+                        principal: StaffPrincipal = Depends(readers)):
+    return await service.safety(session, principal, municipality_code, event_key)
+
+
+@router.get("/v1/staff/reports/safety.csv")
+async def safety_report_csv(municipality_code: str | None = Query(None, pattern=r"^[0-9]{6}$"),
+                            event_key: str | None = Query(None, max_length=300),
+                            session: AsyncSession = Depends(get_session), principal: StaffPrincipal = Depends(readers)):
+    rep = await service.safety(session, principal, municipality_code, event_key)
+    statuses = sorted({s for m in rep["by_municipality"] for s in m["counts"]})
+    rows = [{"municipality_code": m["municipality_code"], "total": m["total"], **m["counts"]} for m in rep["by_municipality"]]
+    return _csv(service.to_csv(rows, ["municipality_code", "total", *statuses]), "safety.csv")
