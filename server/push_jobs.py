@@ -93,7 +93,7 @@ _RECORD = text(
     """
     UPDATE push_messages pm
     SET status = x.status, error_code = x.error_code, attempts = pm.attempts + 1,
-        sent_at = CASE WHEN x.status = 'ok' THEN now() ELSE pm.sent_at END
+        sent_at = CASE WHEN x.status = 'ok' THEN clock_timestamp() ELSE pm.sent_at END
     FROM unnest(CAST(:ids AS bigint[]), CAST(:statuses AS text[]), CAST(:codes AS text[]))
          AS x(id, status, error_code)
     WHERE pm.id = x.id

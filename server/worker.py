@@ -54,6 +54,9 @@ log = structlog.get_logger()
 SHUTDOWN_GRACE_SECONDS = 30.0
 # XREADGROUP block: bounds how long a stop request waits for the reader to notice.
 READ_BLOCK_MS = 1000
+# Liveness key ``bousai:worker:<name>``: refreshed this often, expires after three misses.
+HEARTBEAT_SECONDS = 10.0
+HEARTBEAT_KEY = "bousai:worker:{name}"
 
 ENTRIES = Counter("bousai_worker_entries_total", "Stream entries handled", ["stream", "result"])
 
@@ -240,6 +243,19 @@ class Worker:
         for ch in channels:
             await self._listener.add_listener(ch, on_notify)
 
+    async def _heartbeat(self) -> None:
+        key = HEARTBEAT_KEY.format(name=self.ctx.name)
+        while not self.stop.is_set():
+            try:
+                await self.ctx.redis.set(key, ",".join(h.stream for h in self.handlers), ex=int(HEARTBEAT_SECONDS * 3))
+            except (RedisError, OSError):
+                pass
+            await self._sleep(HEARTBEAT_SECONDS)
+        try:
+            await self.ctx.redis.delete(key)
+        except (RedisError, OSError):
+            pass
+
     # --- lifecycle -----------------------------------------------------------------
     async def run(self, startup: list[LoopFunc] | None = None) -> None:
         for func in startup or []:
@@ -248,7 +264,13 @@ class Worker:
             except Exception:
                 log.exception("server.worker.startup_failed", func=getattr(func, "__name__", str(func)))
         await self._listen()
+        for h in self.handlers:
+            try:
+                await ensure_group(self.ctx.redis, h.stream, h.group)
+            except (RedisError, OSError) as exc:
+                log.warning("server.worker.group_failed", stream=h.stream, error=str(exc))
         tasks = [asyncio.create_task(self._consume(h), name=f"stream:{h.stream}") for h in self.handlers]
+        tasks.append(asyncio.create_task(self._heartbeat(), name="heartbeat"))
         tasks += [asyncio.create_task(self._loop(lp), name=f"loop:{lp.name}") for lp in self.loops]
         log.info(
             "server.worker.started",

@@ -39,9 +39,11 @@ from server.push_jobs import publish_push_jobs
 
 log = structlog.get_logger()
 
-# Residents per transaction: small enough that the first pushes leave within a second of
-# the alert, large enough that 100k residents are ~50 round trips.
+# Residents per transaction: large enough that 100k residents are ~50 round trips.
 CHUNK_SIZE = 2000
+# The first transaction is smaller, so the first pushes leave within a second of the alert.
+FIRST_BATCH = 200
+SAFETY_STREAM = "alerts:safety"
 
 TRANSITIONS = Counter("bousai_delivery_transitions_total", "Per-resident delivery decisions", ["action"])
 
@@ -79,7 +81,6 @@ class AlertContext:
         self.ranker = AlertRanker(self.payload)
         self._composed: dict[tuple, Composed] = {}
         self.guidance = _optional("my_evacuation.guidance")
-        self.safety = _optional("my_evacuation.safety.service")
 
     def area_name(self, code: str | None) -> str:
         area = self.ranker.area(code)
@@ -117,6 +118,47 @@ class AlertContext:
             )
             self._composed[key] = msg
         return msg
+
+
+def _resident_boundary(chunk: Sequence[Any], at: int) -> int:
+    """An index near ``at`` that does not split one resident's rows."""
+    i = at
+    while i < len(chunk) and chunk[i].resident_id == chunk[i - 1].resident_id:
+        i += 1
+    return i
+
+
+_TOLD_BY = """
+    SELECT id, resident_id FROM deliveries
+    WHERE event_id = :event_id AND last_alert_id = :alert_id AND status = 'told' AND id > :after
+    ORDER BY id LIMIT :limit
+"""
+
+
+async def start_safety_checks(sessionmaker: async_sessionmaker[AsyncSession], alert_id: int, *, page: int = 5000) -> int:
+    """Offer the residents this alert told to My Evacuation's safety checks (it decides who, idempotently)."""
+    from sqlalchemy import text
+
+    safety = _optional("my_evacuation.safety.service")
+    if safety is None:
+        return 0
+    async with sessionmaker() as session:
+        row = await repo.load_alert(session, alert_id)
+    if row is None:
+        return 0
+    payload = row["payload"] if isinstance(row["payload"], dict) else orjson.loads(row["payload"])
+    after, started = 0, 0
+    while True:
+        async with sessionmaker() as session, session.begin():
+            rows = (
+                await session.execute(
+                    text(_TOLD_BY), {"event_id": row["event_id"], "alert_id": alert_id, "after": after, "limit": page}
+                )
+            ).all()
+            if not rows:
+                return started
+            after = rows[-1].id
+            started += await safety.start_checks_for_alert(session, alert_id, [r.resident_id for r in rows], payload)
 
 
 def _now() -> datetime:
@@ -201,11 +243,6 @@ async def _write_chunk(
             )
     push_ids = await repo.insert_pushes(session, ctx.alert_id, pushes)
     stats.pushes += len(push_ids)
-    if ctx.safety is not None:
-        # My Evacuation decides which alerts are strong enough for an "Are you safe?" check.
-        told = [rid for rid, d, _ in pushing if d.action in ("new", "raised")]
-        if told:
-            await ctx.safety.start_checks_for_alert(session, ctx.alert_id, told, ctx.payload)
     return push_ids
 
 
@@ -292,11 +329,19 @@ async def fan_out(
         async with engine.connect() as conn:
             async with aclosing(iter_matches(conn, alert_id, chunk_size=chunk_size)) as chunks:
                 async for chunk in chunks:
-                    await _apply_matches(sessionmaker, redis, ctx, chunk, stats, now)
+                    if stats.matched == 0 and len(chunk) > FIRST_BATCH:
+                        cut = _resident_boundary(chunk, FIRST_BATCH)
+                        await _apply_matches(sessionmaker, redis, ctx, chunk[:cut], stats, now)
+                        chunk = chunk[cut:]
+                    if chunk:
+                        await _apply_matches(sessionmaker, redis, ctx, chunk, stats, now)
         if ctx.event_state in ("cleared", "cancelled"):
             await _end_for_unmatched(
                 sessionmaker, redis, ctx, "cancelled" if ctx.event_state == "cancelled" else "cleared", stats, now
             )
+    if stats.actions.get("new") or stats.actions.get("raised"):
+        # "Are you safe?" checks run apart (alerts.delivery.tasks): they must not delay pushes.
+        await redis.xadd(SAFETY_STREAM, {"alert_id": alert_id}, maxlen=100_000, approximate=True)
     log.info("alerts.delivery.fanned_out", alert_id=alert_id, matched=stats.matched, pushes=stats.pushes, **stats.actions)
     return stats
 
