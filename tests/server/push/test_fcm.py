@@ -183,3 +183,17 @@ async def test_stock_firebase_admin_is_accepted_by_the_local_server(fcm, monkeyp
     assert resp.success_count == 1
     assert isinstance(resp.responses[1].exception, messaging.UnregisteredError)
     assert fcm.state.accepted["s-1"] == 1
+
+
+def test_batch_encoder_matches_firebase_admin_encoding_for_every_message():
+    from server.push.fcm import BatchEncoder, encode_request
+
+    enc = BatchEncoder()
+    msgs = [
+        msg(1, critical=True, data={"alert_id": "1"}),
+        msg(2, critical=True, data={"alert_id": "1"}),  # same content, other target and id
+        msg(3, token='tok-"quoted"\\x', data={"alert_id": "1"}, critical=True),
+        msg(4, token="fid-4", token_type=TokenType.FID),
+    ]
+    for m in msgs:
+        assert enc.encode(m) == encode_request(m)
