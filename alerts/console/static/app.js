@@ -246,6 +246,8 @@
     $("#report-csv").addEventListener("click", () => download(`/v1/staff/reports/notices/${state.reportNotice}.csv`, `notice-${state.reportNotice}.csv`));
     $("#safety-csv").addEventListener("click", () => download("/v1/staff/reports/safety.csv", "safety.csv"));
     applyLang();
+    // For the map's own tests and for operators' browser tooling: the projection, read-only use.
+    window.BousaiConsole = { map: () => state.map };
     if (state.token) start().catch(() => signOut());
   });
 })();
