@@ -1,0 +1,160 @@
+"""Worker runtime: discovery, ack only after success, claim of a dead consumer's entries,
+re-creation of a lost consumer group, wake-up on NOTIFY, graceful SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from server.streams import publish
+from server.worker import StreamHandler, Worker, WorkerContext, WorkerLoop, discover
+
+STREAM, GROUP = "test:worker", "testers"
+
+
+def make_ctx(settings, engine, redis_client, name: str) -> WorkerContext:
+    return WorkerContext(
+        settings=settings, engine=engine, sessionmaker=async_sessionmaker(engine), redis=redis_client, name=name
+    )
+
+
+async def run_until(worker: Worker, cond, timeout: float = 20.0) -> None:
+    task = asyncio.create_task(worker.run())
+    try:
+        deadline = time.monotonic() + timeout
+        while not await cond():
+            assert time.monotonic() < deadline, "condition not reached"
+            await asyncio.sleep(0.02)
+    finally:
+        worker.stop.set()
+        await asyncio.wait_for(task, 40)
+
+
+def test_discovery_finds_the_delivery_and_push_consumers():
+    handlers, loops = discover()
+    streams = {h.stream for h in handlers}
+    assert {"alerts:new", "push:jobs", "alerts:safety"} <= streams
+    assert {"notifications.relay", "push.catch_up"} <= {lp.name for lp in loops}
+
+
+async def test_entry_is_acked_only_after_its_handler_succeeded(settings, engine, redis_client):
+    seen: list[str] = []
+
+    async def flaky(ctx, msg):
+        seen.append(msg.fields["n"])
+        if len(seen) == 1:
+            raise RuntimeError("first attempt fails")
+
+    await publish(redis_client, STREAM, {"n": "1"})
+    w = Worker(make_ctx(settings, engine, redis_client, "w1"), [StreamHandler(STREAM, GROUP, flaky)], [], claim_idle_ms=50)
+
+    async def done():
+        return len(seen) >= 2 and (await redis_client.xpending(STREAM, GROUP))["pending"] == 0
+
+    await run_until(w, done)
+    assert seen == ["1", "1"]
+
+
+async def test_a_dead_consumers_entry_is_claimed_by_another(settings, engine, redis_client):
+    from server.streams import ensure_group, read_group
+
+    await ensure_group(redis_client, STREAM, GROUP)
+    await publish(redis_client, STREAM, {"n": "7"})
+    # "dead" reads the entry and never acks (as if kill -9).
+    assert len(await read_group(redis_client, STREAM, GROUP, "dead", count=10, block_ms=10)) == 1
+    handled: list[str] = []
+
+    async def ok(ctx, msg):
+        handled.append(msg.fields["n"])
+
+    w = Worker(make_ctx(settings, engine, redis_client, "alive"), [StreamHandler(STREAM, GROUP, ok)], [], claim_idle_ms=100)
+
+    async def done():
+        return handled == ["7"] and (await redis_client.xpending(STREAM, GROUP))["pending"] == 0
+
+    await run_until(w, done)
+
+
+async def test_a_lost_consumer_group_is_recreated(settings, engine, redis_client):
+    handled: list[str] = []
+
+    async def ok(ctx, msg):
+        handled.append(msg.fields["n"])
+
+    w = Worker(make_ctx(settings, engine, redis_client, "w"), [StreamHandler(STREAM, GROUP, ok)], [])
+    task = asyncio.create_task(w.run())
+    try:
+        await publish(redis_client, STREAM, {"n": "a"})
+        for _ in range(500):
+            if handled:
+                break
+            await asyncio.sleep(0.02)
+        await redis_client.delete(STREAM)  # as after a Redis restart without persistence
+        await asyncio.sleep(1.5)
+        await publish(redis_client, STREAM, {"n": "b"})
+        for _ in range(500):
+            if "b" in handled:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        w.stop.set()
+        await asyncio.wait_for(task, 40)
+    assert handled == ["a", "b"]
+
+
+async def test_loop_wakes_on_notify_after_commit(settings, engine, redis_client):
+    runs: list[float] = []
+
+    async def loop(ctx):
+        runs.append(time.monotonic())
+
+    w = Worker(make_ctx(settings, engine, redis_client, "n"), [], [WorkerLoop("t", loop, 3600, wake_channel="bousai_test_wake")])
+    task = asyncio.create_task(w.run())
+    try:
+        for _ in range(500):
+            if runs:
+                break
+            await asyncio.sleep(0.02)
+        async with engine.begin() as conn:
+            await conn.execute(text("SELECT pg_notify('bousai_test_wake', '')"))
+        for _ in range(500):
+            if len(runs) >= 2:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        w.stop.set()
+        await asyncio.wait_for(task, 40)
+    assert len(runs) >= 2  # the interval is an hour: only the NOTIFY can explain a second run
+
+
+def test_sigterm_stops_the_worker_process_cleanly(settings):
+    env = {
+        **os.environ,
+        "BOUSAI_DATABASE_URL": settings.database_url,
+        "BOUSAI_REDIS_URL": settings.redis_url,
+        "BOUSAI_LOG_LEVEL": "WARNING",
+        "BOUSAI_WORKER_STREAMS": "alerts:new",
+    }
+    import redis
+
+    r = redis.from_url(settings.redis_url)
+    p = subprocess.Popen([sys.executable, "-m", "server.cli", "worker", "--name", "sigterm"], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not r.exists("bousai:worker:sigterm"):
+            assert time.monotonic() < deadline and p.poll() is None, "worker did not start"
+            time.sleep(0.1)
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(60) == 0
+        assert not r.exists("bousai:worker:sigterm")
+    finally:
+        if p.poll() is None:
+            p.kill()
+        r.close()
