@@ -8,10 +8,14 @@ Use as a dependency::
     router = APIRouter(dependencies=[Depends(rate_limit("resident", 120, 60, key=device_key))])
 
 or call :func:`hit` directly (sign-in attempts count failures only, see ``server.staff``).
+Resident routes adopt it per device with ``key=bearer_key``, e.g. on a router::
+
+    APIRouter(dependencies=[Depends(rate_limit("resident", 120, 60, key=bearer_key))])
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -73,6 +77,16 @@ def raise_limited(verdict: Verdict, what: str) -> None:
 
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def bearer_key(request: Request) -> str | None:
+    """Per credential (a resident device's or a staff token), without a database lookup: a digest
+    of the bearer token. None without one (the auth dependency answers 401)."""
+    header = request.headers.get("authorization") or ""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return hashlib.sha256(token.strip().encode()).hexdigest()[:32]
 
 
 def rate_limit(
