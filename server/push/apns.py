@@ -13,6 +13,7 @@ could not stand in for Apple in tests.
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 import time
 import uuid
@@ -100,14 +101,10 @@ class ApnsProvider:
         return h
 
     async def send(self, batch: list[PushMessage]) -> list[PushResult]:
-        import asyncio
-
         check_batch(batch)
         return list(await asyncio.gather(*(self._send_one(m) for m in batch)))
 
     async def _send_one(self, m: PushMessage) -> PushResult:
-        import asyncio
-
         body = orjson.dumps(apns_payload(m))
         if len(body) > MAX_PAYLOAD_BYTES:
             return PushResult(m.message_id, Status.PERMANENT, "PayloadTooLarge", detail=f"{len(body)} bytes")

@@ -60,7 +60,6 @@ class PushProviders:
 
 
 def build_fcm(settings: Settings, *, ca_file: str | None = None):
-    import firebase_admin  # noqa: F401
     from firebase_admin import credentials
 
     from server.push.fcm import FcmProvider
