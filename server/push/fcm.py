@@ -215,10 +215,11 @@ class FcmProvider:
             f"{u.scheme}://{u.netloc}", ssl_context=ctx, connections=connections, max_streams=self.max_streams, timeout=timeout
         )
         self._headers = [
-            ("content-type", "application/json; UTF-8"),
-            ("x-goog-api-format-version", "2"),
-            ("x-firebase-client", "bousai-fcm/1 (firebase-admin encoding)"),
+            (b"content-type", b"application/json; UTF-8"),
+            (b"x-goog-api-format-version", b"2"),
         ]
+        self._headers_token: str | None = None
+        self._headers_cached: list[tuple[bytes, bytes]] = []
 
     async def send(self, batch: list[PushMessage]) -> list[PushResult]:
         check_batch(batch)
@@ -234,11 +235,10 @@ class FcmProvider:
             return PushResult(m.message_id, Status.PERMANENT, "INVALID_ARGUMENT", detail=str(exc)[:300])
         refreshed = False
         resends = 0
+        headers = self._headers_for(token)
         while True:
             try:
-                resp = await self._pool.request(
-                    "POST", self.path, [*self._headers, ("authorization", f"Bearer {token}")], body
-                )
+                resp = await self._pool.request("POST", self.path, headers, body)
             except Unprocessed as exc:  # refused stream, GOAWAY, connection gone before sending
                 if resends < UNPROCESSED_RESENDS:
                     resends += 1
@@ -257,6 +257,7 @@ class FcmProvider:
             if resp.status == 401 and not refreshed:
                 refreshed = True
                 token = await self._tokens.token(force=True)
+                headers = self._headers_for(token)
                 continue
             code, message = parse_fcm_error(resp.status, resp.content)
             status = classify_fcm(resp.status, code)
@@ -268,6 +269,13 @@ class FcmProvider:
                 detail=message[:300],
                 token=m.token if status is Status.DEAD_TOKEN else None,
             )
+
+    def _headers_for(self, token: str) -> list[tuple[bytes, bytes]]:
+        # Built once per access token and shared by every request of the batch.
+        if self._headers_token != token:
+            self._headers_token = token
+            self._headers_cached = [*self._headers, (b"authorization", f"Bearer {token}".encode())]
+        return self._headers_cached
 
     async def aclose(self) -> None:
         await self._pool.aclose()

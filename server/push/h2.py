@@ -30,6 +30,8 @@ import h2.events
 import h2.exceptions
 import h2.settings
 
+# Request timeouts are checked this often (one timer per connection).
+SWEEP_SECONDS = 0.5
 # Our receive window: responses are small, but many streams share the connection.
 RECEIVE_WINDOW = 16 * 1024 * 1024
 
@@ -55,7 +57,7 @@ class Response:
 
 
 class _Stream:
-    __slots__ = ("future", "status", "headers", "chunks", "pending", "sent")
+    __slots__ = ("future", "status", "headers", "chunks", "pending", "sent", "deadline")
 
     def __init__(self, future: asyncio.Future):
         self.future = future
@@ -64,6 +66,7 @@ class _Stream:
         self.chunks: list[bytes] = []
         self.pending = b""  # body bytes waiting for flow-control window
         self.sent = False
+        self.deadline = 0.0
 
 
 class _GracefulGoawayConnection(h2.connection.H2Connection):
@@ -86,6 +89,8 @@ def _expire(future: asyncio.Future) -> None:
 class H2Connection(asyncio.Protocol):
     def __init__(self, authority: str, max_streams: int):
         self.authority = authority
+        self._authority = authority.encode()
+        self._sweeper: asyncio.TimerHandle | None = None
         self.cap = max_streams
         # Our own headers are well-formed bytes; skipping h2's per-header checks halves the cost.
         self.conn = _GracefulGoawayConnection(
@@ -225,15 +230,15 @@ class H2Connection(asyncio.Protocol):
             window = min(self.conn.local_flow_control_window(sid), self.conn.max_outbound_frame_size)
         s.pending = data
 
-    async def request(self, method: str, path: str, headers: list[tuple[str, str]], body: bytes, timeout: float) -> Response:
+    async def request(self, method: str, path: str, headers: list[tuple[bytes, bytes]], body: bytes, timeout: float) -> Response:
         while len(self.streams) >= self.limit and not self.closed:
             w = asyncio.get_running_loop().create_future()
             self._slot_waiters.append(w)
             await w
         if self.closed:
             raise Unprocessed("connection closing")
-        hdrs = [(b":method", method.encode()), (b":scheme", b"https"), (b":authority", self.authority.encode()), (b":path", path.encode())]
-        hdrs.extend((k.encode(), v.encode()) for k, v in headers)
+        hdrs = [(b":method", method.encode()), (b":scheme", b"https"), (b":authority", self._authority), (b":path", path.encode())]
+        hdrs.extend(headers)
         if body:
             hdrs.append((b"content-length", str(len(body)).encode()))
         try:
@@ -253,7 +258,10 @@ class H2Connection(asyncio.Protocol):
             self._send_body(sid, s)
         s.sent = True
         self._schedule_flush()
-        timer = asyncio.get_running_loop().call_later(timeout, _expire, s.future)
+        loop = asyncio.get_running_loop()
+        s.deadline = loop.time() + timeout
+        if self._sweeper is None:
+            self._sweeper = loop.call_later(SWEEP_SECONDS, self._sweep)
         try:
             return await s.future
         except asyncio.TimeoutError:
@@ -265,8 +273,17 @@ class H2Connection(asyncio.Protocol):
                     pass
                 self._release_slot()
             raise
-        finally:
-            timer.cancel()
+
+    def _sweep(self) -> None:
+        """Time out overdue streams: one timer per connection, not one per request."""
+        self._sweeper = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for s in list(self.streams.values()):
+            if s.deadline < now:
+                _expire(s.future)
+        if self.streams:
+            self._sweeper = loop.call_later(SWEEP_SECONDS, self._sweep)
 
     def _schedule_flush(self) -> None:
         # One socket write per event-loop turn for all the streams opened in it: a syscall
@@ -349,7 +366,10 @@ class H2Pool:
             best = self._conns[self._rr] or best
         return best
 
-    async def request(self, method: str, path: str, headers: list[tuple[str, str]], body: bytes = b"") -> Response:
+    async def request(self, method: str, path: str, headers: list[tuple[bytes, bytes]] | list[tuple[str, str]], body: bytes = b"") -> Response:
+        """``headers`` as bytes pairs (pre-encoded by a caller that reuses them) or str pairs."""
+        if headers and isinstance(headers[0][0], str):
+            headers = [(k.encode(), v.encode()) for k, v in headers]
         conn = await self._conn()
         return await conn.request(method, path, headers, body, self.timeout)
 

@@ -197,3 +197,15 @@ def test_batch_encoder_matches_firebase_admin_encoding_for_every_message():
     ]
     for m in msgs:
         assert enc.encode(m) == encode_request(m)
+
+
+async def test_a_slow_answer_times_out_as_retry(fcm):
+    fcm.state.reset()
+    fcm.state.faults["delay_seconds"] = 2.0
+    p = fcm.provider(timeout=0.3)
+    try:
+        [r] = await p.send([msg(1)])
+    finally:
+        await p.aclose()
+        fcm.state.faults["delay_seconds"] = 0.0
+    assert r.status is Status.RETRY and r.error_code == "transport:timeout"
