@@ -12,8 +12,9 @@ ordered by resident), best of ``--repeat``:
 (a) an area-coded weather warning on the JMA city codes that together hold about half of
     the places (index join on the stored codes) — baseline: plain ``ST_Intersects`` of the
     raw points with the union of those cities' polygons;
-(b) a polygon alert with a ~5,000-vertex polygon (中通り's outline) — ``ST_Subdivide``
-    pieces on the places GiST index — baseline: ``ST_Intersects`` on the whole polygon;
+(b) a polygon alert with a ~5,000-vertex polygon (中通り's outline) — grid cover (geo.grid)
+    places in interior cells by index, exact test only in boundary cells — baseline:
+    ``ST_Intersects`` on the whole polygon;
 (c) a prefecture-wide alert (all N places): the fan-out whose peak RSS is reported.
 
 Measurements run in a fresh process (spawned), so ``peak_rss_mb`` is the consumer's own peak.
@@ -81,10 +82,16 @@ def _prepare(url: str, n: int, reuse: bool) -> None:
 
     dsn = asyncpg_dsn(url)
     if reuse:
+        from alembic.script import ScriptDirectory
+
+        from server.dbsetup import alembic_config
+
+        heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
         try:
             with psycopg.connect(dsn) as c:
                 have = c.execute("SELECT count(*) FROM places").fetchone()[0]
-            if have == n:
+                versions = {r[0] for r in c.execute("SELECT version_num FROM alembic_version")}
+            if have == n and versions == heads:  # same data, same schema
                 print(f"  reusing {n:,} places in {BENCH_DB}", flush=True)
                 return
         except psycopg.Error:

@@ -15,12 +15,9 @@ from alerts.targeting.codes import COLUMNS, CodeTargets
 
 # Expired current locations never match; registered places never expire.
 LIVE = "(p.kind <> 'current' OR p.expires_at IS NULL OR p.expires_at > now())"
-# Largest number of vertices per piece of a subdivided alert polygon: small pieces have
-# tight bounding boxes, so the GiST index discards most points and each test is cheap.
-SUBDIVIDE_MAX_VERTICES = 128
 
 ALERT_SQL = text(
-    "SELECT id, source, category, payload->'areas' AS areas, geom IS NOT NULL AS has_geom FROM alerts WHERE id = :id"
+    "SELECT id, source, category, payload->'areas' AS areas, ST_AsBinary(geom) AS geom_wkb FROM alerts WHERE id = :id"
 )
 
 
@@ -66,35 +63,36 @@ def code_match_query(t: CodeTargets) -> tuple[str, list[Any]]:
     return sql, params.args
 
 
-def _pieces_cte(alert_param: str, max_vertices: int) -> str:
-    return (
-        f"pieces AS MATERIALIZED (SELECT ST_Subdivide(a.geom, {int(max_vertices)}) AS g "
-        f"FROM alerts a WHERE a.id = {alert_param})"
-    )
-
-
 def polygon_match_query(
-    alert_id: int, codes: CodeTargets | None = None, *, max_vertices: int = SUBDIVIDE_MAX_VERTICES
+    alert_id: int, interior: list[int], boundary: list[int], codes: CodeTargets | None = None
 ) -> tuple[str, list[Any]]:
-    """Places inside the alert's stored polygon (subdivided once, joined on the places GiST
-    index), in union with the code matches when ``codes`` is given; one row per place,
-    a code match preferred (it names the area)."""
+    """Places inside the alert's stored polygon, in union with the code matches when
+    ``codes`` is given; one row per place, a code match preferred (it names the area).
+
+    ``interior`` / ``boundary`` are the polygon's grid cover (geo.grid.cover): places in
+    interior cells match by the cell index alone; only places in boundary cells get the
+    exact ST_Intersects, against the alert's polygon (PostGIS prepares a geometry that
+    repeats across rows, so each of those tests is a cheap point-in-polygon lookup).
+    """
     params = _Params()
-    pieces = _pieces_cte(params.add(alert_id) + "::bigint", max_vertices)
+    alert = params.add(alert_id) + "::bigint"
+    # The boundary places are fetched by cell first (OFFSET 0 fences the subquery, keeping the planner from
+    # also scanning the GiST index with the polygon's bounding box, which covers most rows).
     polygon = (
         "SELECT p.resident_id, p.id, p.kind, p.device_id, NULL::text AS area_code "
-        f"FROM pieces s JOIN places p ON ST_Intersects(p.geom, s.g) WHERE {LIVE}"
+        f"FROM places p WHERE p.cell = ANY({params.add(interior)}::int[]) AND {LIVE} "
+        "UNION ALL "
+        "SELECT e.resident_id, e.id, e.kind, e.device_id, NULL::text AS area_code "
+        f"FROM (SELECT p.resident_id, p.id, p.kind, p.device_id, p.geom FROM places p "
+        f"WHERE p.cell = ANY({params.add(boundary)}::int[]) AND {LIVE} OFFSET 0) e "
+        f"JOIN alerts a ON a.id = {alert} WHERE ST_Intersects(e.geom, a.geom)"
     )
-    if codes:
-        where, area = _code_predicate(codes, params)
-        matched = (
-            f"SELECT p.resident_id, p.id, p.kind, p.device_id, {area} AS area_code "
-            f"FROM places p WHERE {where} AND {LIVE} UNION ALL {polygon}"
-        )
-    else:
-        matched = polygon
+    if not codes:
+        return f"SELECT * FROM ({polygon}) m ORDER BY m.resident_id, m.id", params.args
+    where, area = _code_predicate(codes, params)
     sql = (
-        f"WITH {pieces}, m AS ({matched}) "
+        f"WITH m AS (SELECT p.resident_id, p.id, p.kind, p.device_id, {area} AS area_code "
+        f"FROM places p WHERE {where} AND {LIVE} UNION ALL {polygon}) "
         "SELECT DISTINCT ON (m.resident_id, m.id) m.resident_id, m.id, m.kind, m.device_id, m.area_code "
         "FROM m ORDER BY m.resident_id, m.id, m.area_code IS NULL"
     )

@@ -4,7 +4,8 @@ Which places count: registered places (home, work, school, family, other) and ea
 device's current location (kind ``current``, ``device_id`` set) unless it has expired.
 Area codes are matched on the codes stored with each place (an index join, no geometry;
 the column per code is decided in ``alerts.targeting.codes``); a stored alert polygon is
-matched with GiST on ``ST_Subdivide`` pieces. Rows come from a server-side cursor, so a
+covered by grid cells (``geo.grid``): places in cells wholly inside match by the cell
+index, only those in cells the boundary crosses get an exact point-in-polygon test. Rows come from a server-side cursor, so a
 million recipients never sit in memory at once.
 
 Delivery decides what each match gets (critical for a ``current`` match, normal for a
@@ -20,11 +21,13 @@ from itertools import starmap
 from typing import Any
 
 import orjson
+import shapely
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts.targeting import repository as repo
 from alerts.targeting.codes import code_targets, polygon_replaces_codes
+from geo.grid import cover
 
 log = structlog.get_logger()
 
@@ -52,10 +55,11 @@ async def match_query(conn: AsyncConnection, alert_id: int) -> tuple[str, list[A
     if isinstance(areas, str):  # JSONB decoded as text by a bare driver
         areas = orjson.loads(areas)
     codes = code_targets(source, category, areas)
-    if alert["has_geom"]:
+    if alert["geom_wkb"] is not None:
         if polygon_replaces_codes(source, category):
             codes = None
-        return repo.polygon_match_query(alert_id, codes or None)
+        interior, boundary = cover(shapely.from_wkb(bytes(alert["geom_wkb"])))
+        return repo.polygon_match_query(alert_id, interior, boundary, codes or None)
     if not codes:
         log.info("targeting.no_targetable_area", alert_id=alert_id, category=category)
         return None

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from geoalchemy2 import Geometry
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, Float, ForeignKey, Index, String, Text, func, text
+from sqlalchemy import BigInteger, CheckConstraint, Computed, DateTime, Float, ForeignKey, Index, Integer, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from geo.grid import CELL_SQL
 from server.db import Base
 
 PLACE_KINDS = ("home", "work", "school", "family", "other")
@@ -31,6 +32,13 @@ class Place(Base):
         Index("ix_places_jma_first", "jma_first_code"),
         Index("ix_places_quake", "quake_area_code"),
         Index("ix_places_tsunami", "tsunami_area_code"),
+        # Covering: polygon targeting answers from the index alone (no heap visit per place),
+        # including the exact point test for places in the polygon's boundary cells.
+        Index(
+            "ix_places_cell",
+            "cell",
+            postgresql_include=["resident_id", "id", "kind", "device_id", "expires_at", "geom"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -39,6 +47,8 @@ class Place(Base):
     kind: Mapped[str] = mapped_column(String(16))
     label: Mapped[str | None] = mapped_column(Text)
     geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=False)
+    # Grid cell of the point (geo.grid): polygon targeting matches whole interior cells by index.
+    cell: Mapped[int] = mapped_column(Integer, Computed(CELL_SQL, persisted=True))
     accuracy_m: Mapped[float | None] = mapped_column(Float)
     municipality_code: Mapped[str | None] = mapped_column(String(6))
     jma_city_code: Mapped[str | None] = mapped_column(String(7))
