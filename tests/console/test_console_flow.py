@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -19,7 +20,25 @@ WAIT = 30
 
 
 def _wait(driver, cond):
-    return WebDriverWait(driver, WAIT).until(cond)
+    try:
+        return WebDriverWait(driver, WAIT).until(cond)
+    except Exception as exc:
+        flash = driver.find_elements(By.ID, "flash")
+        raise AssertionError(f"console did not get there; flash: {flash[0].text if flash else None!r}") from exc
+
+
+def click_until(driver, css, done, attempts=3):
+    """Click the (freshly found) button until ``done``: the table re-renders after every refresh,
+    so a click can land on a row that is being replaced. Repeats are harmless (409 at worst)."""
+    for i in range(attempts):
+        try:
+            WebDriverWait(driver, WAIT).until(EC.element_to_be_clickable((By.CSS_SELECTOR, css))).click()
+            WebDriverWait(driver, 10).until(done)
+            return
+        except Exception:
+            if i == attempts - 1:
+                flash = driver.find_elements(By.ID, "flash")
+                raise AssertionError(f"{css}: no effect; flash: {flash[0].text if flash else None!r}")
 
 
 def sign_in(driver, base, username):
@@ -37,7 +56,10 @@ def sign_out(driver):
 
 
 def row_state(driver, notice_id):
-    return driver.find_element(By.CSS_SELECTOR, f"#notices tr[data-id='{notice_id}']").get_attribute("data-state")
+    try:
+        return driver.find_element(By.CSS_SELECTOR, f"#notices tr[data-id='{notice_id}']").get_attribute("data-state")
+    except (NoSuchElementException, StaleElementReferenceException):
+        return None  # the table is being re-rendered
 
 
 async def _run(fn, *args):
@@ -68,8 +90,8 @@ async def test_draft_approve_and_see_delivery_figures(app, client, engine, live_
         d.find_element(By.ID, "c-save").click()
         row = _wait(d, EC.visibility_of_element_located((By.CSS_SELECTOR, "#notices tr[data-state='draft']")))
         notice_id = row.get_attribute("data-id")
-        row.find_element(By.CSS_SELECTOR, ".act-submit").click()
-        _wait(d, lambda d: row_state(d, notice_id) == "pending_approval")
+        click_until(d, f"#notices tr[data-id='{notice_id}'] .act-submit",
+                    lambda d: row_state(d, notice_id) == "pending_approval")
         # The author gets no approve button on their own notice.
         assert not d.find_elements(By.CSS_SELECTOR, f"#queue tr[data-id='{notice_id}'] .act-approve")
         sign_out(d)
@@ -80,9 +102,7 @@ async def test_draft_approve_and_see_delivery_figures(app, client, engine, live_
     def approve():
         sign_in(d, live_server, "op-two")
         d.find_element(By.CSS_SELECTOR, "nav button[data-tab='notices']").click()
-        btn = _wait(d, EC.element_to_be_clickable((By.CSS_SELECTOR, f"#queue tr[data-id='{notice_id}'] .act-approve")))
-        btn.click()
-        _wait(d, lambda d: row_state(d, notice_id) == "issued")
+        click_until(d, f"#queue tr[data-id='{notice_id}'] .act-approve", lambda d: row_state(d, notice_id) == "issued")
 
     await _run(approve)
     async with engine.connect() as conn:
@@ -92,8 +112,8 @@ async def test_draft_approve_and_see_delivery_figures(app, client, engine, live_
     assert set(await pushes(engine, alert_id)) == set(inside)
 
     def figures():
-        d.find_element(By.CSS_SELECTOR, f"#notices tr[data-id='{notice_id}'] .act-report").click()
-        _wait(d, EC.visibility_of_element_located((By.ID, "report")))
+        click_until(d, f"#notices tr[data-id='{notice_id}'] .act-report",
+                    EC.visibility_of_element_located((By.ID, "report")))
         cells = {c.get_attribute("data-field"): c.text for c in d.find_elements(By.CSS_SELECTOR, "#report-table td[data-field]")}
         assert cells == {"targeted": "2", "sent": "2", "failed": "0"}
         # The map shows the issued order; English is one click away.

@@ -172,7 +172,12 @@
         { note: prompt(t("reject_note")) || "-" }), t("rejected"))));
     }
     if (operator && n.state === "issued" && n.msg_type !== "cancel") {
-      buttons.push(action("correct", n, () => act(() => api("POST", `/v1/staff/notices/${n.id}/correction`, {}), t("correction_made"))));
+      buttons.push(action("correct", n, () => {
+        // A ready-made correction: same content, new level (0 = 解除 / lifted); submit it like any draft.
+        const level = prompt(t("new_level"), String(n.level));
+        if (level === null) return;
+        act(() => api("POST", `/v1/staff/notices/${n.id}/correction`, { level: Number(level) }), t("correction_made"));
+      }));
       buttons.push(action("cancel", n, () => act(() => api("POST", `/v1/staff/notices/${n.id}/cancel`, {}), t("cancelled"))));
     }
     if (n.issued_at) buttons.push(action("report", n, () => showReport(n.id)));

@@ -21,7 +21,7 @@ window.I18N = {
     cancelled: "取り消しました", correction_made: "訂正の下書きを作成しました", confirm_cancel: "この避難情報を取り消しますか？",
     confirm_submit: "この避難情報を送信しますか？", reject_note: "差し戻しの理由", need_approval: "要承認（2人目）",
     role_admin: "管理者", role_prefecture: "県", role_municipal: "市町村", role_viewer: "閲覧",
-    wrong_login: "ユーザー名またはパスワードが違います", session_expired: "もう一度サインインしてください",
+    new_level: "訂正後の警戒レベル（3・4・5、解除は0）", wrong_login: "ユーザー名またはパスワードが違います", session_expired: "もう一度サインインしてください",
   },
   en: {
     title: "Fukushima Disaster Console", signin: "Sign in", logout: "Sign out", username: "Username", password: "Password",
@@ -45,6 +45,6 @@ window.I18N = {
     cancelled: "Cancelled", correction_made: "Correction draft created", confirm_cancel: "Cancel this notice?",
     confirm_submit: "Send this notice?", reject_note: "Why is it sent back?", need_approval: "Needs a second person",
     role_admin: "Administrator", role_prefecture: "Prefecture", role_municipal: "Municipal", role_viewer: "Viewer",
-    wrong_login: "Wrong username or password", session_expired: "Please sign in again",
+    new_level: "Level after the correction (3, 4, 5; 0 lifts it)", wrong_login: "Wrong username or password", session_expired: "Please sign in again",
   },
 };
