@@ -172,3 +172,8 @@ async def residents_with_plans(session: AsyncSession, ids: Sequence[int]) -> set
     if not (await session.execute(_HAS_PLANS)).scalar():
         return set()
     return {r[0] for r in (await session.execute(_PLANNERS, {"ids": list(ids)})).all()}
+
+
+async def mark_fanned_out(session: AsyncSession, alert_id: int) -> None:
+    """The alert's fan-out finished: the outbox catch-up stops watching its stream entry."""
+    await session.execute(text("UPDATE alerts SET fanned_out_at = now() WHERE id = :id"), {"id": alert_id})

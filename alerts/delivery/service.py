@@ -318,6 +318,8 @@ async def fan_out(
     if row["is_drill"]:
         # A drill is never a real alert (PRODUCT): it is not pushed to residents.
         log.info("alerts.delivery.drill_skipped", alert_id=alert_id)
+        async with sessionmaker() as session, session.begin():
+            await repo.mark_fanned_out(session, alert_id)
         return stats
     ctx = AlertContext(row)
     if ctx.msg_type == "cancel":
@@ -339,6 +341,8 @@ async def fan_out(
             await _end_for_unmatched(
                 sessionmaker, redis, ctx, "cancelled" if ctx.event_state == "cancelled" else "cleared", stats, now
             )
+    async with sessionmaker() as session, session.begin():
+        await repo.mark_fanned_out(session, alert_id)
     if stats.actions.get("new") or stats.actions.get("raised"):
         # "Are you safe?" checks run apart (alerts.delivery.tasks): they must not delay pushes.
         await redis.xadd(SAFETY_STREAM, {"alert_id": alert_id}, maxlen=100_000, approximate=True)

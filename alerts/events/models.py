@@ -82,6 +82,8 @@ class Alert(Base):
     geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True), nullable=True)
     is_drill: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Set when the delivery fan-out for this alert finished (alerts.delivery).
+    fanned_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AlertOutbox(Base):
@@ -95,3 +97,5 @@ class AlertOutbox(Base):
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     relayed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The stream entry the relay wrote, so a catch-up can tell whether Redis lost it.
+    stream_entry_id: Mapped[str | None] = mapped_column(String(32))

@@ -35,7 +35,24 @@ _CLAIM = text(
     FOR UPDATE OF o SKIP LOCKED
     """
 )
-_MARK = text("UPDATE alert_outbox SET relayed_at = now() WHERE id = ANY(:ids)")
+_MARK = text(
+    "UPDATE alert_outbox o SET relayed_at = now(), stream_entry_id = m.entry "
+    "FROM unnest(CAST(:ids AS bigint[]), CAST(:entries AS text[])) AS m(id, entry) WHERE o.id = m.id"
+)
+# Relayed, yet the alert's fan-out has not finished: candidates for a lost stream entry.
+_STALLED = text(
+    """
+    SELECT o.id, o.stream_entry_id
+    FROM alert_outbox o JOIN alerts a ON a.id = o.alert_id
+    WHERE o.relayed_at < now() - make_interval(secs => :grace) AND o.relayed_at > now() - interval '1 day'
+      AND a.fanned_out_at IS NULL
+    ORDER BY o.id
+    LIMIT 500
+    """
+)
+_UNRELAY = text("UPDATE alert_outbox SET relayed_at = NULL, stream_entry_id = NULL WHERE id = ANY(:ids)")
+# A healthy fan-out starts within seconds of the relay; give it this long before looking.
+STALL_GRACE_SECONDS = 30.0
 
 
 async def relay_outbox(
@@ -64,8 +81,8 @@ async def relay_outbox(
                         for r in rows
                     ]
                     # Raising here rolls the claim back: the rows stay unrelayed for the next run.
-                    await publish_many(redis, stream, entries)
-                    await session.execute(_MARK, {"ids": [r.id for r in rows]})
+                    entry_ids = await publish_many(redis, stream, entries)
+                    await session.execute(_MARK, {"ids": [r.id for r in rows], "entries": entry_ids})
         except (RedisError, OSError) as exc:
             OUTBOX_RELAY_ERRORS.labels(type(exc).__name__).inc()
             log.warning("alerts.outbox.relay_failed", error=str(exc), relayed=total)
@@ -77,3 +94,35 @@ async def relay_outbox(
         log.info("alerts.outbox.relayed", count=len(rows))
         if len(rows) < batch:
             return total
+
+
+async def rerelay_lost_entries(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    redis: aioredis.Redis,
+    *,
+    stream: str = ALERTS_STREAM,
+    grace_seconds: float = STALL_GRACE_SECONDS,
+) -> int:
+    """Put back in the outbox every relayed alert whose stream entry Redis no longer has
+    (a restart without persistence, a flushed or trimmed stream) and whose fan-out never
+    finished. An entry still in the stream is left to the consumer group (pending entries
+    of a dead worker are claimed by the others). Fan-out is idempotent, so a re-relay can
+    never make anyone hear an alert twice. Returns how many rows were put back."""
+    try:
+        async with sessionmaker() as session, session.begin():
+            rows = (await session.execute(_STALLED, {"grace": grace_seconds})).all()
+            lost = []
+            for row in rows:
+                entry = row.stream_entry_id
+                if not entry or not await redis.xrange(stream, min=entry, max=entry, count=1):
+                    lost.append(row.id)
+            if lost:
+                await session.execute(_UNRELAY, {"ids": lost})
+    except (RedisError, OSError) as exc:
+        OUTBOX_RELAY_ERRORS.labels(type(exc).__name__).inc()
+        log.warning("alerts.outbox.rerelay_check_failed", error=str(exc))
+        return 0
+    if lost:
+        log.warning("alerts.outbox.stream_entries_lost", count=len(lost))
+        await relay_outbox(sessionmaker, redis, stream=stream)
+    return len(lost)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import structlog
 
 from alerts.events import repository as repo
-from alerts.events.outbox import relay_outbox
+from alerts.events.outbox import relay_outbox, rerelay_lost_entries
 from server.scheduler import JobContext, ScheduledJob
 
 log = structlog.get_logger()
@@ -23,6 +23,7 @@ async def relay_catch_up(ctx: JobContext) -> None:
     relayed = await relay_outbox(ctx.sessionmaker, ctx.redis)
     if relayed:
         log.info("alerts.outbox.catch_up", relayed=relayed)
+    await rerelay_lost_entries(ctx.sessionmaker, ctx.redis)
 
 
 async def forget_relayed_outbox(ctx: JobContext) -> None:

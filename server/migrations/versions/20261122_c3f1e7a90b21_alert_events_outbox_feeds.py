@@ -83,6 +83,7 @@ def upgrade() -> None:
     sa.Column('geom', Geometry(geometry_type='MULTIPOLYGON', srid=4326, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
     sa.Column('is_drill', sa.Boolean(), server_default=sa.text('false'), nullable=False),
     sa.Column('received_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('fanned_out_at', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint("msg_type IN ('alert','update','cancel')", name=op.f('ck_alerts_msg_type')),
     sa.ForeignKeyConstraint(['event_id'], ['alert_events.id'], name=op.f('fk_alerts_event_id_alert_events'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_alerts')),
@@ -97,6 +98,7 @@ def upgrade() -> None:
     sa.Column('alert_id', sa.BigInteger(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('relayed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('stream_entry_id', sa.String(length=32), nullable=True),
     sa.ForeignKeyConstraint(['alert_id'], ['alerts.id'], name=op.f('fk_alert_outbox_alert_id_alerts'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_alert_outbox'))
     )
