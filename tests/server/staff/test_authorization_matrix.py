@@ -199,3 +199,8 @@ async def test_authorization_matrix(app, client):
                     failures.append(f"anonymous {method} {url} → {r.status_code}, not 401")
     assert not failures, "\n".join(failures)
     assert checked > 100
+
+
+async def test_audit_log_has_no_route_that_changes_it(app):
+    methods = {m for m, path, _ in staff_routes(app) if path.startswith("/v1/staff/audit")}
+    assert methods == {"GET"}
