@@ -81,6 +81,18 @@ async def _references(session: AsyncSession, n: EvacuationNotice, sender: str) -
     return [reference(sender, ident, sent) for ident, sent in rows]
 
 
+async def _open_listed_shelters(session: AsyncSession, principal: StaffPrincipal, shelter_ids: list[str]) -> None:
+    """The order says these shelters are open: make it true (audited, published, residents told).
+    A drill never touches the real registry."""
+    from alerts.shelters_live.schemas import ShelterChange
+    from alerts.shelters_live.service import change
+
+    for sid in shelter_ids:
+        is_open = (await session.execute(text("SELECT is_open FROM shelters WHERE id = :id"), {"id": sid})).scalar()
+        if is_open is False:
+            await change(session, principal, sid, ShelterChange(is_open=True))
+
+
 def build_cap(
     n: EvacuationNotice, *, sent: str, sender: str, sender_name: str, messages: dict, area_label: str,
     geometry: dict | None, references: list[str], shelters: list[dict],
@@ -186,6 +198,8 @@ async def issue(session: AsyncSession, principal: StaffPrincipal, n: EvacuationN
     await session.flush()
     await record(session, principal, "notice.issue", ("notice", n.id), before, _audit_view(n),
                  municipality_code=_primary_municipality(n))
+    if not n.is_drill and n.msg_type != "cancel" and n.level != 0:
+        await _open_listed_shelters(session, principal, list(n.shelter_ids or []))
     log.info("alerts.notices.issued", notice_id=n.id, alert_id=result.alert_id, msg_type=n.msg_type,
              level=n.level, drill=n.is_drill)
     return n

@@ -86,6 +86,8 @@ async def _check_shelters(session: AsyncSession, principal: StaffPrincipal, shel
     missing = [s for s in shelter_ids if s not in found]
     if missing:
         raise AppError(f"unknown shelter id(s): {', '.join(missing)}", code="unknown_shelter", detail={"unknown": missing})
+    # Issuing opens the listed shelters, so an operator may only list shelters they run.
+    principal.require_scope([found[s][2] for s in shelter_ids], "that shelter")
     return [{"id": s, "name": found[s][1], "municipality_code": found[s][2]} for s in shelter_ids]
 
 

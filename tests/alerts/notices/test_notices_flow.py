@@ -166,3 +166,29 @@ async def test_district_target(app, client, engine):
     assert "渡利地区" in issued["messages"]["ja"]["body"]
     [a] = await _alerts(engine)
     assert a["geom"] is True
+
+
+async def test_issuing_opens_the_listed_shelters_but_a_drill_does_not(app, client, engine):
+    async with engine.begin() as conn:
+        for sid in ("S-LIVE", "S-DRILL"):
+            await conn.execute(text(
+                "INSERT INTO shelters (id, name, municipality_code, geom, source) VALUES "
+                "(:id, :id, :m, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 'staff')"),
+                {"id": sid, "m": FUKUSHIMA, "lat": FUKUSHIMA_POINT[0], "lon": FUKUSHIMA_POINT[1]})
+        await conn.execute(text(
+            "INSERT INTO shelters (id, name, municipality_code, geom, source) VALUES "
+            "('S-KOR', 'k', :m, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 'staff')"),
+            {"m": KORIYAMA, "lat": KORIYAMA_POINT[0], "lon": KORIYAMA_POINT[1]})
+    op = await staff_headers(app, client, "municipal", FUKUSHIMA)
+    r = await client.post("/v1/staff/notices", headers=op, json=_draft(level=3, shelter_ids=["S-KOR"]))
+    assert r.status_code == 403 and r.json()["code"] == "out_of_scope"
+    for sid, drill in (("S-LIVE", False), ("S-DRILL", True)):
+        n = (await client.post("/v1/staff/notices", headers=op, json=_draft(level=3, shelter_ids=[sid], is_drill=drill))).json()
+        issued = (await client.post(f"/v1/staff/notices/{n['id']}/submit", headers=op)).json()
+        assert issued["state"] == "issued"
+        assert sid in issued["messages"]["ja"]["body"]
+    async with engine.connect() as conn:
+        states = dict((await conn.execute(text("SELECT id, is_open FROM shelters"))).all())
+    assert states == {"S-LIVE": True, "S-DRILL": False, "S-KOR": False}
+    audit = (await client.get("/v1/staff/audit", headers=op, params={"action": "shelter.open"})).json()
+    assert [e["target"]["id"] for e in audit] == ["S-LIVE"]
