@@ -13,6 +13,7 @@ import sys
 # ``func`` (args -> exit code) on its parsers. Listed here so ``bousai --help`` is complete.
 COMMAND_MODULES = (
     "server.commands",
+    "server.staff.cli",
     "geo.cli",
     "alerts.sources.cli",
     "alerts.feeds.cli",
