@@ -7,7 +7,9 @@ status still never shows one.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response, Path
 from lxml import etree
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +17,9 @@ from alerts.cap_out import service
 from alerts.cap_out.writer import cap_time
 from server.deps import get_session
 from server.staff.settings import get_staff_settings
+
+# Postgres bigint: a larger id is a bad request (422), never a database error.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 router = APIRouter(tags=["feeds out"])
 
@@ -57,6 +62,6 @@ async def cap_feed(
 
 
 @router.get("/v1/feeds/cap/{message_id}.xml", response_class=Response)
-async def cap_document(message_id: int, session: AsyncSession = Depends(get_session)):
+async def cap_document(message_id: RowId, session: AsyncSession = Depends(get_session)):
     m = await service.by_id(session, message_id)
     return Response(m.xml.encode("utf-8"), media_type=f"{CAP_MIME}; charset=utf-8")

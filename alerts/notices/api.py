@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.notices import service, templates
@@ -10,6 +12,9 @@ from alerts.notices.schemas import DistrictIn, NoticeChanges, NoticeIn, RejectIn
 from server.deps import get_session
 from server.staff.deps import require_staff
 from server.staff.principal import StaffPrincipal
+
+# Postgres bigint: a larger id is a bad request (422), never a database error.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 router = APIRouter(tags=["staff: evacuation information"])
 
@@ -44,51 +49,51 @@ async def create_notice(body: NoticeIn, session: AsyncSession = Depends(get_sess
 
 
 @router.get("/v1/staff/notices/{notice_id}")
-async def get_notice(notice_id: int, session: AsyncSession = Depends(get_session),
+async def get_notice(notice_id: RowId, session: AsyncSession = Depends(get_session),
                      principal: StaffPrincipal = Depends(readers)):
     return service.view(await service.get_notice(session, principal, notice_id))
 
 
 @router.patch("/v1/staff/notices/{notice_id}")
-async def edit_notice(notice_id: int, body: NoticeChanges, session: AsyncSession = Depends(get_session),
+async def edit_notice(notice_id: RowId, body: NoticeChanges, session: AsyncSession = Depends(get_session),
                       principal: StaffPrincipal = Depends(operators)):
     return service.view(await service.update_draft(session, principal, notice_id, body))
 
 
 @router.post("/v1/staff/notices/{notice_id}/submit")
-async def submit_notice(notice_id: int, session: AsyncSession = Depends(get_session),
+async def submit_notice(notice_id: RowId, session: AsyncSession = Depends(get_session),
                         principal: StaffPrincipal = Depends(operators)):
     return service.view(await service.submit(session, principal, notice_id))
 
 
 @router.post("/v1/staff/notices/{notice_id}/approve")
-async def approve_notice(notice_id: int, session: AsyncSession = Depends(get_session),
+async def approve_notice(notice_id: RowId, session: AsyncSession = Depends(get_session),
                          principal: StaffPrincipal = Depends(operators)):
     """The second person: anyone with an operator role over the notice's area, other than its author."""
     return service.view(await service.approve(session, principal, notice_id))
 
 
 @router.post("/v1/staff/notices/{notice_id}/reject")
-async def reject_notice(notice_id: int, body: RejectIn, session: AsyncSession = Depends(get_session),
+async def reject_notice(notice_id: RowId, body: RejectIn, session: AsyncSession = Depends(get_session),
                         principal: StaffPrincipal = Depends(operators)):
     return service.view(await service.reject(session, principal, notice_id, body.note))
 
 
 @router.post("/v1/staff/notices/{notice_id}/discard")
-async def discard_notice(notice_id: int, session: AsyncSession = Depends(get_session),
+async def discard_notice(notice_id: RowId, session: AsyncSession = Depends(get_session),
                          principal: StaffPrincipal = Depends(operators)):
     return service.view(await service.discard(session, principal, notice_id))
 
 
 @router.post("/v1/staff/notices/{notice_id}/correction", status_code=201)
-async def correct_notice(notice_id: int, body: NoticeChanges, session: AsyncSession = Depends(get_session),
+async def correct_notice(notice_id: RowId, body: NoticeChanges, session: AsyncSession = Depends(get_session),
                          principal: StaffPrincipal = Depends(operators)):
     """A ready-made correction draft (msg_type update); submit it like any notice."""
     return service.view(await service.prepare_correction(session, principal, notice_id, body))
 
 
 @router.post("/v1/staff/notices/{notice_id}/cancel")
-async def cancel_notice(notice_id: int, body: RejectIn | None = None, session: AsyncSession = Depends(get_session),
+async def cancel_notice(notice_id: RowId, body: RejectIn | None = None, session: AsyncSession = Depends(get_session),
                         principal: StaffPrincipal = Depends(operators)):
     """Withdraw a notice sent in error: goes out at once to exactly those who received it."""
     return service.view(await service.cancel(session, principal, notice_id, body.note if body else None))

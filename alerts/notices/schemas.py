@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -13,7 +13,7 @@ class NoticeIn(BaseModel):
     template: str = Field(default="standard", max_length=32)
     target_kind: Literal["municipality", "districts", "polygon"]
     municipality_codes: list[str] = Field(default_factory=list, max_length=59)
-    district_ids: list[int] = Field(default_factory=list, max_length=50)
+    district_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(default_factory=list, max_length=50)
     polygon: dict[str, Any] | None = None
     # Free text, shown as written (not translated); None → the template's reason.
     reason: str | None = Field(default=None, max_length=500)
@@ -26,7 +26,7 @@ class NoticeChanges(BaseModel):
     level: Literal[0, 3, 4, 5] | None = None
     target_kind: Literal["municipality", "districts", "polygon"] | None = None
     municipality_codes: list[str] | None = Field(default=None, max_length=59)
-    district_ids: list[int] | None = Field(default=None, max_length=50)
+    district_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] | None = Field(default=None, max_length=50)
     polygon: dict[str, Any] | None = None
     reason: str | None = Field(default=None, max_length=500)
     shelter_ids: list[str] | None = Field(default=None, max_length=100)

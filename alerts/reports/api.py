@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Path
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -10,6 +12,9 @@ from alerts.reports import service
 from server.deps import get_session
 from server.staff.deps import require_staff
 from server.staff.principal import StaffPrincipal
+
+# Postgres bigint: a larger id is a bad request (422), never a database error.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 router = APIRouter(tags=["staff: reports"])
 
@@ -24,7 +29,7 @@ def _csv(body: str, name: str) -> Response:
 
 # The .csv route first: the JSON route's {notice_id} would otherwise swallow '12.csv'.
 @router.get("/v1/staff/reports/notices/{notice_id}.csv")
-async def notice_report_csv(notice_id: int, session: AsyncSession = Depends(get_session),
+async def notice_report_csv(notice_id: RowId, session: AsyncSession = Depends(get_session),
                             principal: StaffPrincipal = Depends(readers)):
     rep = await service.notice_report(session, principal, notice_id)
     rows = service.alert_rows(rep["messages"])
@@ -32,7 +37,7 @@ async def notice_report_csv(notice_id: int, session: AsyncSession = Depends(get_
 
 
 @router.get("/v1/staff/reports/notices/{notice_id}")
-async def notice_report(notice_id: int, session: AsyncSession = Depends(get_session),
+async def notice_report(notice_id: RowId, session: AsyncSession = Depends(get_session),
                         principal: StaffPrincipal = Depends(readers)):
     return await service.notice_report(session, principal, notice_id)
 

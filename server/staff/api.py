@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import ratelimit
@@ -14,6 +16,9 @@ from server.staff.principal import StaffPrincipal
 from server.staff.schemas import AccountIn, AccountOut, AccountUpdate, LoginIn, TokenOut
 from server.staff.settings import get_staff_settings
 from server.staff.tokens import issue_token
+
+# Postgres bigint: a larger id is a bad request (422), never a database error.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 router = APIRouter(tags=["staff"])
 
@@ -67,7 +72,7 @@ async def list_accounts(session: AsyncSession = Depends(get_session), principal:
 
 @router.patch("/v1/staff/accounts/{account_id}", response_model=AccountOut)
 async def update_account(
-    account_id: int,
+    account_id: RowId,
     body: AccountUpdate,
     session: AsyncSession = Depends(get_session),
     principal: StaffPrincipal = Depends(admin_only),

@@ -192,3 +192,31 @@ async def test_issuing_opens_the_listed_shelters_but_a_drill_does_not(app, clien
     assert states == {"S-LIVE": True, "S-DRILL": False, "S-KOR": False}
     audit = (await client.get("/v1/staff/audit", headers=op, params={"action": "shelter.open"})).json()
     assert [e["target"]["id"] for e in audit] == ["S-LIVE"]
+
+
+async def test_bad_input_is_a_clear_4xx_never_a_500(app, client):
+    op = await staff_headers(app, client, "prefecture")
+    lat, lon = FUKUSHIMA_POINT
+    huge = 2**70
+    for method, url, body in (
+        ("GET", f"/v1/staff/notices/{huge}", None),
+        ("POST", f"/v1/staff/notices/{huge}/approve", None),
+        ("GET", f"/v1/staff/reports/notices/{huge}", None),
+        ("GET", f"/v1/feeds/cap/{huge}.xml", None),
+        ("POST", "/v1/staff/notices", _draft(target_kind="districts", district_ids=[huge], polygon=None)),
+        ("POST", "/v1/staff/notices", _draft(polygon={"type": "Polygon", "coordinates": [[[lon, lat], [lon, lat]]]})),
+        ("POST", "/v1/staff/notices", _draft(polygon={"type": "Polygon", "coordinates": [[[999, 999], [1000, 999], [1000, 1000], [999, 999]]]})),
+        ("POST", "/v1/staff/notices", _draft(polygon={"type": "Polygon", "coordinates": [[["a", "b"]]]})),
+        ("POST", "/v1/staff/notices", _draft(level=2)),
+        ("POST", "/v1/staff/notices", _draft(template="nope")),
+        ("POST", "/v1/staff/notices", _draft(shelter_ids=["no-such-shelter"])),
+        ("POST", "/v1/staff/notices", _draft(target_kind="municipality", municipality_codes=["999999"], polygon=None)),
+        ("PATCH", "/v1/staff/shelters/nope", {"occupancy": 1}),
+    ):
+        r = await client.request(method, url, json=body, headers=op)
+        assert 400 <= r.status_code < 500, (method, url, r.status_code, r.text)
+        assert {"error", "code"} <= set(r.json()), r.text
+    r = await client.post("/v1/staff/notices", headers={**op, "Content-Type": "application/json"}, content=b'{"level": 4, "target_kind": "polygon", '
+                          b'"polygon": {"type": "Polygon", "coordinates": [[[NaN, 1], [2, 2], [3, 1], [NaN, 1]]]}}',
+                          )
+    assert 400 <= r.status_code < 500, r.text
