@@ -168,6 +168,12 @@ def compose(
             tmpl, _ = lookup(language, transition, "default")
         title = render(tmpl["title"], values)
     body = render(tmpl["body"], values)
+    if alert.get("is_drill"):
+        # A drill says so first, in every language: the label carries 訓練 even where the
+        # rest is translated, as public broadcasts in Japan do.
+        label, _ = lookup(language, "_meta", "drill_title")
+        note, _ = lookup(language, "_meta", "drill_body")
+        title, body = label + title, note + body
     if guidance:
         body = clip(body, BODY_MAX - len(guidance) - 1) + "\n" + guidance if len(guidance) < BODY_MAX // 2 else body + "\n" + guidance
     data = {

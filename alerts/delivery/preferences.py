@@ -12,7 +12,8 @@ Rules, in order, for one resident and one alert:
 4. **Warning kinds** (weather warnings): a warning counts only if its level reaches
    ``weather_min_level`` and, when ``warning_kinds`` is set, its name contains one of them
    (``["大雨", "洪水"]``).
-5. **Quiet hours** (``quiet_hours: {"start": "22:00", "end": "07:00", "tz": "Asia/Tokyo"}``):
+5. **Drills** (訓練, exercises): only for residents with ``drills: true``, labelled as drills.
+6. **Quiet hours** (``quiet_hours: {"start": "22:00", "end": "07:00", "tz": "Asia/Tokyo"}``):
    anything still to notify is *held* — recorded in ``deliveries`` (status ``held``) and
    shown by ``GET /v1/me/alerts`` — instead of pushed.
 """
@@ -84,6 +85,8 @@ class Preferences(BaseModel):
     weather_min_level: str = DEFAULT_WEATHER_MIN_LEVEL
     warning_kinds: list[str] | None = None
     quiet_hours: QuietHours | None = None
+    # Drills (訓練) reach only residents who asked for them; never anyone else.
+    drills: bool = False
 
     @field_validator("categories")
     @classmethod

@@ -124,7 +124,10 @@ class AlertRanker:
         return AreaDanger(SEVERITY_RANK.get(p.get("severity") or "Unknown", 0) or 1)
 
     def life_critical(self, rank: int) -> bool:
-        """EEW 警報, 大津波警報 / 津波警報, 緊急安全確保 / 避難指示, J-ALERT (PRODUCT: never held back)."""
+        """EEW 警報, 大津波警報 / 津波警報, 緊急安全確保 / 避難指示, J-ALERT (PRODUCT: never held back).
+        A drill is never life-critical: it respects quiet hours and never rings as critical."""
+        if self.payload.get("is_drill"):
+            return False
         cat = self.category
         if cat == "eew":
             return rank >= EEW_WARNING

@@ -79,6 +79,8 @@ class AlertContext:
         self.msg_type: str = row["msg_type"]
         self.event_state: str = row["event_state"]
         self.ranker = AlertRanker(self.payload)
+        # A drill (訓練) goes only to residents who opted into drills, labelled as such.
+        self.is_drill: bool = bool(row["is_drill"])
         self._composed: dict[tuple, Composed] = {}
         self.guidance = _optional("my_evacuation.guidance")
 
@@ -265,6 +267,8 @@ async def _apply_matches(
         decisions = []
         for rid, matches in by_resident.items():
             prefs = load_preferences(prefs_raw.get(rid))
+            if ctx.is_drill and not prefs.drills:
+                continue
             ex = expose(ctx.ranker, prefs, matches)
             decisions.append((rid, decide(priors.get(rid), ex, prefs, ctx.alert_id, now), ex))
         push_ids = await _write_chunk(session, ctx, decisions, stats)
@@ -315,12 +319,6 @@ async def fan_out(
     if row is None:
         log.warning("alerts.delivery.alert_missing", alert_id=alert_id)
         return stats
-    if row["is_drill"]:
-        # A drill is never a real alert (PRODUCT): it is not pushed to residents.
-        log.info("alerts.delivery.drill_skipped", alert_id=alert_id)
-        async with sessionmaker() as session, session.begin():
-            await repo.mark_fanned_out(session, alert_id)
-        return stats
     ctx = AlertContext(row)
     if ctx.msg_type == "cancel":
         await _end_for_unmatched(sessionmaker, redis, ctx, "cancelled", stats, now)
@@ -343,7 +341,7 @@ async def fan_out(
             )
     async with sessionmaker() as session, session.begin():
         await repo.mark_fanned_out(session, alert_id)
-    if stats.actions.get("new") or stats.actions.get("raised"):
+    if not ctx.is_drill and (stats.actions.get("new") or stats.actions.get("raised")):
         # "Are you safe?" checks run apart (alerts.delivery.tasks): they must not delay pushes.
         await redis.xadd(SAFETY_STREAM, {"alert_id": alert_id}, maxlen=100_000, approximate=True)
     log.info("alerts.delivery.fanned_out", alert_id=alert_id, matched=stats.matched, pushes=stats.pushes, **stats.actions)

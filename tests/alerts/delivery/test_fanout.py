@@ -157,3 +157,24 @@ async def test_weather_min_level_and_kinds(committed, redis_client):
     await fan_out(committed, redis_client, aid2, now=NOON)
     got = {p["dres"]: p["data"]["kind"] for p in await pushes(committed, aid2)}
     assert got == {default.resident_id: "new", advisories.resident_id: "raised", only_flood.resident_id: "new"}
+
+
+async def test_drill_reaches_only_drill_opt_ins_labelled_and_never_critical(committed, redis_client):
+    opted = await add_household(
+        committed, places={"home": IWAKI}, devices=[("tok", "en")], current={0: IWAKI}, preferences={"drills": True}
+    )
+    plain = await add_household(committed, places={"home": IWAKI})
+    aid = await store(committed, tsunami_doc("d1", "major_warning") | {"is_drill": True, "status": "訓練"})
+    stats = await fan_out(committed, redis_client, aid, now=NOON)
+    sent = await pushes(committed, aid)
+    assert [p["device_id"] for p in sent] == opted.devices
+    assert sent[0]["title"].startswith("[DRILL 訓練]") and not sent[0]["critical"]
+    assert not await delivery(committed, plain.resident_id)
+    assert stats.actions == {"new": 1}
+
+
+async def test_drill_respects_quiet_hours_even_at_a_life_critical_level(committed, redis_client):
+    await add_household(committed, places={"home": IWAKI}, preferences=QUIET | {"drills": True})
+    aid = await store(committed, tsunami_doc("d2", "major_warning") | {"is_drill": True, "status": "訓練"})
+    stats = await fan_out(committed, redis_client, aid, now=NIGHT)
+    assert stats.actions == {"held": 1} and stats.pushes == 0

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from server.auth.schemas import LANGUAGES
 from tests.alerts.notices.e2e_kit import WATARI_DISTRICT, deliver, new_resident, pushes
 from tests.my_evacuation.helpers import WATARI
@@ -29,8 +27,6 @@ async def test_drill_never_reaches_residents_who_did_not_opt_in(app, client, eng
     assert not set(await pushes(engine, n["alert_id"])) & set(plain)
 
 
-@pytest.mark.xfail(strict=True, reason="alerts/delivery skips every drill: drill opt-in (residents.preferences.drills) "
-                                       "is not implemented there yet")
 async def test_drill_reaches_drill_opt_ins_labelled_in_their_language(app, client, engine):
     opted = {lang: await new_resident(client, WATARI, language=lang, preferences={"drills": True}, engine=engine)
              for lang in LANGUAGES}
