@@ -50,7 +50,7 @@ def drop_database(url: str) -> None:
     admin.dispose()
 
 
-def upgrade(url: str, revision: str = "heads") -> None:
+def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
