@@ -12,10 +12,10 @@ import geoalchemy2
 from sqlalchemy.dialects import postgresql
 
 revision = 'd7e1a0c5b9f2'
-down_revision = '8a4b941f7a20'
+down_revision = 'c3f1e7a90b21'  # deliveries reference alert_events
 branch_labels = None
 # deliveries reference alert_events (the alert-events branch).
-depends_on = 'c3f1e7a90b21'
+depends_on = None
 
 
 def upgrade() -> None:
