@@ -9,7 +9,7 @@ PG_HOST ?= 127.0.0.1
 PG_PORT ?= 5432
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install deps postgis services venv setup bench clean lint
+.PHONY: run test install deps postgis browser services venv setup bench clean lint
 
 run: install
 	$(PY) -m server.cli setup
@@ -19,7 +19,7 @@ run: install
 test: install
 	$(PY) -m pytest -q
 
-install: services postgis venv
+install: services postgis browser venv
 
 # PostgreSQL and Redis are expected on loopback; start them if the machine has them stopped.
 services:
@@ -44,6 +44,17 @@ postgis:
 	  echo "installing postgresql-$$PGMAJOR-postgis-3 from Debian"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql-$$PGMAJOR-postgis-3 >/dev/null; \
+	fi
+
+# Debian's Chromium + ChromeDriver: the console is tested in a real headless browser.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
+	  echo "chromium: present"; \
+	else \
+	  echo "installing chromium and chromium-driver from Debian"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  ($$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	    || echo "chromium could not be installed: the console browser tests will skip"; \
 	fi
 
 venv: $(STAMP)
