@@ -265,6 +265,26 @@ async def _chain_head(session: AsyncSession, root_id: int) -> EvacuationNotice |
     return (await session.execute(q)).scalar_one_or_none()
 
 
+def _follow_up(original: EvacuationNotice, principal: StaffPrincipal, msg_type: str, **fields) -> EvacuationNotice:
+    """A draft that follows ``original`` (a correction or a cancellation): same chain, level,
+    drill flag and target, referencing it, so it reaches exactly those the original did."""
+    return EvacuationNotice(
+        root_id=original.root_id,
+        references_id=original.id,
+        msg_type=msg_type,
+        state="draft",
+        level=original.level,
+        is_drill=original.is_drill,
+        template=original.template,
+        target_kind=original.target_kind,
+        municipality_codes=list(original.municipality_codes),
+        district_ids=list(original.district_ids or []),
+        geom=original.geom,
+        created_by=principal.id,
+        **fields,
+    )
+
+
 async def prepare_correction(
     session: AsyncSession, principal: StaffPrincipal, notice_id: int, ch: NoticeChanges
 ) -> EvacuationNotice:
@@ -274,22 +294,7 @@ async def prepare_correction(
     if original.state != "issued" or original.msg_type == "cancel":
         raise Conflict(f"notice {original.id} is {original.state}; only the current issued notice can be corrected",
                        code="not_correctable")
-    n = EvacuationNotice(
-        root_id=original.root_id,
-        references_id=original.id,
-        msg_type="update",
-        state="draft",
-        level=original.level,
-        is_drill=original.is_drill,
-        template=original.template,
-        target_kind=original.target_kind,
-        municipality_codes=list(original.municipality_codes),
-        district_ids=list(original.district_ids or []),
-        geom=original.geom,
-        reason=original.reason,
-        shelter_ids=list(original.shelter_ids or []),
-        created_by=principal.id,
-    )
+    n = _follow_up(original, principal, "update", reason=original.reason, shelter_ids=list(original.shelter_ids or []))
     await _apply_changes(session, principal, n, ch)
     session.add(n)
     await session.flush()
@@ -309,23 +314,8 @@ async def cancel(session: AsyncSession, principal: StaffPrincipal, notice_id: in
     if original.state != "issued" or original.msg_type == "cancel":
         raise Conflict(f"notice {original.id} is {original.state}; only the current issued notice can be cancelled",
                        code="not_cancellable")
-    n = EvacuationNotice(
-        root_id=original.root_id,
-        references_id=original.id,
-        msg_type="cancel",
-        state="draft",
-        level=original.level,
-        is_drill=original.is_drill,
-        template=original.template,
-        target_kind=original.target_kind,
-        municipality_codes=list(original.municipality_codes),
-        district_ids=list(original.district_ids or []),
-        geom=original.geom,
-        reason=note,
-        shelter_ids=[],
-        created_by=principal.id,
-        submitted_by=principal.id,
-        submitted_at=datetime.now(UTC),
+    n = _follow_up(
+        original, principal, "cancel", reason=note, shelter_ids=[], submitted_by=principal.id, submitted_at=datetime.now(UTC)
     )
     session.add(n)
     await session.flush()
