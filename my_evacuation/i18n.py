@@ -8,25 +8,20 @@ are the resident's or staff's own words and are never translated.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
-import orjson
+from server.i18n import catalog_languages, load_catalog
 
 MESSAGES_DIR = Path(__file__).resolve().parent / "messages"
 FALLBACKS = ("en", "ja")
 
 
-@lru_cache
 def catalog(language: str) -> dict[str, str]:
-    path = MESSAGES_DIR / f"{language}.json"
-    if not path.is_file():
-        return {}
-    return orjson.loads(path.read_bytes())
+    return load_catalog(MESSAGES_DIR, language)
 
 
 def available_languages() -> list[str]:
-    return sorted(p.stem for p in MESSAGES_DIR.glob("*.json"))
+    return catalog_languages(MESSAGES_DIR)
 
 
 def resolve_language(language: str | None) -> str:

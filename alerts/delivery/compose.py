@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import orjson
 
 from alerts.sources.normalized import INTENSITIES
+from server.i18n import catalog_languages, load_catalog
 
 MESSAGES_DIR = Path(__file__).parent / "messages"
 # Lock screens show ~65 characters of a title and ~4 lines (~240 characters) of a body.
@@ -30,16 +29,12 @@ FALLBACK_LANGUAGES = ("en", "ja")
 TRANSITIONS = ("new", "raised", "lowered", "cleared", "cancelled")
 
 
-@lru_cache
 def load_messages(language: str) -> dict[str, Any]:
-    path = MESSAGES_DIR / f"{language}.json"
-    if not path.is_file():
-        return {}
-    return orjson.loads(path.read_bytes())
+    return load_catalog(MESSAGES_DIR, language)
 
 
 def available_languages() -> list[str]:
-    return sorted(p.stem for p in MESSAGES_DIR.glob("*.json"))
+    return catalog_languages(MESSAGES_DIR)
 
 
 def _base_language(language: str | None) -> str:
