@@ -17,6 +17,7 @@ still in force.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from collections.abc import Sequence
 from contextlib import aclosing
@@ -137,6 +138,25 @@ _TOLD_BY = """
 """
 
 
+# "Are you safe?" comes after the alert itself: the checks (and their pushes) wait until
+# the alert's own pushes have left, so they never compete with them for the workers, the
+# database and the provider quota. Bounded, so a stuck provider cannot hold checks back long.
+SAFETY_AFTER_PUSHES_MAX_WAIT_S = 45.0  # under the 60 s stream claim idle: no second worker steps in
+_QUEUED_FOR_ALERT = "SELECT EXISTS (SELECT 1 FROM push_messages WHERE alert_id = :a AND status = 'queued')"
+
+
+async def _alert_pushes_out(sessionmaker: async_sessionmaker[AsyncSession], alert_id: int) -> None:
+    from sqlalchemy import text
+
+    deadline = asyncio.get_running_loop().time() + SAFETY_AFTER_PUSHES_MAX_WAIT_S
+    while asyncio.get_running_loop().time() < deadline:
+        async with sessionmaker() as session:
+            if not (await session.execute(text(_QUEUED_FOR_ALERT), {"a": alert_id})).scalar():
+                return
+        await asyncio.sleep(0.5)
+    log.warning("alerts.delivery.safety_checks_start_before_pushes_done", alert_id=alert_id)
+
+
 async def start_safety_checks(sessionmaker: async_sessionmaker[AsyncSession], alert_id: int, *, page: int = 5000) -> int:
     """Offer the residents this alert told to My Evacuation's safety checks (it decides who, idempotently)."""
     from sqlalchemy import text
@@ -149,6 +169,7 @@ async def start_safety_checks(sessionmaker: async_sessionmaker[AsyncSession], al
     if row is None:
         return 0
     payload = row["payload"] if isinstance(row["payload"], dict) else orjson.loads(row["payload"])
+    await _alert_pushes_out(sessionmaker, alert_id)
     after, started = 0, 0
     while True:
         async with sessionmaker() as session, session.begin():
