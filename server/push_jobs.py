@@ -10,8 +10,8 @@ batch of row ids (≤ 500, the FCM/APNs batch size) so a worker wakes up. Sendin
    ``devices``, and commit before the stream entry is acked.
 
 A worker killed during step 2 rolls its transaction back, so its rows are queued again
-and another worker sends them (a provider may then see a message twice: the message id
-travels as the collapse key, so the phone shows it once). A row whose job was lost with
+and another worker sends them (a provider may then see a message twice: both copies carry
+the same collapse key, so the phone shows it once). A row whose job was lost with
 Redis stays ``queued`` and ``catch_up`` re-publishes it.
 """
 
@@ -151,8 +151,7 @@ def message_for(row: Any) -> Any | None:
         kind=str(data.get("kind") or "alert"),
         data=data,
         critical=row.critical,
-        # A resend after a crash replaces the first copy on the phone instead of adding one.
-        collapse_key=row.message_id,
+        collapse_key=_collapse_key(row.message_id, data),
         ttl_seconds=CRITICAL_TTL_SECONDS if row.critical else NORMAL_TTL_SECONDS,
         token_type=token_type_for(row.push_kind),
     )
@@ -289,6 +288,16 @@ async def catch_up(
 # ---------------------------------------------------------------------------------------
 # Building
 # ---------------------------------------------------------------------------------------
+
+
+def _collapse_key(message_id: str, data: dict[str, str]) -> str:
+    """What the phone collapses on. An alert's pushes collapse per event: a newer message
+    about the same event replaces the older one, and a resend after a crash replaces the
+    first copy instead of adding one — and every device of a fan-out shares the key, so the
+    provider encodes one body per variant. Other notifications collapse only on their own id."""
+    if data.get("event_id") and "notification_id" not in data:
+        return f"alert-e{data['event_id']}"
+    return message_id
 
 
 async def build_sender(settings, sessionmaker: async_sessionmaker[AsyncSession], redis: aioredis.Redis) -> PushSender:
