@@ -28,7 +28,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import orjson
 import redis.asyncio as aioredis
 from sqlalchemy import text

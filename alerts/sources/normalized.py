@@ -8,7 +8,6 @@ ingest path stores. Vocabularies live here so one place says what a valid value 
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime

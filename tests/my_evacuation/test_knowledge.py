@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from geo.shelters import repository as shelter_repo
 from my_evacuation.knowledge.service import check_shelter_changes, send_rainy_season_reminders, send_tips
 from tests.my_evacuation.helpers import WATARI, shelter_record
 from tests.my_evacuation.test_family import notifications

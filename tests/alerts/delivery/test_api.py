@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from alerts.delivery.service import fan_out
 from tests.alerts.delivery.conftest import IWAKI, _place, store, tsunami_doc

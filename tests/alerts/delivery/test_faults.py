@@ -16,7 +16,6 @@ import subprocess
 import sys
 import time
 
-import pytest
 import redis.asyncio as aioredis
 from sqlalchemy import text
 
