@@ -25,6 +25,7 @@ from server.errors import error_body, install_error_handlers
 from server.logging import configure_logging
 from server.metrics import MetricsMiddleware, metrics_response
 from server.middleware import BodySizeLimitMiddleware
+from server.ratelimit import ResidentRateLimit
 from server.models_registry import DOMAIN_PACKAGES, import_all_models
 from server.redis import make_redis
 from server.settings import Settings, get_settings
@@ -131,6 +132,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if install is not None:
             install(app)
 
+    from server.staff.settings import get_staff_settings
+
+    app.add_middleware(
+        ResidentRateLimit, fastapi_app=app, per_minute=get_staff_settings().resident_requests_per_minute
+    )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)
     return app

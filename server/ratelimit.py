@@ -20,10 +20,12 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import orjson
 import redis.asyncio as aioredis
 from fastapi import Request
+from redis.exceptions import RedisError
 
-from server.errors import AppError
+from server.errors import AppError, error_body
 
 KEY_PREFIX = "ratelimit:"
 
@@ -112,3 +114,50 @@ def rate_limit(
             raise_limited(verdict, "requests")
 
     return _dependency
+
+
+# Resident API paths, limited per device credential (anonymous registration per address).
+RESIDENT_PREFIXES = ("/v1/me", "/v1/groups", "/v1/safety-checks", "/v1/devices")
+# Registration is anonymous: per client address, generous because many phones share a
+# carrier NAT address and a disaster makes everyone install the app at once.
+REGISTRATIONS_PER_ADDRESS_PER_MINUTE = 600
+
+
+class ResidentRateLimit:
+    """Pure ASGI: every resident route counts against its device credential, one Redis round
+    trip; 429 ``rate_limited`` with Retry-After past ``per_minute``. Sits outside the routers
+    (and the location fast path), so no resident route can forget it."""
+
+    def __init__(self, app, fastapi_app, per_minute: int):
+        self.app = app
+        self.fastapi_app = fastapi_app
+        self.per_minute = per_minute
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not scope["path"].startswith(RESIDENT_PREFIXES):
+            return await self.app(scope, receive, send)
+        subject, limit = None, self.per_minute
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                scheme, _, token = value.decode("latin-1").partition(" ")
+                if scheme.lower() == "bearer" and token.strip():
+                    subject = "d:" + hashlib.sha256(token.strip().encode()).hexdigest()[:32]
+                break
+        if subject is None:
+            if scope["path"] != "/v1/devices":
+                return await self.app(scope, receive, send)  # the auth check answers 401
+            client = scope.get("client")
+            subject, limit = "a:" + (client[0] if client else "unknown"), REGISTRATIONS_PER_ADDRESS_PER_MINUTE
+        try:
+            verdict = await hit(self.fastapi_app.state.redis, "resident", subject, limit=limit, window=60)
+        except (OSError, RedisError):
+            verdict = None  # Redis down must never take the resident API with it
+        if verdict is not None and not verdict.allowed:
+            body = orjson.dumps(error_body(f"too many requests; retry in {verdict.retry_after} s", "rate_limited",
+                                           {"limit": verdict.limit, "retry_after": verdict.retry_after}))
+            await send({"type": "http.response.start", "status": 429, "headers": [
+                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                (b"retry-after", str(verdict.retry_after).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)

@@ -98,3 +98,26 @@ async def test_health_and_readiness(client):
     assert r.json()["checks"] == {"database": "ok", "redis": "ok"}
     assert (await client.get("/metrics")).status_code == 200
     assert (await client.get("/openapi.json")).status_code == 200
+
+
+async def test_resident_api_is_rate_limited_per_device(app, client, resident, redis_client):
+    import hashlib
+    import time
+
+    from server.ratelimit import hit
+    from server.staff.settings import get_staff_settings
+
+    headers, body = resident
+    limit = get_staff_settings().resident_requests_per_minute
+    subject = "d:" + hashlib.sha256(body["token"].encode()).hexdigest()[:32]
+    for _ in range(2):  # a minute boundary between filling and asking: once more
+        minute = int(time.time()) // 60
+        await hit(app.state.redis, "resident", subject, limit=limit, window=60, cost=limit)
+        r = await client.get("/v1/me", headers=headers)
+        if int(time.time()) // 60 == minute:
+            break
+    assert r.status_code == 429
+    assert r.json()["code"] == "rate_limited" and int(r.headers["retry-after"]) >= 0
+    # Another device is not affected.
+    other = (await client.post("/v1/devices", json={"platform": "web"})).json()["token"]
+    assert (await client.get("/v1/me", headers={"Authorization": f"Bearer {other}"})).status_code == 200
