@@ -6,7 +6,7 @@ Benchmarks live with their domain and are listed here; each module exposes
 
 from __future__ import annotations
 
-import importlib
+from server.modules import optional_import
 
 BENCH_MODULES = (
     "geo.places.bench",
@@ -23,10 +23,6 @@ def register(sub) -> None:
     bsub = bench.add_subparsers(dest="bench_command", metavar="BENCH")
     bsub.required = True
     for name in BENCH_MODULES:
-        try:
-            mod = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name and name.startswith(exc.name):
-                continue
-            raise
-        mod.register_bench(bsub)
+        mod = optional_import(name)
+        if mod is not None:
+            mod.register_bench(bsub)

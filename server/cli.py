@@ -6,8 +6,9 @@ Output contracts of ``areas locate`` and ``parse`` are fixed: other tools depend
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
+
+from server.modules import optional_import
 
 # Modules that contribute subcommands; each defines register(subparsers) and sets
 # ``func`` (args -> exit code) on its parsers. Listed here so ``bousai --help`` is complete.
@@ -27,13 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMAND_MODULES:
-        try:
-            mod = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # a domain not built yet; the rest still work
-                continue
-            raise
-        mod.register(sub)
+        mod = optional_import(name)
+        if mod is not None:  # a domain not built yet; the rest still work
+            mod.register(sub)
     return parser
 
 

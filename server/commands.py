@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import signal
 import subprocess
 import sys
 import time
 
+from server.modules import optional_import
 from server.settings import get_settings
-
-
-def _optional(module: str):
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name == module:
-            return None
-        raise
 
 
 def setup(args) -> int:
@@ -35,7 +26,7 @@ def setup(args) -> int:
 
     n = load_areas_sync(url)
     print(f"setup: {n} areas loaded", flush=True)
-    shelters = _optional("geo.shelters.gsi")
+    shelters = optional_import("geo.shelters.gsi")
     if shelters is not None and not args.skip_shelters:
         count = shelters.load_shelters_sync(url, quiet=False)
         print(f"setup: {count} shelters loaded", flush=True)
@@ -61,7 +52,7 @@ def api(args) -> int:
 
 
 def worker(args) -> int:
-    runtime = _optional("server.worker")
+    runtime = optional_import("server.worker")
     if runtime is None:
         print("worker: no stream consumers are built yet", file=sys.stderr)
         return 1
@@ -69,7 +60,7 @@ def worker(args) -> int:
 
 
 def scheduler(args) -> int:
-    sched = _optional("server.scheduler")
+    sched = optional_import("server.scheduler")
     if sched is None:
         print("scheduler: not built yet", file=sys.stderr)
         return 1
@@ -88,12 +79,12 @@ def run(args) -> int:
         env.setdefault("BOUSAI_CAP_FEEDS", f'["http://127.0.0.1:{port}/cap/feed.xml"]')
         env.setdefault("BOUSAI_FEED_ALLOWED_HOSTS", '["127.0.0.1"]')
         env.setdefault("BOUSAI_FEED_POLL_SECONDS", "5")
-        if _optional("alerts.feeds.cli") is not None:
+        if optional_import("alerts.feeds.cli") is not None:
             procs.append(("replay", subprocess.Popen(exe + ["replay", args.scenario, "--port", str(port), "--loop"], env=env)))
     procs.append(("api", subprocess.Popen(exe + ["api"], env=env)))
-    if _optional("server.worker") is not None:
+    if optional_import("server.worker") is not None:
         procs.append(("worker", subprocess.Popen(exe + ["worker"], env=env)))
-    if _optional("server.scheduler") is not None:
+    if optional_import("server.scheduler") is not None:
         procs.append(("scheduler", subprocess.Popen(exe + ["scheduler"], env=env)))
     print(
         f"bousai running: API http://{settings.host}:{settings.port}/docs  "

@@ -18,7 +18,6 @@ still in force.
 from __future__ import annotations
 
 import asyncio
-import importlib
 from collections.abc import Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from alerts.delivery.compose import Composed, compose
 from alerts.delivery.preferences import Preferences, load_preferences
 from alerts.delivery.rank import AlertRanker
 from alerts.delivery.transitions import Decision, Exposure, Prior, decide, decide_end, expose
+from server.modules import optional_import
 from server.push_jobs import publish_push_jobs
 
 log = structlog.get_logger()
@@ -60,15 +60,6 @@ class FanOutStats:
         self.actions[action] = self.actions.get(action, 0) + 1
 
 
-def _optional(module: str):
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            return None
-        raise
-
-
 class AlertContext:
     """Everything about the alert a chunk needs, built once per fan-out."""
 
@@ -83,7 +74,7 @@ class AlertContext:
         # A drill (訓練) goes only to residents who opted into drills, labelled as such.
         self.is_drill: bool = bool(row["is_drill"])
         self._composed: dict[tuple, Composed] = {}
-        self.guidance = _optional("my_evacuation.guidance")
+        self.guidance = optional_import("my_evacuation.guidance")
 
     def area_name(self, code: str | None) -> str:
         area = self.ranker.area(code)
@@ -161,7 +152,7 @@ async def start_safety_checks(sessionmaker: async_sessionmaker[AsyncSession], al
     """Offer the residents this alert told to My Evacuation's safety checks (it decides who, idempotently)."""
     from sqlalchemy import text
 
-    safety = _optional("my_evacuation.safety.service")
+    safety = optional_import("my_evacuation.safety.service")
     if safety is None:
         return 0
     async with sessionmaker() as session:
