@@ -37,6 +37,21 @@ class AreaCodes:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def of_city(cls, code: str, name: str, attrs: dict, municipality_name: str | None) -> AreaCodes:
+        """A JMA city area's codes from its ``areas`` row (``attrs`` as the loader stores them)."""
+        return cls(
+            municipality_code=attrs["municipality_code"],
+            municipality_name=municipality_name or name,
+            jma_city_code=code,
+            jma_city_name=name,
+            jma_matome_code=attrs.get("matome"),
+            jma_first_code=attrs.get("first"),
+            jma_pref_code=attrs.get("pref"),
+            quake_area_code=attrs.get("quake"),
+            tsunami_area_code=attrs.get("tsunami"),
+        )
+
 
 def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     p1, p2 = math.radians(lat1), math.radians(lat2)
@@ -99,24 +114,9 @@ async def load_geocoder(session, snap_m: float) -> Geocoder:
             )
         )
     ).all()
-    areas = []
-    for code, name, attrs, wkb, muni_name in rows:
-        geom = shapely.from_wkb(bytes(wkb))
-        areas.append(
-            (
-                geom,
-                AreaCodes(
-                    municipality_code=attrs["municipality_code"],
-                    municipality_name=muni_name or name,
-                    jma_city_code=code,
-                    jma_city_name=name,
-                    jma_matome_code=attrs.get("matome"),
-                    jma_first_code=attrs.get("first"),
-                    jma_pref_code=attrs.get("pref"),
-                    quake_area_code=attrs.get("quake"),
-                    tsunami_area_code=attrs.get("tsunami"),
-                ),
-            )
-        )
+    areas = [
+        (shapely.from_wkb(bytes(wkb)), AreaCodes.of_city(code, name, attrs, muni_name))
+        for code, name, attrs, wkb, muni_name in rows
+    ]
     names = {(k, c): n for k, c, n in (await session.execute(text("SELECT kind, code, name FROM areas"))).all()}
     return Geocoder(areas, snap_m=snap_m, names=names)

@@ -100,28 +100,11 @@ def geocoder_from_fixture(snap_m: float = 1000.0, path: Path = AREAS_FIXTURE):
     """The same geocoder as the app's, built from the shipped fixture (no database needed)."""
     from geo.areas.geocoder import AreaCodes, Geocoder
 
-    data = read_fixture(path)
-    rows = build_rows(data)
+    rows = build_rows(read_fixture(path))
     names = {(r["kind"], r["code"]): r["name"] for r in rows}
-    areas = []
-    for r in rows:
-        if r["kind"] != "jma_city":
-            continue
-        a = r["attrs"]
-        areas.append(
-            (
-                r["geom"],
-                AreaCodes(
-                    municipality_code=a["municipality_code"],
-                    municipality_name=names.get(("municipality", a["municipality_code"]), r["name"]),
-                    jma_city_code=r["code"],
-                    jma_city_name=r["name"],
-                    jma_matome_code=a.get("matome"),
-                    jma_first_code=a.get("first"),
-                    jma_pref_code=a.get("pref"),
-                    quake_area_code=a.get("quake"),
-                    tsunami_area_code=a.get("tsunami"),
-                ),
-            )
-        )
+    areas = [
+        (r["geom"], AreaCodes.of_city(r["code"], r["name"], r["attrs"], names.get(("municipality", r["attrs"]["municipality_code"]))))
+        for r in rows
+        if r["kind"] == "jma_city"
+    ]
     return Geocoder(areas, snap_m=snap_m, names=names)
