@@ -15,7 +15,6 @@ Resident routes adopt it per device with ``key=bearer_key``, e.g. on a router::
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ import redis.asyncio as aioredis
 from fastapi import Request
 from redis.exceptions import RedisError
 
+from server.auth.tokens import MalformedAuthorization, asgi_authorization, bearer_from_header, credential_key
 from server.errors import AppError, error_body
 
 KEY_PREFIX = "ratelimit:"
@@ -84,11 +84,11 @@ def client_address(request: Request) -> str:
 def bearer_key(request: Request) -> str | None:
     """Per credential (a resident device's or a staff token), without a database lookup: a digest
     of the bearer token. None without one (the auth dependency answers 401)."""
-    header = request.headers.get("authorization") or ""
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    try:
+        token = bearer_from_header(request.headers.get("authorization"))
+    except MalformedAuthorization:
         return None
-    return hashlib.sha256(token.strip().encode()).hexdigest()[:32]
+    return credential_key(token) if token else None
 
 
 def rate_limit(
@@ -136,14 +136,14 @@ class ResidentRateLimit:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or not scope["path"].startswith(RESIDENT_PREFIXES):
             return await self.app(scope, receive, send)
-        subject, limit = None, self.per_minute
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                scheme, _, token = value.decode("latin-1").partition(" ")
-                if scheme.lower() == "bearer" and token.strip():
-                    subject = "d:" + hashlib.sha256(token.strip().encode()).hexdigest()[:32]
-                break
-        if subject is None:
+        limit = self.per_minute
+        try:
+            token = bearer_from_header(asgi_authorization(scope))
+        except MalformedAuthorization:
+            token = None
+        if token:
+            subject = "d:" + credential_key(token)
+        else:
             if scope["path"] != "/v1/devices":
                 return await self.app(scope, receive, send)  # the auth check answers 401
             client = scope.get("client")

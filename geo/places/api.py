@@ -16,7 +16,7 @@ from geo.places import service
 from geo.places.schemas import LocationIn, LocationOut, PlaceIn, PlaceOut, PlacePatch
 from server.auth.deps import bearer_token, current_device
 from server.auth.service import CurrentDevice
-from server.auth.tokens import hash_token
+from server.auth.tokens import MalformedAuthorization, asgi_authorization, bearer_from_header, hash_token
 from server.deps import get_session
 from server.errors import AppError, NotFound, Unauthorized, error_body
 
@@ -156,13 +156,10 @@ class LocationFastPath:
         except ValidationError as exc:
             detail = [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
             return 422, error_body("request validation failed", "validation_error", detail)
-        token = None
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                scheme, _, tok = value.decode("latin-1").partition(" ")
-                if scheme.lower() != "bearer" or not tok.strip():
-                    return 401, error_body("Authorization header must be 'Bearer <token>'", "unauthorized")
-                token = tok.strip()
+        try:
+            token = bearer_from_header(asgi_authorization(scope))
+        except MalformedAuthorization as exc:
+            return 401, error_body(str(exc), "unauthorized")
         try:
             out = await _store_location(self.fastapi_app.state, token, body)
         except AppError as exc:

@@ -7,17 +7,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.service import CurrentDevice, authenticate
 from server.deps import get_session
+from server.auth.tokens import MalformedAuthorization, bearer_from_header
 from server.errors import Unauthorized
 
 
 def bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if not header:
-        return None
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("Authorization header must be 'Bearer <token>'")
-    return token.strip()
+    try:
+        return bearer_from_header(request.headers.get("authorization"))
+    except MalformedAuthorization as exc:
+        raise Unauthorized(str(exc)) from exc
 
 
 async def current_device(request: Request, session: AsyncSession = Depends(get_session)) -> CurrentDevice:
