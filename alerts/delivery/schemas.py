@@ -21,10 +21,21 @@ class DeliveryState(BaseModel):
     updated_at: datetime
 
 
+class NowState(BaseModel):
+    """What the alert means for the resident's places now (all zero when none is inside it)."""
+
+    rank: int = 0  # the danger at their places (0: none in force there)
+    place_ids: list[int] = []  # their places inside the alert's area
+    current_location: bool = False  # a device's current location is inside it
+    life_critical: bool = False
+    muted: bool = False  # in force there, but their preferences keep it from being pushed
+
+
 class MyAlert(BaseModel):
-    alert_id: int  # the latest alert of the event this resident was matched by
+    alert_id: int  # the latest alert of the event
     event_id: int
-    event_state: str  # active | updated | cancelled | cleared
+    event_state: str  # active | updated | cancelled | cleared | expired
+    in_force: bool
     category: str
     msg_type: str
     headline: str | None
@@ -32,13 +43,14 @@ class MyAlert(BaseModel):
     issued_at: datetime
     expires_at: datetime | None
     is_drill: bool
-    delivery: DeliveryState
+    now: NowState
+    delivery: DeliveryState | None  # what they were told (None: never pushed to them)
 
 
 class MyAlerts(BaseModel):
     alerts: list[MyAlert]
     cursor: str  # pass as ?since= next time
-    more: bool  # another page is waiting: call again with the cursor
+    complete: bool  # the whole list: replace yours with it (else: only what changed, merge by event_id)
 
 
 class PreferencesOut(BaseModel):

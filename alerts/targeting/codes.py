@@ -28,7 +28,7 @@ Areas whose warnings were lifted or whose tsunami grade is ``none`` still match:
 residents who were told must hear the all-clear, and delivery decides who gets what.
 
 Polygons: an alert whose geometry was stored (``alerts.geom``) also matches every place
-inside it (GiST + ``ST_Subdivide``), in union with the codes — except CAP alerts other than
+inside it (by the grid cover of ``geo.grid``), in union with the codes — except CAP alerts other than
 shelter notices, where the polygon is the precise area (the CAP profile puts districts in a
 polygon "when precision matters") and the JIS X 0402 code only names the municipality the
 district lies in: a Level 4 order for 渡利地区 must not reach all of 福島市. A shelter
@@ -75,6 +75,19 @@ class CodeTargets:
 
     def __bool__(self) -> bool:
         return bool(self.exact or self.ranges)
+
+    def may_hit(self, place: dict[str, Any]) -> bool:
+        """Whether a place with these stored codes (column → code) is among the targets: a
+        cheap test in Python that spares the database the alerts a place cannot match (the
+        SQL of ``alerts.targeting.repository`` stays the judge)."""
+        for column, codes in self.exact.items():
+            if place.get(column) in codes:
+                return True
+        for column, spans in self.ranges.items():
+            value = place.get(column)
+            if value is not None and any(lo <= value <= hi for lo, hi, _ in spans):
+                return True
+        return False
 
 
 def _jma_area(t: CodeTargets, category: str, kind: str, code: str) -> None:

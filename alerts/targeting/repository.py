@@ -25,7 +25,9 @@ async def load_alert(conn: AsyncConnection, alert_id: int):
     return (await conn.execute(ALERT_SQL, {"id": alert_id})).mappings().first()
 
 
-class _Params:
+class Params:
+    """Numbered asyncpg arguments (``$1``, ``$2`` …) collected while SQL is built."""
+
     def __init__(self, first: int = 1):
         self.args: list[Any] = []
         self.first = first
@@ -35,7 +37,7 @@ class _Params:
         return f"${self.first + len(self.args) - 1}"
 
 
-def _code_predicate(t: CodeTargets, params: _Params) -> tuple[str, str]:
+def _code_predicate(t: CodeTargets, params: Params) -> tuple[str, str]:
     """(WHERE predicate, area_code expression) for the codes, most specific area first."""
     conds: list[str] = []
     cases: list[str] = []
@@ -54,7 +56,7 @@ def _code_predicate(t: CodeTargets, params: _Params) -> tuple[str, str]:
 
 def code_match_query(t: CodeTargets) -> tuple[str, list[Any]]:
     """Places whose stored codes are in the alert's areas: index scans (bitmap OR), no geometry."""
-    params = _Params()
+    params = Params()
     where, area = _code_predicate(t, params)
     sql = (
         f"SELECT p.resident_id, p.id, p.kind, p.device_id, {area} AS area_code "
@@ -74,7 +76,7 @@ def polygon_match_query(
     exact ST_Intersects, against the alert's polygon (PostGIS prepares a geometry that
     repeats across rows, so each of those tests is a cheap point-in-polygon lookup).
     """
-    params = _Params()
+    params = Params()
     alert = params.add(alert_id) + "::bigint"
     # The boundary places are fetched by cell first (OFFSET 0 fences the subquery, keeping the planner from
     # also scanning the GiST index with the polygon's bounding box, which covers most rows).
@@ -97,6 +99,31 @@ def polygon_match_query(
         "FROM m ORDER BY m.resident_id, m.id, m.area_code IS NULL"
     )
     return sql, params.args
+
+
+# One resident's places: whether each counts now, and the codes targeting compares
+# (``CodeTargets.may_hit``).
+RESIDENT_PLACES_SQL = (
+    f"SELECT p.id, p.updated_at, {LIVE} AS live, {', '.join(COLUMNS)} FROM places p WHERE p.resident_id = $1 ORDER BY p.id"
+)
+
+
+def resident_match_query(alert_id: int, codes: CodeTargets | None, has_geom: bool, resident: str, params: Params) -> str:
+    """One resident's places that an alert reaches: ``resident_id, place_id, kind, device_id,
+    area_code, alert_id`` (a SELECT to join with others by UNION ALL; ``resident`` is the
+    parameter holding the resident id). Same rules as the fan-out queries, without the grid cover:
+    with a handful of places, the exact test on each is cheapest."""
+    alert = params.add(alert_id) + "::bigint"
+    conds, area = [], "NULL::text"
+    if codes:
+        where, area = _code_predicate(codes, params)
+        conds.append(where)
+    if has_geom:
+        conds.append(f"EXISTS (SELECT 1 FROM alerts a WHERE a.id = {alert} AND ST_Intersects(p.geom, a.geom))")
+    return (
+        f"SELECT p.resident_id, p.id, p.kind, p.device_id, {area} AS area_code, {alert} AS alert_id "
+        f"FROM places p WHERE p.resident_id = {resident} AND {LIVE} AND ({' OR '.join(conds)})"
+    )
 
 
 def plain_intersects_query(alert_id: int) -> tuple[str, list[Any]]:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 from sqlalchemy import text
 
 from alerts.delivery.service import fan_out
-from tests.alerts.delivery.conftest import IWAKI, _place, store, tsunami_doc
-
-NOON = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
+from tests.alerts.delivery.conftest import FUKUSHIMA_CITY, IWAKI, _place, quake_doc, store, tsunami_doc, weather_doc
 
 
 async def test_preferences_default_then_saved(client, resident):
@@ -45,28 +43,124 @@ async def test_bad_preferences_are_4xx_with_a_message(client, resident):
     assert r.status_code == 401
 
 
+def jst(minutes: float = 0) -> str:
+    """An ISO time with +09:00, ``minutes`` from now (the pull judges "in force" by the clock)."""
+    return (datetime.now(UTC) + timedelta(minutes=minutes)).astimezone(timezone(timedelta(hours=9))).isoformat(timespec="seconds")
+
+
+async def _my_resident_id(sm, body) -> int:
+    async with sm() as s:
+        return (await s.execute(text("SELECT resident_id FROM devices WHERE id = :d"), {"d": body["device_id"]})).scalar_one()
+
+
+async def _add_place(sm, rid, area, kind="home") -> int:
+    async with sm() as s, s.begin():
+        return await _place(s, rid, kind, area, None)
+
+
+async def _pull(client, headers, since=None):
+    r = await client.get("/v1/me/alerts", params={"since": since} if since else None, headers=headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
 async def test_pull_returns_told_alerts_with_state_and_a_cursor(app, client, resident, redis_client):
     headers, body = resident
     sm = app.state.sessionmaker
-    async with sm() as s, s.begin():
-        rid = (await s.execute(text("SELECT resident_id FROM devices WHERE id = :d"), {"d": body["device_id"]})).scalar_one()
-        await _place(s, rid, "home", IWAKI, None)
-    a1 = await store(sm, tsunami_doc("t1", "warning"))
-    await fan_out(sm, redis_client, a1, now=NOON)
-    r = await client.get("/v1/me/alerts", headers=headers)
-    assert r.status_code == 200, r.text
-    page = r.json()
+    await _add_place(sm, await _my_resident_id(sm, body), IWAKI)
+    a1 = await store(sm, tsunami_doc("t1", "warning", issued_at=jst(-5)))
+    await fan_out(sm, redis_client, a1)
+    page = await _pull(client, headers)
     (item,) = page["alerts"]
-    assert item["alert_id"] == a1 and item["event_state"] == "active" and item["delivery"]["status"] == "told"
+    assert page["complete"] is True
+    assert item["alert_id"] == a1 and item["event_state"] == "active" and item["in_force"] is True
+    assert item["delivery"]["status"] == "told" and item["now"]["rank"] == 3 and item["now"]["life_critical"] is True
     cursor = page["cursor"]
-    r = await client.get("/v1/me/alerts", params={"since": cursor}, headers=headers)
-    assert r.json()["alerts"] == []
-    cancel = await store(sm, tsunami_doc("t2", "warning", msg_type="cancel", issued_at="2026-11-22T10:05:00+09:00"))
-    await fan_out(sm, redis_client, cancel, now=NOON)
-    r = await client.get("/v1/me/alerts", params={"since": cursor}, headers=headers)
-    (item,) = r.json()["alerts"]
-    assert item["event_state"] == "cancelled" and item["delivery"]["status"] == "cancelled"
+    again = await _pull(client, headers, cursor)
+    assert again["alerts"] == [] and again["complete"] is False  # nothing changed
+    cancel = await store(sm, tsunami_doc("t2", "warning", msg_type="cancel", issued_at=jst(-1)))
+    await fan_out(sm, redis_client, cancel)
+    page = await _pull(client, headers, cursor)
+    (item,) = page["alerts"]
+    assert item["event_state"] == "cancelled" and item["in_force"] is False and item["delivery"]["status"] == "cancelled"
     assert item["alert_id"] == cancel
+
+
+async def test_pull_shows_what_is_in_force_even_if_no_push_told_them(app, client, resident, redis_client):
+    """Muted by preferences, or a place registered after the alert went out: the pull still
+    lists the alert for that place, with no delivery, and says why it was not pushed."""
+    headers, body = resident
+    sm = app.state.sessionmaker
+    rid = await _my_resident_id(sm, body)
+    await _add_place(sm, rid, FUKUSHIMA_CITY)
+    r = await client.put("/v1/me/preferences", json={"seismic_min_intensity": "5-"}, headers=headers)
+    assert r.status_code == 200, r.text
+    quake = await store(sm, quake_doc("q1", {"250": "4", "251": "3"}, event_id="q-pull", issued_at=jst(-3)))
+    tsunami = await store(sm, tsunami_doc("t1", "advisory", issued_at=jst(-2), event_id="t-pull"))
+    for a in (quake, tsunami):
+        await fan_out(sm, redis_client, a)
+    first = await _pull(client, headers)
+    (item,) = first["alerts"]  # the tsunami advisory is for the coast: not their place
+    assert item["alert_id"] == quake and item["delivery"] is None
+    assert item["now"]["rank"] > 0 and item["now"]["muted"] is True and item["now"]["place_ids"]
+    assert (await _pull(client, headers, first["cursor"]))["alerts"] == []
+
+    # A coastal place registered after both alerts went out: the advisory is in force there.
+    iwaki = await _add_place(sm, rid, IWAKI, kind="work")
+    page = await _pull(client, headers, first["cursor"])
+    assert page["complete"] is True  # the list itself changed: replace it
+    got = {i["alert_id"]: i for i in page["alerts"]}
+    assert set(got) == {quake, tsunami}
+    assert got[tsunami]["delivery"] is None and got[tsunami]["now"]["place_ids"] == [iwaki]
+    assert got[tsunami]["now"]["muted"] is False and got[tsunami]["now"]["rank"] == 2
+
+    # Place gone: the advisory leaves the list (a complete list, so the app drops it).
+    async with sm() as s, s.begin():
+        await s.execute(text("DELETE FROM places WHERE id = :p"), {"p": iwaki})
+    page = await _pull(client, headers, page["cursor"])
+    assert page["complete"] is True and [i["alert_id"] for i in page["alerts"]] == [quake]
+
+
+async def test_pull_leaves_out_expired_and_lifted_alerts_unless_they_were_told(app, client, resident, redis_client):
+    headers, body = resident
+    sm = app.state.sessionmaker
+    rid = await _my_resident_id(sm, body)
+    await _add_place(sm, rid, FUKUSHIMA_CITY)
+    await store(sm, quake_doc("q-old", {"250": "5-"}, event_id="q-old", issued_at=jst(-60 * 25)))  # no expiry, a day ago
+    lifted = await store(sm, weather_doc("w1", [("大雨注意報", "解除")], issued_at=jst(-10), event_id="w-lifted"))
+    heavy = await store(sm, weather_doc("w2", [("大雨警報", "発表")], issued_at=jst(-10), event_id="w-told"))
+    for a in (lifted, heavy):  # the old one ran out before anybody was told
+        await fan_out(sm, redis_client, a)
+    page = await _pull(client, headers)
+    assert [i["alert_id"] for i in page["alerts"]] == [heavy]
+    cleared = await store(sm, weather_doc("w3", [("大雨警報", "解除")], issued_at=jst(-1), event_id="w-told"))
+    await fan_out(sm, redis_client, cleared)
+    page = await _pull(client, headers, page["cursor"])
+    (item,) = page["alerts"]  # lifted for them, but they were told: they see the all-clear
+    assert item["alert_id"] == cleared and item["now"]["rank"] == 0 and item["delivery"]["status"] == "cleared"
+
+
+async def test_pull_matches_a_cap_polygon_not_the_whole_city(app, client, resident, redis_client):
+    headers, body = resident
+    sm = app.state.sessionmaker
+    rid = await _my_resident_id(sm, body)
+    await _add_place(sm, rid, {**FUKUSHIMA_CITY, "lon": 140.470, "lat": 37.760})  # 福島市, outside the district
+    ring = [[140.476, 37.728], [140.498, 37.728], [140.498, 37.746], [140.476, 37.746], [140.476, 37.728]]
+    order = await store(
+        sm,
+        {
+            "source": "cap", "file": None, "msg_type": "alert", "event_id": "cap-pull-1", "source_id": "cap-pull-1",
+            "issued_at": jst(-1), "category": "evacuation", "headline": "避難指示 渡利地区", "severity": "Severe",
+            "expires_at": jst(120), "areas": [{"code": "072010", "name": "福島市", "kind": "municipality"}],
+            "geometry": {"type": "Polygon", "coordinates": [ring]}, "status": "Actual", "is_drill": False,
+            "title": "避難情報", "level": 4,
+        },
+    )
+    await fan_out(sm, redis_client, order)
+    assert (await _pull(client, headers))["alerts"] == []
+    inside = await _add_place(sm, rid, {**FUKUSHIMA_CITY, "lon": 140.487, "lat": 37.737}, kind="work")
+    (item,) = (await _pull(client, headers))["alerts"]
+    assert item["alert_id"] == order and item["now"]["place_ids"] == [inside] and item["now"]["rank"] == 4
 
 
 async def test_pull_with_a_bad_cursor_is_400(client, resident):

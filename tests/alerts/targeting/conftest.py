@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from alerts.events.service import ingest
 from alerts.sources import parse_document
-from alerts.targeting.service import iter_matches
+from alerts.targeting.service import iter_matches, resident_matches, resident_places, targets_of
 from geo.areas.loader import build_rows, geocoder_from_fixture, read_fixture
 from geo.places.repository import CODE_COLUMNS, code_params
 
@@ -96,7 +96,19 @@ class World:
         out = []
         async for chunk in iter_matches(conn, alert_id, chunk_size=chunk_size):
             out.append(chunk)
+        await self._same_for_each_resident(alert_id, [m for c in out for m in c])
         return out
+
+    async def _same_for_each_resident(self, alert_id: int, fan_out: list) -> None:
+        """The pull's per-resident matching (resident_matches) must agree with the fan-out's
+        for every resident: same places, same area codes."""
+        conn = await self.session.connection()
+        alert = (await self.session.execute(text("SELECT id, received_at FROM alerts WHERE id = :a"), {"a": alert_id})).mappings().all()
+        targets = await targets_of(conn, alert)
+        for rid in (await self.session.execute(text("SELECT id FROM residents"))).scalars():
+            got = (await resident_matches(conn, rid, targets, await resident_places(conn, rid))).get(alert_id, [])
+            want = [m for m in fan_out if m.resident_id == rid]
+            assert [tuple(m)[:5] for m in sorted(got, key=lambda m: m.place_id)] == want, (rid, got, want)
 
 
 @pytest.fixture

@@ -132,7 +132,7 @@ async def test_current_location_carries_device_and_expired_ones_never_match(worl
     _, _, elsewhere = await world.current_in("0720100")
     got = by_place(await world.matches(alert))
     assert set(got) == {current, home}
-    assert got[current] == Match(resident, current, "current", device, "072036")
+    assert got[current] == (resident, current, "current", device, "072036")
     assert got[home].device_id is None and got[home].place_kind == "home"
 
 

@@ -1,0 +1,185 @@
+"""The pull that is the truth: every alert in force for a resident's places, with its
+current state, whether or not a push told them about it.
+
+A push can be muted by the resident's preferences, held by quiet hours, lost by a
+provider, or predate a place the resident registered afterwards; the app's list must not
+depend on any of that. So the list is computed, not replayed:
+
+1. the events in force now (state ``active`` / ``updated``, latest alert not expired; an
+   alert without an expiry counts as in force for ``NO_EXPIRY_IN_FORCE`` after its event's
+   last issue: earthquake information, EEW), matched against the resident's own places
+   by the fan-out's own rules (``alerts.targeting.service.resident_matches``) and ranked
+   by the same ranker (danger now, and whether their preferences mute it);
+2. every event the resident has a ``deliveries`` row for (what they were told, held or
+   cleared), while it is in force or for ``ENDED_VISIBLE`` after it ended, so an app opened
+   the morning after still shows the all-clear.
+
+The cursor (``?since=``) carries a time and a fingerprint of the list's membership (the
+resident's places, preferences and the set of events listed). When the membership is
+unchanged, a pull with the cursor returns only the items that changed since (possibly
+none, ``complete: false``); when it changed (a place added or moved, an event newly in
+force or gone), the whole list comes back with ``complete: true`` and the app replaces
+its own. The time is the start of the oldest transaction still open when the list was
+read (not "now"): a fan-out chunk that committed after the read but began before it is
+not skipped by the next pull; at worst an item comes twice, never not at all.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alerts.delivery.preferences import load_preferences
+from alerts.delivery.rank import AlertRanker
+from alerts.delivery.schemas import DeliveryState, MyAlert, MyAlerts, NowState
+from alerts.delivery.transitions import TOLD, expose
+from alerts.targeting.service import resident_matches, resident_places, targets_of
+from server.errors import AppError
+
+ENDED_VISIBLE = timedelta(hours=24)
+NO_EXPIRY_IN_FORCE = timedelta(hours=24)
+# The cursor's time never lags "now" by more than this, whatever transaction stays open.
+HORIZON_MAX_LAG = timedelta(minutes=10)
+CURSOR_VERSION = "2"
+
+
+class BadCursor(AppError):
+    status_code = 400
+    code = "bad_cursor"
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    at: datetime
+    fingerprint: str
+
+
+def encode_cursor(c: Cursor) -> str:
+    micros = int(c.at.timestamp() * 1_000_000)
+    return base64.urlsafe_b64encode(f"{CURSOR_VERSION}:{micros}:{c.fingerprint}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> Cursor:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        version, micros, fingerprint = raw.split(":")
+        if version != CURSOR_VERSION or not fingerprint.isalnum():
+            raise ValueError(version)
+        return Cursor(datetime.fromtimestamp(int(micros) / 1_000_000, UTC), fingerprint)
+    except (ValueError, UnicodeDecodeError, OverflowError, OSError) as exc:
+        raise BadCursor("since is not a cursor returned by this endpoint: pull without it") from exc
+
+
+_IN_FORCE_UNTIL = f"COALESCE(a.expires_at, e.last_issued_at + interval '{int(NO_EXPIRY_IN_FORCE.total_seconds())} seconds')"
+
+_START = text(
+    """
+    SELECT now() AS now,
+           GREATEST(now() - CAST(:max_lag AS interval), LEAST(now(), (
+               SELECT min(xact_start) FROM pg_stat_activity
+               WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL))) AS horizon,
+           (SELECT preferences FROM residents WHERE id = :r) AS preferences
+    """
+)
+
+_IN_FORCE = text(
+    f"""
+    SELECT a.id, a.received_at
+    FROM alert_events e JOIN alerts a ON a.id = e.latest_alert_id
+    WHERE e.state IN ('active', 'updated') AND {_IN_FORCE_UNTIL} > now() AND (NOT a.is_drill OR :drills)
+    """
+)
+
+_ITEMS = text(
+    f"""
+    SELECT e.id AS event_id, e.state, e.updated_at AS event_updated_at, {_IN_FORCE_UNTIL} AS in_force_until,
+           a.id AS alert_id, a.category, a.msg_type, a.headline, a.severity, a.issued_at, a.expires_at, a.is_drill,
+           CASE WHEN a.id = ANY(:matched) THEN a.payload END AS payload,
+           d.status, d.rank, d.max_rank, d.held_by_quiet_hours, d.critical, d.current_location, d.place_ids,
+           d.told_at, d.cleared_at, d.updated_at AS delivery_updated_at
+    FROM alert_events e
+    LEFT JOIN deliveries d ON d.event_id = e.id AND d.resident_id = :r
+    JOIN alerts a ON a.id = COALESCE(e.latest_alert_id, d.last_alert_id)
+    WHERE e.id IN (SELECT event_id FROM alerts WHERE id = ANY(:matched)
+                   UNION SELECT event_id FROM deliveries
+                   WHERE resident_id = :r AND (updated_at > :recent OR status IN ('told', 'lowered', 'held')))
+    """
+)
+
+
+def _order(item: MyAlert) -> tuple:
+    return (not item.in_force, -item.now.rank, -item.issued_at.timestamp(), -item.event_id)
+
+
+async def my_alerts(session: AsyncSession, resident_id: int, since: str | None) -> MyAlerts:
+    prev = decode_cursor(since) if since else None
+    start = (
+        await session.execute(_START, {"r": resident_id, "max_lag": HORIZON_MAX_LAG})
+    ).mappings().one()
+    now: datetime = start["now"]
+    prefs = load_preferences(start["preferences"])
+    in_force = (await session.execute(_IN_FORCE, {"drills": prefs.drills})).mappings().all()
+    conn = await session.connection()
+    places = await resident_places(conn, resident_id)
+    matches = await resident_matches(conn, resident_id, await targets_of(conn, in_force), places)
+    rows = (
+        await session.execute(_ITEMS, {"r": resident_id, "matched": list(matches), "recent": now - ENDED_VISIBLE})
+    ).mappings().all()
+
+    items: list[tuple[MyAlert, datetime]] = []
+    for r in rows:
+        active = r["state"] in ("active", "updated") and r["in_force_until"] > now
+        now_state = NowState()
+        if active and r["alert_id"] in matches and r["payload"] is not None:
+            payload = r["payload"] if isinstance(r["payload"], dict) else orjson.loads(r["payload"])
+            ex = expose(AlertRanker(payload), prefs, matches[r["alert_id"]])
+            now_state = NowState(
+                rank=ex.raw_rank,
+                place_ids=ex.place_ids,
+                current_location=bool(ex.current_devices),
+                life_critical=ex.life_critical,
+                muted=ex.raw_rank > 0 and ex.notify_rank == 0,
+            )
+        delivery = None
+        if r["status"] is not None:
+            delivery = DeliveryState(
+                status=r["status"], rank=r["rank"], max_rank=r["max_rank"], held_by_quiet_hours=r["held_by_quiet_hours"],
+                critical=r["critical"], current_location=r["current_location"], place_ids=list(r["place_ids"] or []),
+                told_at=r["told_at"], cleared_at=r["cleared_at"], updated_at=r["delivery_updated_at"],
+            )
+        changed_at = max(t for t in (r["event_updated_at"], r["delivery_updated_at"]) if t is not None)
+        if not active and r["state"] in ("active", "updated"):
+            changed_at = max(changed_at, r["in_force_until"])  # it ran out: that is a change too
+        if active:
+            shown = now_state.rank > 0 or (delivery is not None and (delivery.status in (*TOLD, "held") or changed_at > now - ENDED_VISIBLE))
+        else:
+            shown = delivery is not None and changed_at > now - ENDED_VISIBLE
+        if not shown:
+            continue
+        items.append(
+            (
+                MyAlert(
+                    alert_id=r["alert_id"], event_id=r["event_id"],
+                    event_state=r["state"] if active or r["state"] not in ("active", "updated") else "expired",
+                    in_force=active, category=r["category"], msg_type=r["msg_type"], headline=r["headline"],
+                    severity=r["severity"], issued_at=r["issued_at"], expires_at=r["expires_at"], is_drill=r["is_drill"],
+                    now=now_state, delivery=delivery,
+                ),
+                changed_at,
+            )
+        )
+    items.sort(key=lambda pair: _order(pair[0]))
+    membership = "|".join(
+        [",".join(f"{p['id']}:{p['updated_at'].isoformat()}:{p['live']}" for p in places), orjson.dumps(prefs.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS).decode()]
+        + [str(item.event_id) for item, _ in sorted(items, key=lambda pair: pair[0].event_id)]
+    )
+    cursor = Cursor(start["horizon"], hashlib.sha256(membership.encode()).hexdigest()[:24])
+    complete = prev is None or prev.fingerprint != cursor.fingerprint
+    shown_items = [item for item, changed_at in items if complete or changed_at >= prev.at]
+    return MyAlerts(alerts=shown_items, cursor=encode_cursor(cursor), complete=complete)
