@@ -38,7 +38,9 @@ from server.settings import Settings, get_settings
 SCENARIO = "fukushima_quake_then_rain"
 TEMPLATE = "02_VXSE53.xml"
 PROJECT = "bousai-e2e"
-TARGET_FIRST_S, TARGET_LAST_S = 1.0, 30.0
+# Issue 4's targets, for 100,000 residents; the worker's memory target holds at any size.
+TARGET_FIRST_S, TARGET_LAST_S, TARGET_RESIDENTS = 1.0, 30.0, 100_000
+TARGET_WORKER_RSS_MB = 300
 # (municipality, JMA city, quake area, lon, lat): three cities of the VXSE53 template.
 CITIES = (
     ("072044", "0720400", "251", 140.887, 37.050),
@@ -93,46 +95,24 @@ def quake_document(i: int, run: str) -> bytes:
     return render_document(template, RenderContext(start=start, now=start + timedelta(seconds=90), run=run))
 
 
-class FcmServer:
-    """The local FCM server in its own process, with a service account it trusts."""
-
-    def __init__(self, tmp: Path):
-        from server.push.testing.certs import make_service_account, make_tls, public_key_pem_of
-        from server.push.testing.serving import ServerProcess
-
-        self.tls = make_tls(tmp)
-        self.proc = ServerProcess("server.push.testing.fcm_server", self.tls, ["--project", PROJECT]).start()
-        self.sa_file = tmp / "sa.json"
-        info = make_service_account(self.sa_file, project_id=PROJECT, token_uri=self.proc.base_url + "/token")
-        self.control = self.proc.control_client()
-        self.control.post(
-            "/_control/service_account",
-            json={"client_email": info["client_email"], "public_key_pem": public_key_pem_of(info["private_key"])},
-        ).raise_for_status()
-
-    def stats(self, ids: bool = False) -> dict:
-        return self.control.get("/_control/stats", params={"ids": "1" if ids else "0"}).json()
-
-    def worker_env(self, database_url: str, redis_url: str) -> dict[str, str]:
-        ca = str(self.tls.ca_file)
-        return {
-            **os.environ,
-            "BOUSAI_DATABASE_URL": database_url,
-            "BOUSAI_REDIS_URL": redis_url,
-            "BOUSAI_PUSH_PROVIDER": "fcm",
-            "BOUSAI_FCM_CREDENTIALS_FILE": str(self.sa_file),
-            "BOUSAI_FCM_PROJECT_ID": PROJECT,
-            "BOUSAI_FCM_ENDPOINT": self.proc.base_url,
-            "BOUSAI_PUSH_CA_FILE": ca,
-            "SSL_CERT_FILE": ca,
-            "REQUESTS_CA_BUNDLE": ca,
-            "BOUSAI_LOG_LEVEL": os.environ.get("BOUSAI_E2E_WORKER_LOG_LEVEL", "WARNING"),
-            "PYTHONUNBUFFERED": "1",
-        }
-
-    def stop(self) -> None:
-        self.control.close()
-        self.proc.stop()
+def worker_env(fcm, database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a ``bousai worker`` sending to a local FCM stand-in ``fcm`` (with
+    ``sa_file``, ``project``, ``base_url`` and ``ca_file``), plus ``extra`` settings."""
+    return {
+        **os.environ,
+        "BOUSAI_DATABASE_URL": database_url,
+        "BOUSAI_REDIS_URL": redis_url,
+        "BOUSAI_PUSH_PROVIDER": "fcm",
+        "BOUSAI_FCM_CREDENTIALS_FILE": fcm.sa_file,
+        "BOUSAI_FCM_PROJECT_ID": fcm.project,
+        "BOUSAI_FCM_ENDPOINT": fcm.base_url,
+        "BOUSAI_PUSH_CA_FILE": fcm.ca_file,
+        "SSL_CERT_FILE": fcm.ca_file,
+        "REQUESTS_CA_BUNDLE": fcm.ca_file,
+        "BOUSAI_LOG_LEVEL": os.environ.get("BOUSAI_E2E_WORKER_LOG_LEVEL", "WARNING"),
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    }
 
 
 class Workers:
@@ -194,7 +174,7 @@ _PROGRESS = text(
 )
 
 
-async def measure_once(server, poll_settings, sessionmaker, redis, fcm: FcmServer, expected: int, i: int, run: str) -> dict:
+async def measure_once(server, poll_settings, sessionmaker, redis, fcm, expected: int, i: int, run: str) -> dict:
     """Publish one entry; times from its appearance to the first / last alert push accepted.
 
     Acceptance times are the ``sent_at`` the sender records (clock_timestamp() right after
@@ -216,17 +196,28 @@ async def measure_once(server, poll_settings, sessionmaker, redis, fcm: FcmServe
     await asyncio.sleep(0.3)  # the poller is in its loop before the entry appears
     t0 = time.time()
     server.store.publish("eqvol", f"e2e_{run}_{i}.xml", quake_document(i, run))
+
+    async def read_progress():
+        async with sessionmaker() as s:
+            return (await s.execute(_PROGRESS, {"base": base})).one()
+
     progress = None
     try:
-        deadline = t0 + 900
+        deadline = t0 + 3600
+        # Progress is read off the FCM stand-in (a counter in its own process); the database
+        # is asked only once the stand-in has accepted enough, so the measurement does not
+        # compete with the workers (counting a million push rows every 250 ms did).
         while time.time() < deadline:
-            async with sessionmaker() as s:
-                progress = (await s.execute(_PROGRESS, {"base": base})).one()
-            if progress.ok:
+            accepted = fcm.stats()["accepted_total"] - fcm_before["accepted_total"]
+            if accepted:
                 stop.set()  # the entry was ingested: stop polling so the poller does not compete
-            if progress.ok >= expected:
-                break
-            await asyncio.sleep(0.05 if not progress.ok else 0.25)
+            if accepted >= expected:
+                progress = await read_progress()
+                if progress.ok >= expected:
+                    break
+            await asyncio.sleep(0.05 if not accepted else 0.25)
+        else:
+            progress = await read_progress()
     finally:
         stop.set()
         await runner
@@ -245,6 +236,7 @@ async def run_e2e(settings: Settings, *, residents: int, workers: int, database_
     from alerts.feeds.server import FeedServer
     from server.db import make_engine, make_sessionmaker
     from server.dbsetup import create_database, upgrade
+    from server.push.testing.fcm_server import FcmProcess
     from server.redis import make_redis
 
     create_database(database_url, drop=True)
@@ -257,10 +249,10 @@ async def run_e2e(settings: Settings, *, residents: int, workers: int, database_
     devices = await seed(sessionmaker, residents)
     seed_s = time.monotonic() - t
     tmp = Path(tempfile.mkdtemp(prefix="bousai-bench-e2e-"))
-    fcm = FcmServer(tmp)
+    fcm = FcmProcess(tmp, PROJECT)
     server = await FeedServer().start()
     poll_settings = settings.model_copy(update={"jma_feeds": [server.feed_url("eqvol")], "cap_feeds": [], "feed_allowed_hosts": []})
-    procs = Workers(fcm.worker_env(database_url, redis_url))
+    procs = Workers(worker_env(fcm, database_url, redis_url))
     run = uuid.uuid4().hex[:8]
     report: dict = {"bench": "e2e", "residents": residents, "devices": devices, "seed_s": round(seed_s, 1)}
     try:
@@ -283,11 +275,14 @@ async def run_e2e(settings: Settings, *, residents: int, workers: int, database_
         await redis.flushdb()
         await redis.aclose()
         await engine.dispose()
-    report["targets_s"] = {"first": TARGET_FIRST_S, "last": TARGET_LAST_S}
+    report["targets_s"] = {"first": TARGET_FIRST_S, "last": TARGET_LAST_S, "for_residents": TARGET_RESIDENTS}
+    # The times are judged at the issue's size (more residents take longer by design); the
+    # worker's memory at any size.
     report["meets_targets"] = bool(
         report.get("first_push_s") is not None and report["first_push_s"] <= TARGET_FIRST_S
         and report.get("last_push_s") is not None and report["last_push_s"] <= TARGET_LAST_S
-    )
+    ) if residents <= TARGET_RESIDENTS else None
+    report["meets_memory_target"] = all(v <= TARGET_WORKER_RSS_MB for v in report.get("worker_peak_rss_mb", {}).values())
     return report
 
 
@@ -299,7 +294,9 @@ def _print(report: dict) -> None:
         b = report["baseline"]
         print(f"  baseline, 1 worker: first push {b['first_push_s']} s, last {b['last_push_s']} s, alert pushes ok {b['alert_pushes_ok']}")
     print(f"  worker peak RSS MB: {report['worker_peak_rss_mb']}; load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    print(f"  targets: first ≤ {TARGET_FIRST_S} s, last ≤ {TARGET_LAST_S} s → {'met' if report['meets_targets'] else 'NOT met'}")
+    verdict = {True: "met", False: "NOT met", None: f"judged at {TARGET_RESIDENTS:,} residents"}[report["meets_targets"]]
+    print(f"  targets: first ≤ {TARGET_FIRST_S} s, last ≤ {TARGET_LAST_S} s → {verdict}; worker peak RSS ≤ "
+          f"{TARGET_WORKER_RSS_MB} MB → {'met' if report['meets_memory_target'] else 'NOT met'}")
     print(orjson.dumps(report).decode())
 
 

@@ -11,11 +11,13 @@ keeps what firebase-admin is good at and replaces the transport:
 - the OAuth2 access token comes from the firebase-admin credential (service-account file
   or application default credentials), refreshed off the event loop and shared by all
   requests;
-- requests go over a small pool of HTTP/2 connections (``httpx.AsyncClient(http2=True)``),
-  each limited to ``max_streams`` concurrent streams (FCM announces 100), so nothing waits
-  on a refused stream; stream refusals, GOAWAY and connect errors are resent at once (they
-  were not processed), everything else is classified (``classification.py``) and handed
-  to ``retry.send_with_retries``.
+- requests go over a small pool of HTTP/2 connections (``h2.H2Pool``), each limited to
+  ``max_streams`` concurrent streams (FCM announces 100), so nothing waits on a refused
+  stream. A batch is handed to the pool whole and each answer becomes a result as it
+  arrives (``_FcmBatch``): no task or future per message. Stream refusals, GOAWAY and
+  connect errors are resent at once (they were not processed), a 401 refreshes the token
+  and resends once, everything else is classified (``classification.py``) and handed to
+  ``retry.send_with_retries``.
 
 Targets: a registration token goes out as ``message.token``; a Firebase installation id
 as ``message.fid`` (firebase-admin ≥ 7 encodes it; FCM v1 accepts either).
@@ -33,7 +35,7 @@ from firebase_admin import messaging
 
 from server.push.base import PushMessage, PushResult, Status, TokenType, check_batch
 from server.push.classification import TRANSPORT_ERRORS, classify_fcm
-from server.push.h2 import H2Pool, StreamFailed, Unprocessed
+from server.push.h2 import H2Pool, Request, Response, Unprocessed
 
 FCM_SEND_URL = "https://fcm.googleapis.com/v1/projects/{project}/messages:send"
 FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
@@ -187,6 +189,93 @@ class AccessTokenSource:
             return self._credential.token
 
 
+class _FcmBatch:
+    """One ``FcmProvider.send``: its requests, their results, and the one future it waits on."""
+
+    __slots__ = ("provider", "results", "left", "done", "unauthorized", "refreshed", "_on_done")
+
+    def __init__(self, provider: FcmProvider, batch: list[PushMessage], token: str):
+        self.provider = provider
+        self.results: list[PushResult] = [None] * len(batch)  # type: ignore[list-item]
+        self.unauthorized: list[Request] = []
+        self.refreshed = False
+        self.done: asyncio.Future | None = None
+        self._on_done = self.on_done
+        encoder = BatchEncoder()
+        headers = provider._headers_for(token)
+        requests = []
+        for i, m in enumerate(batch):
+            try:
+                body = encoder.encode(m)
+            except (ValueError, TypeError) as exc:  # firebase-admin's validation: our message is bad
+                self.results[i] = PushResult(m.message_id, Status.PERMANENT, "INVALID_ARGUMENT", detail=str(exc)[:300])
+                continue
+            r = Request([*headers, (b"content-length", str(len(body)).encode())], body, self._on_done, [i, m, 0])
+            requests.append(r)
+        self.left = len(requests)
+        provider._pool.submit(requests)
+
+    async def wait(self) -> None:
+        if self.left:
+            self.done = asyncio.get_running_loop().create_future()
+            await self.done
+
+    def resend_with(self, token: str) -> None:
+        self.refreshed = True
+        headers = self.provider._headers_for(token)
+        requests, self.unauthorized = self.unauthorized, []
+        for r in requests:
+            r.headers = [*headers, r.headers[-1]]  # content-length stays
+        self.left = len(requests)
+        self.provider._pool.submit(requests)
+
+    def _final(self, i: int, result: PushResult) -> None:
+        self.results[i] = result
+        self._one_less()
+
+    def _one_less(self) -> None:
+        self.left -= 1
+        if self.left == 0 and self.done is not None and not self.done.done():
+            self.done.set_result(None)
+
+    def on_done(self, r: Request, out) -> None:
+        i, m, resends = r.tag
+        if out.__class__ is Response:
+            status = out.status
+            if status == 200:
+                try:
+                    name = orjson.loads(out.content).get("name")
+                except orjson.JSONDecodeError:
+                    name = None
+                return self._final(i, PushResult(m.message_id, Status.OK, provider_message_id=name))
+            if status == 401 and not self.refreshed:
+                self.unauthorized.append(r)
+                return self._one_less()
+            code, message = parse_fcm_error(status, out.content)
+            st = classify_fcm(status, code)
+            return self._final(
+                i,
+                PushResult(
+                    m.message_id,
+                    st,
+                    code or f"http_{status}",
+                    retry_after=_retry_after(out.headers.get("retry-after")),
+                    detail=message[:300],
+                    token=m.token if st is Status.DEAD_TOKEN else None,
+                ),
+            )
+        if isinstance(out, Unprocessed):  # refused stream, GOAWAY, connection gone before sending
+            if resends < UNPROCESSED_RESENDS:
+                r.tag[2] = resends + 1
+                self.provider._pool.submit((r,))
+                return
+            text = str(out)
+            code = "goaway" if "GOAWAY" in text else "stream_refused" if "refused" in text else "connect"
+            return self._final(i, PushResult(m.message_id, TRANSPORT_ERRORS[code][0], f"transport:{code}", detail=text[:300]))
+        code = "timeout" if isinstance(out, asyncio.TimeoutError) else "protocol"
+        return self._final(i, PushResult(m.message_id, TRANSPORT_ERRORS[code][0], f"transport:{code}", detail=str(out)[:300]))
+
+
 class FcmProvider:
     name = "fcm"
 
@@ -222,59 +311,29 @@ class FcmProvider:
         self._headers_cached: list[tuple[bytes, bytes]] = []
 
     async def send(self, batch: list[PushMessage]) -> list[PushResult]:
+        """The whole batch goes to the connection pool's queue at once; answers are turned into
+        results as they arrive (``_FcmBatch``), and this coroutine wakes once, when the last
+        one is in."""
         check_batch(batch)
         token = await self._tokens.token()
-        encoder = BatchEncoder()
-        results = await asyncio.gather(*(self._send_one(m, token, encoder) for m in batch))
-        return list(results)
-
-    async def _send_one(self, m: PushMessage, token: str, encoder: BatchEncoder) -> PushResult:
-        try:
-            body = encoder.encode(m)
-        except (ValueError, TypeError) as exc:  # firebase-admin's validation: our message is bad
-            return PushResult(m.message_id, Status.PERMANENT, "INVALID_ARGUMENT", detail=str(exc)[:300])
-        refreshed = False
-        resends = 0
-        headers = self._headers_for(token)
+        run = _FcmBatch(self, batch, token)
         while True:
-            try:
-                resp = await self._pool.request("POST", self.path, headers, body)
-            except Unprocessed as exc:  # refused stream, GOAWAY, connection gone before sending
-                if resends < UNPROCESSED_RESENDS:
-                    resends += 1
-                    continue
-                code = "goaway" if "GOAWAY" in str(exc) else "stream_refused" if "refused" in str(exc) else "connect"
-                return PushResult(m.message_id, TRANSPORT_ERRORS[code][0], f"transport:{code}", detail=str(exc)[:300])
-            except (StreamFailed, asyncio.TimeoutError, OSError) as exc:
-                code = "timeout" if isinstance(exc, asyncio.TimeoutError) else "protocol"
-                return PushResult(m.message_id, TRANSPORT_ERRORS[code][0], f"transport:{code}", detail=str(exc)[:300])
-            if resp.status == 200:
-                try:
-                    name = orjson.loads(resp.content).get("name")
-                except orjson.JSONDecodeError:
-                    name = None
-                return PushResult(m.message_id, Status.OK, provider_message_id=name)
-            if resp.status == 401 and not refreshed:
-                refreshed = True
-                token = await self._tokens.token(force=True)
-                headers = self._headers_for(token)
-                continue
-            code, message = parse_fcm_error(resp.status, resp.content)
-            status = classify_fcm(resp.status, code)
-            return PushResult(
-                m.message_id,
-                status,
-                code or f"http_{resp.status}",
-                retry_after=_retry_after(resp.headers.get("retry-after")),
-                detail=message[:300],
-                token=m.token if status is Status.DEAD_TOKEN else None,
-            )
+            await run.wait()
+            if not run.unauthorized:
+                return run.results
+            # 401: our access token was revoked or expired early. Refresh it once and send
+            # those messages again, once each.
+            token = await self._tokens.token(force=True)
+            run.resend_with(token)
 
     def _headers_for(self, token: str) -> list[tuple[bytes, bytes]]:
-        # Built once per access token and shared by every request of the batch.
+        # Built once per access token and shared by every request: the full header list but
+        # content-length.
         if self._headers_token != token:
             self._headers_token = token
-            self._headers_cached = [*self._headers, (b"authorization", f"Bearer {token}".encode())]
+            self._headers_cached = self._pool.headers(
+                "POST", self.path, [*self._headers, (b"authorization", f"Bearer {token}".encode())]
+            )
         return self._headers_cached
 
     async def aclose(self) -> None:

@@ -8,8 +8,12 @@ long-lived connections — so this client does only that:
 
 - a pool of connections; each keeps to ``min(our cap, the server's
   SETTINGS_MAX_CONCURRENT_STREAMS)`` streams, so the server never has to refuse one;
+- requests wait in one queue of the pool and go out on whichever connection has a free
+  stream first; a whole batch is queued at once (``submit``) and each answer is handed to
+  the request's callback as it arrives: no task, future or await per request (those were
+  a third of the client's CPU per message);
 - a stream refused by the server (REFUSED_STREAM) or above a GOAWAY's last stream id was
-  not processed: it raises ``Unprocessed`` and the caller resends it safely; the
+  not processed: it ends as ``Unprocessed`` and the caller resends it safely; the
   connection is replaced after GOAWAY;
 - flow control both ways (bodies wait for window; received data is acknowledged).
 
@@ -19,7 +23,9 @@ TLS always verifies (the caller passes a context with the CA it trusts).
 from __future__ import annotations
 
 import asyncio
+import collections
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -32,6 +38,8 @@ import h2.settings
 
 # Request timeouts are checked this often (one timer per connection).
 SWEEP_SECONDS = 0.5
+# A connection that failed to open is tried again after this, while others carry the requests.
+CONNECT_RETRY_SECONDS = 1.0
 # Our receive window: responses are small, but many streams share the connection.
 RECEIVE_WINDOW = 16 * 1024 * 1024
 
@@ -56,13 +64,26 @@ class Response:
     content: bytes
 
 
-class _Stream:
-    __slots__ = ("future", "status", "headers", "chunks", "pending", "sent", "deadline")
+# What a request ends with: its Response, or Unprocessed / StreamFailed / asyncio.TimeoutError.
+Outcome = Response | BaseException
 
-    def __init__(self, future: asyncio.Future):
-        self.future = future
+
+class Request:
+    """One request: complete header list (pseudo-headers first, as ``H2Pool.headers`` makes
+    them), body, and ``on_done(request, outcome)``, called exactly once per submission."""
+
+    __slots__ = ("headers", "body", "on_done", "tag", "status", "resp_headers", "chunks", "pending", "sent", "deadline")
+
+    def __init__(self, headers: list[tuple[bytes, bytes]], body: bytes, on_done: Callable[[Request, Outcome], None], tag=None):
+        self.headers = headers
+        self.body = body
+        self.on_done = on_done
+        self.tag = tag  # the caller's own (e.g. the message it carries)
+        self._reset()
+
+    def _reset(self) -> None:
         self.status = 0
-        self.headers: dict[str, str] = {}
+        self.resp_headers: dict[str, str] = {}
         self.chunks: list[bytes] = []
         self.pending = b""  # body bytes waiting for flow-control window
         self.sent = False
@@ -75,23 +96,39 @@ class _GracefulGoawayConnection(h2.connection.H2Connection):
     would be lost and resent, i.e. duplicated. Keep reading them; ``H2Connection.closed``
     stops new streams on this connection instead."""
 
+    # Streams h2 keeps before its walk over them drops the closed ones (see below).
+    _sweep_at = 256
+
+    def __init__(self, config, in_flight: Callable[[], int]):
+        super().__init__(config)
+        self._in_flight = in_flight
+
     def _receive_goaway_frame(self, frame):
         frames, events = super()._receive_goaway_frame(frame)
         self.state_machine.state = h2.connection.ConnectionState.CLIENT_OPEN
         return frames, events
 
-
-def _expire(future: asyncio.Future) -> None:
-    if not future.done():
-        future.set_exception(asyncio.TimeoutError())
+    @property
+    def open_outbound_streams(self) -> int:
+        # h2 counts open streams by walking every stream it keeps, on every new stream —
+        # O(streams) per request, a tenth of our CPU per message at 100 streams. It asks only
+        # to enforce the server's SETTINGS_MAX_CONCURRENT_STREAMS, which the connection already
+        # keeps to by its own count of streams awaiting an answer; h2's walk (which also drops
+        # closed streams from its table) runs only once that table has grown.
+        if len(self.streams) >= self._sweep_at:
+            self._open_streams(1)
+            self._sweep_at = max(256, 2 * len(self.streams))
+        return self._in_flight()
 
 
 class H2Connection(asyncio.Protocol):
-    def __init__(self, authority: str, max_streams: int):
+    def __init__(self, pool: H2Pool | None, authority: str, max_streams: int):
+        self.pool = pool
         self.authority = authority
         self._authority = authority.encode()
         self._sweeper: asyncio.TimerHandle | None = None
         self.cap = max_streams
+        self.streams: dict[int, Request] = {}
         # Our own headers are well-formed bytes; skipping h2's per-header checks halves the cost.
         self.conn = _GracefulGoawayConnection(
             h2.config.H2Configuration(
@@ -103,15 +140,15 @@ class H2Connection(asyncio.Protocol):
                 # framing, so a broken peer fails the connection, not us.
                 validate_inbound_headers=False,
                 normalize_inbound_headers=False,
-            )
+            ),
+            self.streams.__len__,
         )
         self._flush_scheduled = False
         self.transport: asyncio.Transport | None = None
-        self.streams: dict[int, _Stream] = {}
         self.closed = False  # no new streams (GOAWAY received or connection lost)
         self.remote_limit = max_streams
-        self._slot_waiters: list[asyncio.Future] = []
-        self._ready = asyncio.get_running_loop().create_future()
+        self.loop = asyncio.get_running_loop()
+        self._ready = self.loop.create_future()
 
     # --- asyncio.Protocol ------------------------------------------------------------
     def connection_made(self, transport):
@@ -134,63 +171,77 @@ class H2Connection(asyncio.Protocol):
             self._fail_all(StreamFailed(f"protocol error: {exc}"))
             self.transport.close()
             return
+        streams = self.streams
+        finished = False
+        received = 0
         for ev in events:
-            if isinstance(ev, h2.events.ResponseReceived):
-                s = self.streams.get(ev.stream_id)
-                if s:
+            cls = ev.__class__
+            if cls is h2.events.DataReceived:
+                s = streams.get(ev.stream_id)
+                if s is not None:
+                    s.chunks.append(ev.data)
+                if ev.stream_ended is None:
+                    self.conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+                else:
+                    # An ended stream needs no more window; the connection's is reopened once
+                    # below for all of them (one WINDOW_UPDATE, not one per answer).
+                    received += ev.flow_controlled_length
+            elif cls is h2.events.ResponseReceived:
+                s = streams.get(ev.stream_id)
+                if s is not None:
                     for k, v in ev.headers:
                         if k == b":status":
                             s.status = int(v)
                         else:
-                            s.headers[k.decode("latin-1")] = v.decode("latin-1")
-            elif isinstance(ev, h2.events.DataReceived):
-                s = self.streams.get(ev.stream_id)
-                if s:
-                    s.chunks.append(ev.data)
-                self.conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
-            elif isinstance(ev, h2.events.StreamEnded):
-                s = self.streams.pop(ev.stream_id, None)
-                if s and not s.future.done():
-                    s.future.set_result(Response(s.status, s.headers, b"".join(s.chunks)))
-                self._release_slot()
-            elif isinstance(ev, h2.events.StreamReset):
-                s = self.streams.pop(ev.stream_id, None)
-                if s and not s.future.done():
+                            s.resp_headers[k.decode("latin-1")] = v.decode("latin-1")
+            elif cls is h2.events.StreamEnded:
+                s = streams.pop(ev.stream_id, None)
+                if s is not None:
+                    finished = True
+                    chunks = s.chunks
+                    s.on_done(s, Response(s.status, s.resp_headers, chunks[0] if len(chunks) == 1 else b"".join(chunks)))
+            elif cls is h2.events.StreamReset:
+                s = streams.pop(ev.stream_id, None)
+                if s is not None:
+                    finished = True
                     if ev.error_code == h2.errors.ErrorCodes.REFUSED_STREAM:
-                        s.future.set_exception(Unprocessed("stream refused"))
+                        s.on_done(s, Unprocessed("stream refused"))
                     else:
-                        s.future.set_exception(StreamFailed(f"stream reset: {ev.error_code!r}"))
-                self._release_slot()
-            elif isinstance(ev, h2.events.ConnectionTerminated):
+                        s.on_done(s, StreamFailed(f"stream reset: {ev.error_code!r}"))
+            elif cls is h2.events.ConnectionTerminated:
                 self.closed = True
+                finished = True
                 last = ev.last_stream_id if ev.last_stream_id is not None else 0
-                for sid in [sid for sid in self.streams if sid > last]:
-                    s = self.streams.pop(sid)
-                    if not s.future.done():
-                        s.future.set_exception(Unprocessed("GOAWAY"))
-                self._wake_all()
-            elif isinstance(ev, h2.events.RemoteSettingsChanged):
+                for sid in [sid for sid in streams if sid > last]:
+                    s = streams.pop(sid)
+                    s.on_done(s, Unprocessed("GOAWAY"))
+            elif cls is h2.events.RemoteSettingsChanged:
                 self.remote_limit = self.conn.remote_settings.max_concurrent_streams
                 if not self._ready.done():
                     self._ready.set_result(None)
-                self._wake_all()
-            elif isinstance(ev, h2.events.WindowUpdated):
+                finished = True
+            elif cls is h2.events.WindowUpdated:
                 self._flush_pending()
+        if received:
+            self.conn.increment_flow_control_window(received)
+        if finished and self.pool is not None:
+            self.pool._pump()  # freed streams take the next queued requests
         out = self.conn.data_to_send()
         if out:
             self.transport.write(out)
-        if self.closed and not self.streams:
+        if self.closed and not streams:
             self.transport.close()
 
     def connection_lost(self, exc):
         self.closed = True
-        for s in self.streams.values():
-            if not s.future.done():
-                s.future.set_exception(StreamFailed("connection lost") if s.sent else Unprocessed("connection lost"))
+        streams = list(self.streams.values())
         self.streams.clear()
+        for s in streams:
+            s.on_done(s, StreamFailed("connection lost") if s.sent else Unprocessed("connection lost"))
         if not self._ready.done():
             self._ready.set_exception(Unprocessed("connection lost during handshake"))
-        self._wake_all()
+        if self.pool is not None:
+            self.pool._pump()
 
     # --- streams -----------------------------------------------------------------------
     @property
@@ -201,31 +252,18 @@ class H2Connection(asyncio.Protocol):
     def free(self) -> int:
         return self.limit - len(self.streams) if not self.closed else 0
 
-    def _release_slot(self) -> None:
-        while self._slot_waiters:
-            w = self._slot_waiters.pop(0)
-            if not w.done():
-                w.set_result(None)
-                return
-
-    def _wake_all(self) -> None:
-        waiters, self._slot_waiters = self._slot_waiters, []
-        for w in waiters:
-            if not w.done():
-                w.set_result(None)
-
     def _fail_all(self, exc: Exception) -> None:
-        for s in self.streams.values():
-            if not s.future.done():
-                s.future.set_exception(exc)
+        streams = list(self.streams.values())
         self.streams.clear()
+        for s in streams:
+            s.on_done(s, exc)
 
     def _flush_pending(self) -> None:
         for sid, s in list(self.streams.items()):
             if s.pending:
                 self._send_body(sid, s)
 
-    def _send_body(self, sid: int, s: _Stream) -> None:
+    def _send_body(self, sid: int, s: Request) -> None:
         data = s.pending
         window = min(self.conn.local_flow_control_window(sid), self.conn.max_outbound_frame_size)
         while data and window > 0:
@@ -234,67 +272,63 @@ class H2Connection(asyncio.Protocol):
             window = min(self.conn.local_flow_control_window(sid), self.conn.max_outbound_frame_size)
         s.pending = data
 
-    async def request(self, method: str, path: str, headers: list[tuple[bytes, bytes]], body: bytes, timeout: float) -> Response:
-        while len(self.streams) >= self.limit and not self.closed:
-            w = asyncio.get_running_loop().create_future()
-            self._slot_waiters.append(w)
-            await w
+    def send(self, s: Request, deadline: float) -> bool:
+        """Open a stream for ``s`` (the caller checked ``free``); it times out at ``deadline``
+        (loop time). False, with ``s.on_done`` called, if it could not be sent."""
         if self.closed:
-            raise Unprocessed("connection closing")
-        hdrs = [(b":method", method.encode()), (b":scheme", b"https"), (b":authority", self._authority), (b":path", path.encode())]
-        hdrs.extend(headers)
-        if body:
-            hdrs.append((b"content-length", str(len(body)).encode()))
+            s.on_done(s, Unprocessed("connection closing"))
+            return False
+        conn = self.conn
+        body = s.body
         try:
-            sid = self.conn.get_next_available_stream_id()
-            self.conn.send_headers(sid, hdrs, end_stream=not body)
+            sid = conn.get_next_available_stream_id()
+            conn.send_headers(sid, s.headers, end_stream=not body)
         except h2.exceptions.TooManyStreamsError as exc:
             # h2 still counts a stream we consider finished (e.g. one a GOAWAY cut off):
             # nothing was sent, so the caller may resend on another connection.
-            raise Unprocessed(f"no stream available: {exc}") from exc
+            s.on_done(s, Unprocessed(f"no stream available: {exc}"))
+            return False
         except h2.exceptions.ProtocolError as exc:
             self.closed = True
-            raise Unprocessed(f"connection not usable: {exc}") from exc
-        s = _Stream(asyncio.get_running_loop().create_future())
+            s.on_done(s, Unprocessed(f"connection not usable: {exc}"))
+            return False
         self.streams[sid] = s
         if body:
-            s.pending = body
-            self._send_body(sid, s)
+            if len(body) <= conn.max_outbound_frame_size and len(body) <= conn.local_flow_control_window(sid):
+                conn.send_data(sid, body, end_stream=True)
+            else:
+                s.pending = body
+                self._send_body(sid, s)
         s.sent = True
-        self._schedule_flush()
-        loop = asyncio.get_running_loop()
-        s.deadline = loop.time() + timeout
+        s.deadline = deadline
         if self._sweeper is None:
-            self._sweeper = loop.call_later(SWEEP_SECONDS, self._sweep)
-        try:
-            return await s.future
-        except asyncio.TimeoutError:
-            if self.streams.pop(sid, None) is not None:
-                try:
-                    self.conn.reset_stream(sid, h2.errors.ErrorCodes.CANCEL)
-                    self.transport.write(self.conn.data_to_send())
-                except h2.exceptions.ProtocolError:
-                    pass
-                self._release_slot()
-            raise
+            self._sweeper = self.loop.call_later(SWEEP_SECONDS, self._sweep)
+        if not self._flush_scheduled:
+            # One socket write per event-loop turn for all the streams opened in it: a syscall
+            # per request was the largest single cost of a batch.
+            self._flush_scheduled = True
+            self.loop.call_soon(self._flush)
+        return True
 
     def _sweep(self) -> None:
         """Time out overdue streams: one timer per connection, not one per request."""
         self._sweeper = None
         loop = asyncio.get_running_loop()
         now = loop.time()
-        for s in list(self.streams.values()):
-            if s.deadline < now:
-                _expire(s.future)
+        expired = [(sid, s) for sid, s in self.streams.items() if s.deadline < now]
+        for sid, s in expired:
+            del self.streams[sid]
+            try:
+                self.conn.reset_stream(sid, h2.errors.ErrorCodes.CANCEL)
+            except h2.exceptions.ProtocolError:
+                pass
+            s.on_done(s, asyncio.TimeoutError())
+        if expired:
+            self._flush()
+            if self.pool is not None:
+                self.pool._pump()
         if self.streams:
             self._sweeper = loop.call_later(SWEEP_SECONDS, self._sweep)
-
-    def _schedule_flush(self) -> None:
-        # One socket write per event-loop turn for all the streams opened in it: a syscall
-        # per request was the largest single cost of a batch.
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
 
     def _flush(self) -> None:
         self._flush_scheduled = False
@@ -314,7 +348,8 @@ class H2Connection(asyncio.Protocol):
 
 
 class H2Pool:
-    """``connections`` HTTP/2 connections to one origin, ``max_streams`` streams each."""
+    """``connections`` HTTP/2 connections to one origin, ``max_streams`` streams each, and
+    one queue of requests waiting for a stream."""
 
     def __init__(self, base_url: str, *, ssl_context: ssl.SSLContext, connections: int = 2, max_streams: int = 100, timeout: float = 30.0):
         u = urlsplit(base_url)
@@ -330,13 +365,22 @@ class H2Pool:
         self.timeout = timeout
         self._conns: list[H2Connection | None] = [None] * self.size
         self._connecting: list[asyncio.Task | None] = [None] * self.size
-        self._rr = 0
+        # After a failed connect, a slot waits this long before the next try while other
+        # connections carry the requests (otherwise every answer would start a new try).
+        self._retry_at: list[float] = [0.0] * self.size
+        self._queue: collections.deque[Request] = collections.deque()
+        self._closed = False
 
+    def headers(self, method: str, path: str, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        """The header list of a request to this origin (pseudo-headers first), to reuse."""
+        return [(b":method", method.encode()), (b":scheme", b"https"), (b":authority", self.authority.encode()), (b":path", path.encode()), *headers]
+
+    # --- connections -------------------------------------------------------------------
     async def _open(self, i: int) -> H2Connection:
         loop = asyncio.get_running_loop()
         _, proto = await asyncio.wait_for(
             loop.create_connection(
-                lambda: H2Connection(self.authority, self.max_streams), self.host, self.port, ssl=self.ssl, server_hostname=self.host
+                lambda: H2Connection(self, self.authority, self.max_streams), self.host, self.port, ssl=self.ssl, server_hostname=self.host
             ),
             self.timeout,
         )
@@ -350,35 +394,107 @@ class H2Pool:
         self._conns[i] = proto
         return proto
 
-    async def _conn(self) -> H2Connection:
-        # The live connection with most free streams; open or replace closed ones first.
-        best = None
+    def _live(self) -> bool:
+        return any(c is not None and not c.closed for c in self._conns)
+
+    def _ensure(self, i: int) -> None:
+        """Start opening connection ``i`` unless it is being opened."""
+        t = self._connecting[i]
+        if t is None or t.done():
+            t = self._connecting[i] = asyncio.ensure_future(self._open(i))
+            t.add_done_callback(lambda t: self._opened(i, t))
+
+    def _opened(self, i: int, t: asyncio.Task) -> None:
+        if t.cancelled():
+            return
+        exc = t.exception()
+        if exc is None:
+            self._pump()
+            return
+        self._retry_at[i] = asyncio.get_running_loop().time() + CONNECT_RETRY_SECONDS
+        if self._live():
+            self._pump()  # the others carry on
+            return
+        if any(c is not None and not c.done() for c in self._connecting):
+            return  # another connection may still open
+        # Nowhere to send: what waits was not sent; its callers decide whether to try again.
+        queued, self._queue = self._queue, collections.deque()
+        for r in queued:
+            r.on_done(r, Unprocessed(f"connect: {exc}"))
+
+    async def connect(self) -> None:
+        """Open every connection now (otherwise they open with the first requests)."""
         for i in range(self.size):
             c = self._conns[i]
             if c is None or c.closed:
-                t = self._connecting[i]
-                if t is None or t.done():
-                    t = self._connecting[i] = asyncio.ensure_future(self._open(i))
+                self._ensure(i)
+        for t in self._connecting:
+            if t is not None:
                 try:
-                    c = await asyncio.shield(t)
+                    await asyncio.shield(t)
                 except (OSError, asyncio.TimeoutError, H2Error) as exc:
                     raise Unprocessed(f"connect: {exc}") from exc
-            if best is None or c.free > best.free:
-                best = c
-        if best.free <= 0:  # all busy: spread waiters round-robin
-            self._rr = (self._rr + 1) % self.size
-            best = self._conns[self._rr] or best
-        return best
+
+    # --- requests ----------------------------------------------------------------------
+    def submit(self, requests: list[Request] | tuple[Request, ...]) -> None:
+        """Queue requests; each one's ``on_done`` is called with its outcome."""
+        if self._closed:
+            for r in requests:
+                r.on_done(r, Unprocessed("pool closed"))
+            return
+        self._queue.extend(requests)
+        self._pump()
+
+    def _pump(self) -> None:
+        """Hand queued requests to connections with free streams, opening (or replacing
+        closed) connections while some wait."""
+        queue = self._queue
+        if not queue or self._closed:
+            return
+        now = asyncio.get_running_loop().time()
+        deadline = now + self.timeout
+        live = None
+        for i in range(self.size):
+            c = self._conns[i]
+            if c is None or c.closed:
+                if now >= self._retry_at[i] or not (live if live is not None else (live := self._live())):
+                    self._ensure(i)
+                continue
+            n = c.free
+            while n > 0 and queue:
+                r = queue.popleft()
+                r._reset()
+                if c.send(r, deadline):
+                    n -= 1
+                elif c.closed:
+                    break
+            if not queue:
+                return
 
     async def request(self, method: str, path: str, headers: list[tuple[bytes, bytes]] | list[tuple[str, str]], body: bytes = b"") -> Response:
-        """``headers`` as bytes pairs (pre-encoded by a caller that reuses them) or str pairs."""
+        """One request; ``headers`` as bytes pairs or str pairs. Raises Unprocessed,
+        StreamFailed or asyncio.TimeoutError."""
         if headers and isinstance(headers[0][0], str):
             headers = [(k.encode(), v.encode()) for k, v in headers]
-        conn = await self._conn()
-        return await conn.request(method, path, headers, body, self.timeout)
+        hdrs = self.headers(method, path, headers)
+        if body:
+            hdrs.append((b"content-length", str(len(body)).encode()))
+        fut = asyncio.get_running_loop().create_future()
+        self.submit((Request(hdrs, body, lambda _r, out: fut.done() or fut.set_result(out)),))
+        out = await fut
+        if isinstance(out, BaseException):
+            raise out
+        return out
 
     async def aclose(self) -> None:
+        self._closed = True
+        for t in self._connecting:
+            if t is not None and not t.done():
+                t.cancel()
         for c in self._conns:
             if c:
                 c.close()
         self._conns = [None] * self.size
+        queued, self._queue = self._queue, collections.deque()
+        for r in queued:
+            r.on_done(r, Unprocessed("pool closed"))

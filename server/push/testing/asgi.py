@@ -59,7 +59,9 @@ class InflightTracker:
         self.peak = 0
 
     def enter(self, scope) -> tuple:
-        key = tuple(scope.get("client") or ("?", 0))
+        return self.enter_key(tuple(scope.get("client") or ("?", 0)))
+
+    def enter_key(self, key) -> tuple:
         n = self.current.get(key, 0) + 1
         self.current[key] = n
         if n > self.peak:

@@ -28,14 +28,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import itertools
 import random
 import secrets
 import time
 import urllib.parse
+from pathlib import Path
 
 import orjson
 
-from server.push.testing.asgi import InflightTracker, header, lifespan, read_body, respond_json
+from server.push.testing.asgi import InflightTracker, header, lifespan, read_body, respond, respond_json
 
 FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
 # FCM refuses messages whose payload passes 4096 bytes (the documented data/notification limit).
@@ -150,65 +152,111 @@ def make_fcm_app(state: FcmState):
         state.tokens.add(token)
         return await respond_json(send, 200, {"access_token": token, "expires_in": 3600, "token_type": "Bearer"})
 
-    async def send_message(scope, receive, send, project: str):
-        body = await read_body(receive)
-        auth = header(scope, b"authorization") or ""
-        if state.tokens and auth.removeprefix("Bearer ") not in state.tokens:
+    unauthenticated = orjson.dumps(
+        {"error": {"code": 401, "message": "Request had invalid authentication credentials.", "status": "UNAUTHENTICATED"}}
+    )
+    no_project = orjson.dumps({"error": {"code": 404, "message": "Project not found", "status": "NOT_FOUND"}})
+    json_headers = [(b"content-type", b"application/json; charset=UTF-8")]
+    # Message names are unique per server run: a random prefix and a counter (cheaper than
+    # fresh random bytes per message, which were a few percent of the server's CPU).
+    name_prefix = secrets.token_hex(4)
+    counter = itertools.count()
+
+    def check_send(auth: str | None, project: str, body: bytes):
+        """The checks before any fault: (status, headers, body) to answer, or the parsed
+        (request, message) to go on with."""
+        if state.tokens and (auth or "").removeprefix("Bearer ") not in state.tokens:
             state.statuses[401] += 1
-            return await respond_json(
-                send,
-                401,
-                {"error": {"code": 401, "message": "Request had invalid authentication credentials.", "status": "UNAUTHENTICATED"}},
-            )
+            return 401, json_headers, unauthenticated
         if project != state.project_id:
-            return await respond_json(send, 404, {"error": {"code": 404, "message": "Project not found", "status": "NOT_FOUND"}})
+            return 404, json_headers, no_project
         try:
             req = orjson.loads(body)
             message = req["message"]
         except (orjson.JSONDecodeError, KeyError, TypeError):
-            return await _error(send, "INVALID_ARGUMENT", "Invalid JSON payload received.")
+            return _error("INVALID_ARGUMENT", "Invalid JSON payload received.")
         problem = _validate(message, len(body))
         if problem:
-            return await _error(send, "INVALID_ARGUMENT", problem)
+            return _error("INVALID_ARGUMENT", problem)
+        return req, message
+
+    def decide(project: str, req: dict, message: dict):
+        """Faults, then acceptance: (status, headers, body)."""
         faults = state.faults
-        if faults["delay_seconds"]:
-            await asyncio.sleep(faults["delay_seconds"])
         token = message.get("token") or message.get("fid") or ""
         state.attempts[token] += 1
         if token.startswith("dead-"):
-            return await _error(send, "UNREGISTERED")
+            return _error("UNREGISTERED")
         if token.startswith("invalid-"):
-            return await _error(send, "INVALID_ARGUMENT", "The registration token is not a valid FCM registration token")
+            return _error("INVALID_ARGUMENT", "The registration token is not a valid FCM registration token")
         if token.startswith("mismatch-"):
-            return await _error(send, "SENDER_ID_MISMATCH")
+            return _error("SENDER_ID_MISMATCH")
         for prefix, code in (("quota-once-", "QUOTA_EXCEEDED"), ("unavailable-once-", "UNAVAILABLE"), ("internal-once-", "INTERNAL")):
             if token.startswith(prefix) and state.attempts[token] == 1:
-                return await _error(send, code)
+                return _error(code)
         roll = state.rng.random()
         if roll < faults["quota_fraction"]:
-            return await _error(send, "QUOTA_EXCEEDED")
+            return _error("QUOTA_EXCEEDED")
         roll -= faults["quota_fraction"]
         if roll < faults["unavailable_fraction"]:
-            return await _error(send, "UNAVAILABLE")
+            return _error("UNAVAILABLE")
         roll -= faults["unavailable_fraction"]
         if roll < faults["internal_fraction"]:
-            return await _error(send, "INTERNAL")
-        name = f"projects/{project}/messages/{secrets.token_hex(8)}"
+            return _error("INTERNAL")
         if req.get("validate_only"):
-            return await respond_json(send, 200, {"name": f"projects/{project}/messages/fake_message_id"})
+            return 200, json_headers, orjson.dumps({"name": f"projects/{project}/messages/fake_message_id"})
+        name = f"projects/{project}/messages/{name_prefix}{next(counter):012x}"
         mid = (message.get("data") or {}).get("message_id") or name
         state.accepted[mid] += 1
         if len(state.messages) < state.keep_messages:
             state.messages.append(message)
         state.statuses[200] += 1
-        return await respond_json(send, 200, {"name": name})
+        return 200, json_headers, orjson.dumps({"name": name})
 
-    async def _error(send, code: str, message: str | None = None):
+    async def send_message(scope, receive, send, project: str):
+        body = await read_body(receive)
+        checked = check_send(header(scope, b"authorization"), project, body)
+        if len(checked) == 3:
+            return await respond(send, *_status_first(checked))
+        if state.faults["delay_seconds"]:
+            await asyncio.sleep(state.faults["delay_seconds"])
+        return await respond(send, *_status_first(decide(project, *checked)))
+
+    def _status_first(answer):
+        status, headers, body = answer
+        return status, body, headers
+
+    def fast(method: bytes | None, path: bytes | None, headers, body: bytes, peer):
+        """The send route without ASGI (see h2serve): None for anything else, or a delayed answer."""
+        if method != b"POST" or not path or state.faults["delay_seconds"]:
+            return None
+        p = path.decode("latin-1")
+        if not (p.startswith(send_prefix) and p.endswith(send_suffix)):
+            return None
+        project = p[len(send_prefix) : -len(send_suffix)]
+        state.requests += 1
+        key = state.inflight.enter_key(peer)
+        try:
+            auth = None
+            for k, v in headers:
+                if k == b"authorization":
+                    auth = v.decode("latin-1")
+                    break
+            checked = check_send(auth, project, body)
+            if len(checked) == 3:
+                return checked
+            return decide(project, *checked)
+        finally:
+            state.inflight.leave(key)
+
+    def _error(code: str, message: str | None = None):
         status, body = fcm_error_body(code, message)
         state.statuses[status] += 1
         state.errors[code] += 1
-        headers = [(b"retry-after", str(state.faults["retry_after"]).encode())] if status in (429, 503) else None
-        return await respond_json(send, status, body, headers)
+        headers = json_headers
+        if status in (429, 503):
+            headers = [*json_headers, (b"retry-after", str(state.faults["retry_after"]).encode())]
+        return status, headers, orjson.dumps(body)
 
     async def control(scope, receive, send, path: str):
         if path == "/_control/stats":
@@ -244,7 +292,50 @@ def make_fcm_app(state: FcmState):
         finally:
             state.inflight.leave(key)
 
+    app.fast = fast
     return app
+
+
+class FcmProcess:
+    """The stand-in as the benchmarks run it: ``python -m server.push.testing.fcm_server``
+    in a process of its own (TLS with a CA made in ``directory``), trusting a service
+    account written to ``sa_file``; driven through its control routes."""
+
+    def __init__(self, directory: Path, project: str, args: list[str] | None = None):
+        from server.push.testing.certs import make_service_account, make_tls, public_key_pem_of
+        from server.push.testing.serving import ServerProcess
+
+        self.tls = make_tls(directory)
+        self.project = project
+        self.ca_file = str(self.tls.ca_file)
+        self.proc = ServerProcess("server.push.testing.fcm_server", self.tls, ["--project", project, *(args or [])]).start()
+        self.base_url = self.proc.base_url
+        self.sa_file = str(directory / "sa.json")
+        try:
+            info = make_service_account(Path(self.sa_file), project_id=project, token_uri=self.base_url + "/token")
+            self.control = self.proc.control_client()
+            self.control.post(
+                "/_control/service_account",
+                json={"client_email": info["client_email"], "public_key_pem": public_key_pem_of(info["private_key"])},
+            ).raise_for_status()
+        except BaseException:
+            self.proc.stop()
+            raise
+
+    def stats(self, ids: bool = False) -> dict:
+        """Counters; with ``ids``, also every accepted message id (large after a big run)."""
+        r = self.control.get("/_control/stats", params={"ids": "1" if ids else "0"})
+        r.raise_for_status()
+        return r.json()
+
+    def reset(self, faults: dict | None = None) -> None:
+        self.control.post("/_control/reset").raise_for_status()
+        if faults:
+            self.control.post("/_control/faults", json=faults).raise_for_status()
+
+    def stop(self) -> None:
+        self.control.close()
+        self.proc.stop()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -258,7 +349,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--project", default="bousai-local")
     p.add_argument("--max-streams", type=int, default=100)
     p.add_argument("--goaway-after", type=int, default=None, help="requests per connection before GOAWAY")
-    p.add_argument("--engine", choices=("h2", "hypercorn"), default="h2")
+    p.add_argument(
+        "--engine", choices=("granian", "h2", "hypercorn"), default="granian",
+        help="granian (hyper's HTTP/2 in Rust: the server costs least, so a benchmark measures the sender, "
+        "not the stand-in), h2 (in Python; supports --goaway-after) or hypercorn",
+    )
     args = p.parse_args(argv)
     state = FcmState(args.project)
     tls = tls_from_dir(args.tls_dir)
@@ -269,7 +364,25 @@ def main(argv: list[str] | None = None) -> None:
     except ImportError:
         pass
     app = make_fcm_app(state)
-    if args.engine == "h2":
+    if args.engine == "granian":
+        if args.goaway_after:
+            p.error("--goaway-after needs --engine h2 or hypercorn")
+        from granian.http import HTTP2Settings
+        from granian.server.embed import Server
+
+        server = Server(
+            app, "127.0.0.1", args.port, interface="asgi", http="auto", ssl_cert=Path(tls.cert_file), ssl_key=Path(tls.key_file),
+            http2_settings=HTTP2Settings(max_concurrent_streams=args.max_streams), log_enabled=False,
+        )
+
+        async def serve_granian():
+            task = asyncio.create_task(server.serve())
+            await orphan_watch()
+            server.stop()
+            await task
+
+        asyncio.run(serve_granian())
+    elif args.engine == "h2":
         asyncio.run(run_h2(app, args.port, tls, args.max_streams, args.goaway_after, orphan_watch))
     else:
         config = hypercorn_config(

@@ -1,12 +1,18 @@
-"""A lean HTTP/2-over-TLS server for the local protocol servers' ASGI apps.
+"""An in-process HTTP/2-over-TLS server (on the ``h2`` state machine) for the local
+protocol servers' ASGI apps in tests, where a test reads and sets the server's state
+directly (a thread of the test process).
 
-hypercorn serves the same apps (and is used for HTTP/1.1 clients such as Web Push's
-aiohttp), but costs ~0.8 ms of CPU per request, which would make the server — not the
-client under test — the bottleneck of ``bousai bench push``. This server implements just
-what those apps use: one request body in one ``http.request`` event, one response.
+It announces SETTINGS_MAX_CONCURRENT_STREAMS (a client opening more anyway is a protocol
+error to h2: the connection ends) and can send GOAWAY after N requests per connection, to
+test a sender against connection recycling. It implements just what those apps use: one
+request body in one ``http.request`` event, one response. At ~0.15 ms of CPU per request
+it is not the load target of the benchmarks: they run the stand-ins in a process of their
+own on granian (Rust, hyper's HTTP/2), see ``fcm_server.main``.
 
-It announces SETTINGS_MAX_CONCURRENT_STREAMS, refuses streams over it (REFUSED_STREAM,
-as FCM does), and can send GOAWAY after N requests per connection.
+An app may also carry a synchronous ``app.fast(method, path, headers, body, peer)`` that
+returns ``(status, headers, body)``, or None for "not mine": the server tries it first and
+builds an ASGI scope and coroutine only when it declines (a load target's hot route need
+not pay for ASGI's machinery on every request).
 """
 
 from __future__ import annotations
@@ -22,10 +28,13 @@ import h2.exceptions
 import h2.settings
 from hyperframe.frame import GoAwayFrame
 
+_STATUS = {n: str(n).encode() for n in (200, 400, 401, 403, 404, 410, 413, 429, 500, 503)}
+
 
 class _ServerConnection(asyncio.Protocol):
     def __init__(self, app, max_streams: int, goaway_after: int | None):
         self.app = app
+        self.fast = getattr(app, "fast", None)
         self.max_streams = max_streams
         self.goaway_after = goaway_after
         # Header validation off: this is a load target for well-behaved clients (httpx, our
@@ -87,7 +96,7 @@ class _ServerConnection(asyncio.Protocol):
         if len(rest) < length:
             return
         self.buffer = b""
-        self.requests[1] = (headers, [])
+        self.requests[1] = (headers, None)
         self.active += 1
         asyncio.ensure_future(self._run(1, headers, rest[:length]))
 
@@ -100,8 +109,24 @@ class _ServerConnection(asyncio.Protocol):
             self.transport.write(self.conn.data_to_send())
             self.transport.close()
             return
+        received = 0
         for ev in events:
-            if isinstance(ev, h2.events.RequestReceived):
+            if isinstance(ev, h2.events.DataReceived):
+                req = self.requests.get(ev.stream_id)
+                if req is not None and req[1] is not None:
+                    req[1].append(ev.data)
+                if ev.stream_ended is None:
+                    # More of this body is coming: reopen the stream's window for it.
+                    self.conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+                else:
+                    # A stream that ended needs no window; the connection's is reopened once
+                    # for all of them below (one WINDOW_UPDATE instead of one per request).
+                    received += ev.flow_controlled_length
+            elif isinstance(ev, h2.events.StreamEnded):
+                req = self.requests.get(ev.stream_id)
+                if req is not None and req[1] is not None:
+                    self._dispatch(ev.stream_id)
+            elif isinstance(ev, h2.events.RequestReceived):
                 if self.goaway_sent:
                     # Above our GOAWAY's last stream id: ignored, as RFC 9113 §6.8 allows; the
                     # client knows from the GOAWAY it was never processed and resends it.
@@ -110,17 +135,9 @@ class _ServerConnection(asyncio.Protocol):
                     self.conn.reset_stream(ev.stream_id, h2.errors.ErrorCodes.REFUSED_STREAM)
                     continue
                 self.active += 1
+                # Dispatched on the StreamEnded that follows (h2 sends one for a HEADERS
+                # frame that ends the stream too).
                 self.requests[ev.stream_id] = (ev.headers, [])
-                if ev.stream_ended:
-                    self._dispatch(ev.stream_id)
-            elif isinstance(ev, h2.events.DataReceived):
-                req = self.requests.get(ev.stream_id)
-                if req is not None:
-                    req[1].append(ev.data)
-                self.conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
-            elif isinstance(ev, h2.events.StreamEnded):
-                if ev.stream_id in self.requests:
-                    self._dispatch(ev.stream_id)
             elif isinstance(ev, h2.events.StreamReset):
                 if self.requests.pop(ev.stream_id, None) is not None:
                     self.active -= 1
@@ -129,6 +146,8 @@ class _ServerConnection(asyncio.Protocol):
                     self._send_body(sid, self.pending.pop(sid))
             elif isinstance(ev, h2.events.ConnectionTerminated):
                 self.transport.close()
+        if received:
+            self.conn.increment_flow_control_window(received)
         self._flush()
 
     def _schedule_flush(self):
@@ -154,7 +173,22 @@ class _ServerConnection(asyncio.Protocol):
             frame.error_code = 0
             self._flush()
             self.transport.write(frame.serialize())
-        coro = self._run(sid, headers, b"".join(chunks))
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        if self.fast is not None:
+            method = path = None
+            for k, v in headers:
+                if k == b":method":
+                    method = v
+                elif k == b":path":
+                    path = v
+            answer = self.fast(method, path, headers, body, self.peer)
+            if answer is not None:
+                self._respond(sid, *answer)
+                return
+        # The request is dispatched once: a handler that suspends is still in self.requests
+        # when a later event for its stream arrives.
+        self.requests[sid] = (headers, None)
+        coro = self._run(sid, headers, body)
         # Most answers need no await: run the handler inline and make a task only if it
         # actually suspends (a delay, a slow answer) — a task per request is a large share
         # of a small server's CPU.
@@ -200,7 +234,8 @@ class _ServerConnection(asyncio.Protocol):
         async def send(message):
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
-                status_holder["headers"] = message.get("headers", [])
+                # _respond sets content-length itself.
+                status_holder["headers"] = [(k, v) for k, v in message.get("headers", []) if k != b"content-length"]
             elif message["type"] == "http.response.body":
                 self._respond(sid, status_holder["status"], status_holder["headers"], message.get("body", b""))
 
@@ -224,8 +259,8 @@ class _ServerConnection(asyncio.Protocol):
             self.transport.close()
             return
         try:
-            hdrs = [(b":status", str(status).encode())]
-            hdrs.extend((k, v) for k, v in headers if k != b"content-length")
+            hdrs = [(b":status", _STATUS.get(status) or str(status).encode())]
+            hdrs.extend(headers)
             hdrs.append((b"content-length", str(len(body)).encode()))
             self.conn.send_headers(sid, hdrs, end_stream=not body)
             if body:

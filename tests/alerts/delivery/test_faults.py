@@ -19,29 +19,12 @@ import time
 import redis.asyncio as aioredis
 from sqlalchemy import text
 
-from alerts.e2e_bench import seed
+from alerts.e2e_bench import seed, worker_env
 from alerts.events.outbox import relay_outbox
 from server.push.testing.serving import free_port, wait_until_listening
 from tests.alerts.delivery.conftest import quake_doc, store
 
 RESIDENTS = 6000
-
-
-def worker_env(settings, local_fcm, redis_url: str, **extra: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "BOUSAI_DATABASE_URL": settings.database_url,
-        "BOUSAI_REDIS_URL": redis_url,
-        "BOUSAI_PUSH_PROVIDER": "fcm",
-        "BOUSAI_FCM_CREDENTIALS_FILE": local_fcm.sa_file,
-        "BOUSAI_FCM_PROJECT_ID": local_fcm.project,
-        "BOUSAI_FCM_ENDPOINT": local_fcm.base_url,
-        "BOUSAI_PUSH_CA_FILE": local_fcm.ca_file,
-        "SSL_CERT_FILE": local_fcm.ca_file,
-        "REQUESTS_CA_BUNDLE": local_fcm.ca_file,
-        "BOUSAI_LOG_LEVEL": "WARNING",
-        **extra,
-    }
 
 
 def start_worker(env: dict[str, str], name: str) -> subprocess.Popen:
@@ -84,7 +67,7 @@ async def test_kill_9_mid_fan_out_still_one_push_per_device(committed, redis_cli
     aid = await store(committed, quake_doc("k1", {"250": "5-", "251": "5+", "252": "4"}))
     redis_url = settings.redis_url
     # Worker A only fans out (so its death is a fan-out death), claiming nothing for a long time.
-    a = start_worker(worker_env(settings, local_fcm, redis_url, BOUSAI_WORKER_STREAMS="alerts:new"), "fault-a")
+    a = start_worker(worker_env(local_fcm, settings.database_url, redis_url, BOUSAI_WORKER_STREAMS="alerts:new"), "fault-a")
     b = None
     try:
         await wait_for(lambda: redis_client.exists("bousai:worker:fault-a"), 60, "worker A to start")
@@ -98,7 +81,7 @@ async def test_kill_9_mid_fan_out_still_one_push_per_device(committed, redis_cli
         pending = await redis_client.xpending("alerts:new", "delivery")
         assert pending["pending"] == 1
         # Worker B: everything, and claims entries idle for a second.
-        b = start_worker(worker_env(settings, local_fcm, redis_url, BOUSAI_WORKER_CLAIM_IDLE_MS="1000"), "fault-b")
+        b = start_worker(worker_env(local_fcm, settings.database_url, redis_url, BOUSAI_WORKER_CLAIM_IDLE_MS="1000"), "fault-b")
         await wait_for(lambda: _ok_count(committed, devices), 300, "every push sent")
         got = alert_pushes_at_fcm(local_fcm, aid)
         assert len(got) == devices
@@ -128,7 +111,7 @@ async def test_redis_restart_mid_sending_still_one_push_per_device(committed, se
     aid = await store(committed, quake_doc("r1", {"250": "5-", "251": "5+", "252": "4"}))
     # Slow the FCM server so the restart lands while pushes are still going out.
     local_fcm.state.faults["delay_seconds"] = 0.01
-    env = worker_env(settings, local_fcm, redis_url, BOUSAI_PUSH_STALE_SECONDS="2")
+    env = worker_env(local_fcm, settings.database_url, redis_url, BOUSAI_PUSH_STALE_SECONDS="2")
     w = start_worker(env, "restart-w")
     try:
         await wait_for(lambda: r.exists("bousai:worker:restart-w"), 60, "the worker to start")

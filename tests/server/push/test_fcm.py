@@ -6,7 +6,7 @@ import pytest
 
 from server.push.base import MESSAGE_ID_KEY, PushMessage, Status, TokenType
 from server.push.retry import cooldown_key, send_with_retries
-from tests.server.push.conftest import push_redis
+from tests.server.push.conftest import PROJECT, push_redis
 
 
 def msg(i, token=None, **kw) -> PushMessage:
@@ -209,3 +209,32 @@ async def test_a_slow_answer_times_out_as_retry(fcm):
         await p.aclose()
         fcm.state.faults["delay_seconds"] = 0.0
     assert r.status is Status.RETRY and r.error_code == "transport:timeout"
+
+
+async def test_benchmarks_stand_in_process_on_granian_takes_firebase_admin_and_our_sender(tmp_path):
+    """The FCM stand-in as the benchmarks run it (its own process, HTTP/2 by granian): the
+    token exchange over HTTP/1.1, our sender's batch with a dead token in it, the stream limit
+    it announces, and its stats over the control route."""
+    from firebase_admin import credentials
+
+    from server.push.fcm import FcmProvider
+    from server.push.testing.fcm_server import FcmProcess
+
+    server = FcmProcess(tmp_path, PROJECT, ["--max-streams", "8"])
+    try:
+        server.reset({"delay_seconds": 0.005})  # requests overlap
+        p = FcmProvider(
+            credentials.Certificate(server.sa_file), PROJECT, endpoint=server.base_url, ca_file=server.ca_file, connections=1
+        )
+        try:
+            messages = [msg(i) for i in range(199)] + [msg(199, token="dead-199")]
+            results = await p.send(messages)
+        finally:
+            await p.aclose()
+        stats = server.stats()
+    finally:
+        server.stop()
+    assert sum(r.ok for r in results) == 199
+    assert [r.status for r in results if not r.ok] == ["dead_token"]
+    assert stats["accepted_unique"] == 199 and stats["duplicates"] == 0
+    assert 1 < stats["peak_streams_per_connection"] <= 8
