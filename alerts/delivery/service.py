@@ -275,7 +275,7 @@ async def _apply_matches(
     rids = list(by_resident)
     async with sessionmaker() as session, session.begin():
         prefs_raw = await repo.residents_preferences(session, rids)
-        priors = {r.resident_id: Prior(r.id, r.status, r.rank, r.max_rank, r.last_alert_id, r.critical) for r in await repo.priors(session, ctx.event_id, rids)}
+        priors = {r.resident_id: Prior.of(r) for r in await repo.priors(session, ctx.event_id, rids)}
         decisions = []
         for rid, matches in by_resident.items():
             prefs = load_preferences(prefs_raw.get(rid))
@@ -306,8 +306,7 @@ async def _end_for_unmatched(
             prefs_raw = await repo.residents_preferences(session, [r.resident_id for r in page])
             decisions = []
             for r in page:
-                prior = Prior(r.id, r.status, r.rank, r.max_rank, r.last_alert_id, r.critical)
-                d = decide_end(prior, action, load_preferences(prefs_raw.get(r.resident_id)), ctx.alert_id, now)
+                d = decide_end(Prior.of(r), action, load_preferences(prefs_raw.get(r.resident_id)), ctx.alert_id, now)
                 decisions.append((r.resident_id, d, None))
             push_ids = await _write_chunk(session, ctx, decisions, stats)
         await publish_push_jobs(redis, push_ids)

@@ -33,6 +33,11 @@ class Prior:
     last_alert_id: int
     critical: bool = False  # what they were told was life-critical
 
+    @classmethod
+    def of(cls, row) -> Prior:
+        """From a ``deliveries`` row (``id, status, rank, max_rank, last_alert_id, critical``)."""
+        return cls(row.id, row.status, row.rank, row.max_rank, row.last_alert_id, row.critical)
+
 
 @dataclass(slots=True)
 class Exposure:

@@ -352,10 +352,7 @@ async def create_district(session: AsyncSession, principal: StaffPrincipal, data
 
 
 async def list_districts(session: AsyncSession, principal: StaffPrincipal, municipality_code: str | None) -> list[dict]:
-    if municipality_code:
-        principal.require_scope([municipality_code], "that municipality")
-    elif not principal.prefecture_wide:
-        municipality_code = principal.municipality_code
+    municipality_code = principal.scope_filter(municipality_code)
     rows = await session.execute(
         text(
             "SELECT id, municipality_code, name, ST_AsGeoJSON(geom)::json FROM notice_districts "

@@ -46,10 +46,7 @@ async def get_in_scope(session: AsyncSession, principal: StaffPrincipal, shelter
 async def list_in_scope(
     session: AsyncSession, principal: StaffPrincipal, *, municipality_code: str | None, is_open: bool | None, limit: int
 ) -> list[dict]:
-    if municipality_code:
-        principal.require_scope([municipality_code], "that municipality")
-    elif not principal.prefecture_wide:
-        municipality_code = principal.municipality_code
+    municipality_code = principal.scope_filter(municipality_code)
     rows = await session.execute(
         text(
             """SELECT id FROM shelters

@@ -27,9 +27,7 @@ async def read_audit(
     principal: StaffPrincipal = Depends(audit_readers),
 ):
     """Newest first. Municipal operators see only entries about their municipality."""
-    if not principal.prefecture_wide:
-        principal.require_scope([municipality_code] if municipality_code else [], "that municipality's log")
-        municipality_code = principal.municipality_code
+    municipality_code = principal.scope_filter(municipality_code, "that municipality's log")
     entries = await list_entries(
         session,
         municipality_code=municipality_code,

@@ -40,6 +40,14 @@ class StaffPrincipal:
                 detail={"outside": outside, "scope": self.municipality_code},
             )
 
+    def scope_filter(self, municipality_code: str | None, what: str = "that municipality") -> str | None:
+        """The municipality a listing is limited to: the one asked for (it must be in this
+        account's scope), else the account's own; None is the whole prefecture."""
+        if municipality_code:
+            self.require_scope([municipality_code], what)
+            return municipality_code
+        return self.municipality_code
+
     def require_role(self, roles: Iterable[str], what: str = "this action") -> None:
         roles = tuple(roles)
         if self.role not in roles:
