@@ -36,16 +36,19 @@ TEST_REDIS_URL = os.environ.get("BOUSAI_TEST_REDIS_URL", "redis://127.0.0.1:6379
 REFERENCE_TABLES = {"areas", "alembic_version", "spatial_ref_sys"}
 
 
+def _loop_set_on_this_thread() -> asyncio.AbstractEventLoop | None:
+    # Without get_event_loop(), which would create (and set) a loop when none is set: that
+    # loop would then be put back after the test, over pytest-asyncio's.
+    return getattr(getattr(asyncio.get_event_loop_policy(), "_local", None), "_loop", None)
+
+
 @pytest.fixture(autouse=True)
 def _keep_session_event_loop():
     """A sync test that runs CLI code in process calls asyncio.run(), which unsets the main
     thread's event loop at exit; put the session loop back so later async tests still run."""
-    try:
-        loop = asyncio.get_event_loop_policy().get_event_loop()
-    except RuntimeError:
-        loop = None
+    loop = _loop_set_on_this_thread()
     yield
-    if loop is not None and not loop.is_closed():
+    if loop is not None and not loop.is_closed() and _loop_set_on_this_thread() is not loop:
         asyncio.set_event_loop(loop)
 
 

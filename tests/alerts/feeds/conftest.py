@@ -1,20 +1,8 @@
-"""Fixtures for the alert-event tests: a sessionmaker whose commits are real (tables wiped after)."""
+"""Fixtures for the feed tests: the local feed server and settings pointing at it."""
 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
-
-from server.db import make_sessionmaker
-
-MY_TABLES = ("alert_outbox", "alerts", "alert_events", "feed_entries", "feed_state")
-
-
-@pytest.fixture
-async def sessionmaker(engine):
-    yield make_sessionmaker(engine)
-    async with engine.begin() as conn:
-        await conn.execute(text("TRUNCATE " + ", ".join(MY_TABLES) + " RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Fixtures for the alert-event tests: a sessionmaker whose commits are real (tables wiped after)."""
+"""Fixtures for the alerts tests: a sessionmaker whose commits are real (the feed and alert tables wiped after)."""
 
 from __future__ import annotations
 
