@@ -9,6 +9,8 @@ consumers dedupe by ``alert_id``.
 
 from __future__ import annotations
 
+import asyncio
+
 import redis.asyncio as aioredis
 import structlog
 from prometheus_client import Counter
@@ -55,6 +57,31 @@ _UNRELAY = text("UPDATE alert_outbox SET relayed_at = NULL, stream_entry_id = NU
 STALL_GRACE_SECONDS = 30.0
 
 
+# Relay batches still running after their caller was cancelled (kept so they are not collected).
+_IN_FLIGHT: set[asyncio.Task] = set()
+
+
+async def _relay_batch(sessionmaker: async_sessionmaker[AsyncSession], redis: aioredis.Redis, batch: int, stream: str) -> list:
+    async with sessionmaker() as session, session.begin():
+        rows = (await session.execute(_CLAIM, {"batch": batch})).all()
+        if rows:
+            entries = [
+                {
+                    "alert_id": r.alert_id,
+                    "event_id": r.event_id,
+                    "outbox_id": r.id,
+                    "source": r.source,
+                    "category": r.category,
+                    "msg_type": r.msg_type,
+                }
+                for r in rows
+            ]
+            # Raising here rolls the claim back: the rows stay unrelayed for the next run.
+            entry_ids = await publish_many(redis, stream, entries)
+            await session.execute(_MARK, {"ids": [r.id for r in rows], "entries": entry_ids})
+    return rows
+
+
 async def relay_outbox(
     sessionmaker: async_sessionmaker[AsyncSession],
     redis: aioredis.Redis,
@@ -66,23 +93,12 @@ async def relay_outbox(
     total = 0
     while True:
         try:
-            async with sessionmaker() as session, session.begin():
-                rows = (await session.execute(_CLAIM, {"batch": batch})).all()
-                if rows:
-                    entries = [
-                        {
-                            "alert_id": r.alert_id,
-                            "event_id": r.event_id,
-                            "outbox_id": r.id,
-                            "source": r.source,
-                            "category": r.category,
-                            "msg_type": r.msg_type,
-                        }
-                        for r in rows
-                    ]
-                    # Raising here rolls the claim back: the rows stay unrelayed for the next run.
-                    entry_ids = await publish_many(redis, stream, entries)
-                    await session.execute(_MARK, {"ids": [r.id for r in rows], "entries": entry_ids})
+            # Shielded: a caller cancelled between the XADD and the commit would leave rows
+            # on the stream yet unmarked, to be sent again. The batch finishes on its own.
+            task = asyncio.ensure_future(_relay_batch(sessionmaker, redis, batch, stream))
+            _IN_FLIGHT.add(task)
+            task.add_done_callback(_IN_FLIGHT.discard)
+            rows = await asyncio.shield(task)
         except (RedisError, OSError) as exc:
             OUTBOX_RELAY_ERRORS.labels(type(exc).__name__).inc()
             log.warning("alerts.outbox.relay_failed", error=str(exc), relayed=total)

@@ -72,6 +72,37 @@ async def test_concurrent_relays_send_each_row_once(sessionmaker, redis_client):
         assert (await s.execute(select(AlertOutbox).where(AlertOutbox.relayed_at.is_(None)))).first() is None
 
 
+async def test_relay_cancelled_after_its_xadd_still_marks_the_rows(sessionmaker, redis_client, monkeypatch):
+    """A poll cancelled (shutdown, timeout) between the XADD and the commit must not leave the
+    rows unmarked, to be put on the stream a second time by the next relay."""
+    import alerts.events.outbox as outbox
+
+    published = asyncio.Event()
+    real_publish = outbox.publish_many
+
+    async def publish_then_pause(*args, **kwargs):
+        ids = await real_publish(*args, **kwargs)
+        published.set()
+        await asyncio.sleep(0.2)  # the caller is cancelled here, before the commit
+        return ids
+
+    monkeypatch.setattr(outbox, "publish_many", publish_then_pause)
+    async with unit_of_work(sessionmaker) as s:
+        await ingest(s, quake_doc("X1", "x1"))
+    task = asyncio.create_task(relay_outbox(sessionmaker, redis_client))
+    await published.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    for _ in range(100):
+        if await unrelayed(sessionmaker) == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert await unrelayed(sessionmaker) == 0
+    assert await relay_outbox(sessionmaker, redis_client) == 0
+    assert await redis_client.xlen(ALERTS_STREAM) == 1
+
+
 async def test_entry_lost_by_redis_is_relayed_again_until_fanned_out(sessionmaker, redis_client):
     from alerts.events.outbox import rerelay_lost_entries
 

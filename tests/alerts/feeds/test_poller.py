@@ -93,12 +93,14 @@ async def test_poll_cancelled_during_fetches_then_polled_again_loses_and_duplica
     feed_server, feed_settings, sessionmaker, redis_client
 ):
     publish_scenario(feed_server)
-    feed_server.store.document_delay = 0.3
+    feed_server.store.document_delay = 0.5
     interrupted = FeedPoller(feed_settings.model_copy(update={"feed_fetch_concurrency": 2}), sessionmaker, redis_client)
     task = asyncio.create_task(interrupted.poll_once())
-    # Wait until at least one document is stored, then kill the poll mid-way.
-    for _ in range(200):
-        if await scalar(sessionmaker, select(func.count()).select_from(FeedEntry)) >= 1:
+    # Wait until at least one alert is stored, then kill the poll mid-way (with 9 documents
+    # each answered after 0.5 s, two at a time, the rest are still on their way; the wait is
+    # generous for a loaded machine).
+    for _ in range(1000):
+        if await scalar(sessionmaker, select(func.count()).select_from(Alert)) >= 1:
             break
         await asyncio.sleep(0.02)
     task.cancel()
