@@ -12,6 +12,11 @@ from server.settings import Settings
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """Use as ``Depends(get_session, scope="function")``: the commit then runs when the endpoint
+    returns, before the answer is sent. With FastAPI's default ("request") it runs after the
+    answer has gone out: a client told 201 could read back nothing yet, and a failed commit
+    would be a lost write reported as a success. ``tests/server/test_session_scope.py`` keeps
+    every route to this."""
     async with request.app.state.sessionmaker() as session:
         try:
             yield session

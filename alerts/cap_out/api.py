@@ -35,7 +35,7 @@ def _base(request: Request) -> str:
 async def cap_feed(
     request: Request,
     include_drills: bool = Query(False, description="also list drills (CAP status Exercise)"),
-    session: AsyncSession = Depends(get_session),
+    session: AsyncSession = Depends(get_session, scope="function"),
 ):
     settings = get_staff_settings()
     base = _base(request)
@@ -62,6 +62,6 @@ async def cap_feed(
 
 
 @router.get("/v1/feeds/cap/{message_id}.xml", response_class=Response)
-async def cap_document(message_id: RowId, session: AsyncSession = Depends(get_session)):
+async def cap_document(message_id: RowId, session: AsyncSession = Depends(get_session, scope="function")):
     m = await service.by_id(session, message_id)
     return Response(m.xml.encode("utf-8"), media_type=f"{CAP_MIME}; charset=utf-8")

@@ -29,7 +29,7 @@ def _event_summary(e: AlertEvent) -> EventSummary:
 
 
 @router.get("/v1/alerts/{alert_id}", response_model=AlertOut, responses={404: {"description": "No such alert"}})
-async def get_alert(alert_id: RowId, session: AsyncSession = Depends(get_session)) -> AlertOut:
+async def get_alert(alert_id: RowId, session: AsyncSession = Depends(get_session, scope="function")) -> AlertOut:
     found = await repo.get_alert(session, alert_id)
     if found is None:
         raise NotFound(f"alert {alert_id} not found")
@@ -45,7 +45,7 @@ async def get_alert(alert_id: RowId, session: AsyncSession = Depends(get_session
 
 
 @router.get("/v1/events/{event_id}", response_model=EventOut, responses={404: {"description": "No such event"}})
-async def get_event(event_id: RowId, session: AsyncSession = Depends(get_session)) -> EventOut:
+async def get_event(event_id: RowId, session: AsyncSession = Depends(get_session, scope="function")) -> EventOut:
     event = await repo.get_event(session, event_id)
     if event is None:
         raise NotFound(f"event {event_id} not found")

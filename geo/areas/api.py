@@ -73,7 +73,7 @@ async def locate(
 async def list_areas(
     kind: str = Query("municipality", description=f"one of {', '.join(AREA_KINDS)}"),
     geometry: bool = Query(False, description="include simplified GeoJSON geometry"),
-    session: AsyncSession = Depends(get_session),
+    session: AsyncSession = Depends(get_session, scope="function"),
 ):
     if kind not in AREA_KINDS:
         raise AppError(f"unknown area kind {kind!r}", code="unknown_area_kind", detail={"kinds": list(AREA_KINDS)})

@@ -22,7 +22,7 @@ async def nearest_shelters(
     open: Annotated[bool | None, Query(description="true: open shelters only; false: closed only")] = None,
     available: Annotated[bool, Query(description="leave out full shelters (≥ 80 % of capacity)")] = False,
     limit: Annotated[int, Query(ge=1, le=service.MAX_LIMIT)] = 10,
-    session: AsyncSession = Depends(get_session),
+    session: AsyncSession = Depends(get_session, scope="function"),
 ):
     """Nearest shelters by distance, suitable for ``hazard`` when given."""
     h = hazard.value if hazard is not None else None
@@ -31,5 +31,5 @@ async def nearest_shelters(
 
 
 @router.get("/{shelter_id:path}", response_model=ShelterOut)
-async def get_shelter(shelter_id: str, session: AsyncSession = Depends(get_session)):
+async def get_shelter(shelter_id: str, session: AsyncSession = Depends(get_session, scope="function")):
     return await service.get(session, shelter_id)

@@ -23,7 +23,7 @@ async def read_audit(
     municipality_code: str | None = Query(None, pattern=r"^[0-9]{6}$"),
     before_id: int | None = Query(None, ge=1),
     limit: int = Query(100, ge=1, le=500),
-    session: AsyncSession = Depends(get_session),
+    session: AsyncSession = Depends(get_session, scope="function"),
     principal: StaffPrincipal = Depends(audit_readers),
 ):
     """Newest first. Municipal operators see only entries about their municipality."""

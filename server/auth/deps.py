@@ -18,13 +18,13 @@ def bearer_token(request: Request) -> str | None:
         raise Unauthorized(str(exc)) from exc
 
 
-async def current_device(request: Request, session: AsyncSession = Depends(get_session)) -> CurrentDevice:
+async def current_device(request: Request, session: AsyncSession = Depends(get_session, scope="function")) -> CurrentDevice:
     token = bearer_token(request)
     if token is None:
         raise Unauthorized("missing bearer token")
     return await authenticate(session, token)
 
 
-async def optional_device(request: Request, session: AsyncSession = Depends(get_session)) -> CurrentDevice | None:
+async def optional_device(request: Request, session: AsyncSession = Depends(get_session, scope="function")) -> CurrentDevice | None:
     token = bearer_token(request)
     return None if token is None else await authenticate(session, token)

@@ -31,7 +31,7 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
-async def current_staff(request: Request, session: AsyncSession = Depends(get_session)) -> StaffPrincipal:
+async def current_staff(request: Request, session: AsyncSession = Depends(get_session, scope="function")) -> StaffPrincipal:
     settings = get_staff_settings()
     claims = decode_token(settings, _bearer(request))
     account = await session.get(StaffAccount, claims.account_id)
