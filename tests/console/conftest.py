@@ -23,6 +23,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _tail(path: str, size: int = 4000) -> str:
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        f.seek(max(0, f.tell() - size))
+        return f.read().decode(errors="replace")
+
+
 @pytest.fixture
 def live_server(app, settings):
     """uvicorn on a free loopback port, on this run's database and Redis (``app`` cleans up after)."""
@@ -36,10 +43,13 @@ def live_server(app, settings):
         "BOUSAI_LOG_LEVEL": "WARNING",
         "BOUSAI_DB_POOL_SIZE": "5",
     }
+    # The server's log goes to a file: a pipe nobody reads fills up (64 KiB) and then blocks
+    # the server in the middle of a request.
+    log = tempfile.NamedTemporaryFile(prefix="bousai-console-server-", suffix=".log", delete=False)
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "server.app:app_factory", "--host", "127.0.0.1",
          "--port", str(port), "--log-level", "warning"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -51,7 +61,7 @@ def live_server(app, settings):
             except httpx.HTTPError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start: " + (proc.stderr.read().decode()[-2000:] if proc.stderr else ""))
+                raise RuntimeError("uvicorn did not start: " + _tail(log.name))
             time.sleep(0.2)
         yield base
     finally:
@@ -60,6 +70,9 @@ def live_server(app, settings):
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
+        print("server log (tail):\n" + _tail(log.name))  # shown by pytest when the test failed
+        os.unlink(log.name)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ district, approve it with a second account, see the delivery figures; draw a pol
 from __future__ import annotations
 
 import asyncio
+import time
 
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
@@ -19,12 +20,21 @@ from tests.server.staff.staffkit import FUKUSHIMA, FUKUSHIMA_POINT, PASSWORD, ma
 WAIT = 30
 
 
+def _where(driver) -> str:
+    """What the console shows, for a failure message."""
+    def text(id_):
+        found = driver.find_elements(By.ID, id_)
+        return found[0].text if found else None
+    tabs = [s.get_attribute("id") for s in driver.find_elements(By.CSS_SELECTOR, ".tab") if s.is_displayed()]
+    rows = [(r.get_attribute("data-id"), r.get_attribute("data-state")) for r in driver.find_elements(By.CSS_SELECTOR, "#notices tr[data-id]")]
+    return f"flash: {text('flash')!r}; compose error: {text('compose-error')!r}; tabs shown: {tabs}; notice rows: {rows}"
+
+
 def _wait(driver, cond):
     try:
         return WebDriverWait(driver, WAIT).until(cond)
     except Exception as exc:
-        flash = driver.find_elements(By.ID, "flash")
-        raise AssertionError(f"console did not get there; flash: {flash[0].text if flash else None!r}") from exc
+        raise AssertionError(f"console did not get there; {_where(driver)}") from exc
 
 
 def click_until(driver, css, done, attempts=3):
@@ -37,8 +47,7 @@ def click_until(driver, css, done, attempts=3):
             return
         except Exception:
             if i == attempts - 1:
-                flash = driver.find_elements(By.ID, "flash")
-                raise AssertionError(f"{css}: no effect; flash: {flash[0].text if flash else None!r}")
+                raise AssertionError(f"{css}: no effect; {_where(driver)}")
 
 
 def sign_in(driver, base, username):
@@ -161,3 +170,34 @@ async def test_polygon_drawn_on_the_map_becomes_the_target(app, client, engine, 
             {"i": int(notice_id), "lat": lat, "lon": lon})).one()
     assert row[0] == "polygon" and row[1] == [FUKUSHIMA] and row[3] is True
     assert 2.0 < row[2] < 8.0  # ~2.2 km × 2.2 km, within the precision of a click
+
+
+async def test_an_older_list_answer_never_overwrites_a_newer_one(app, client, engine, live_server, browser):
+    """Sign-in, every action and the language switch each refresh the lists; answers can arrive
+    out of order. The draft just saved must stay listed when a slower, older answer lands."""
+    await make_account(app, "municipal", FUKUSHIMA, username="op-race")
+    d = browser
+
+    def race():
+        sign_in(d, live_server, "op-race")
+        # The next list of notices is answered 2 s late: the page itself sees a slow network.
+        d.execute_script(
+            """const real = window.fetch; let delayed = false;
+               window.fetch = (url, opts) => {
+                 const p = real(url, opts);
+                 if (!delayed && String(url) === '/v1/staff/notices') {
+                   delayed = true; return p.then((r) => new Promise((ok) => setTimeout(() => ok(r), 2000)));
+                 }
+                 return p;
+               };""")
+        d.find_element(By.ID, "lang-toggle").click()  # refreshes every list: its notices answer is the slow one
+        d.find_element(By.CSS_SELECTOR, "nav button[data-tab='compose']").click()
+        Select(d.find_element(By.ID, "c-kind")).select_by_value("municipality")
+        Select(d.find_element(By.ID, "c-municipalities")).select_by_value(FUKUSHIMA)
+        d.find_element(By.ID, "c-save").click()
+        row = _wait(d, EC.visibility_of_element_located((By.CSS_SELECTOR, "#notices tr[data-state='draft']")))
+        notice_id = row.get_attribute("data-id")
+        time.sleep(3)  # the stale answer has landed by now
+        assert row_state(d, notice_id) == "draft", _where(d)
+
+    await _run(race)

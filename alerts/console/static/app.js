@@ -90,21 +90,31 @@
     if (name === "compose") $("#tab-map").hidden = false; // draw on the map while composing
   }
 
+  // Lists are refreshed from several places at once (sign-in, after every action, the language
+  // switch): an answer to an older request must never overwrite a newer one already shown.
+  function newestOnly(load, render) {
+    let started = 0, shown = 0;
+    return async () => {
+      const n = ++started;
+      const data = await load();
+      if (n > shown) { shown = n; render(data); }
+    };
+  }
+
   async function refreshAll() {
     await Promise.all([refreshMap(), refreshNotices(), refreshShelters(), refreshSafety()]);
   }
 
-  async function refreshMap() {
-    const [notices, alerts, shelters] = await Promise.all([
-      api("GET", "/v1/staff/notices?state=issued"), api("GET", "/v1/staff/reports/active-alerts"),
-      api("GET", "/v1/staff/shelters?limit=5000"),
-    ]);
+  const refreshMap = newestOnly(() => Promise.all([
+    api("GET", "/v1/staff/notices?state=issued"), api("GET", "/v1/staff/reports/active-alerts"),
+    api("GET", "/v1/staff/shelters?limit=5000"),
+  ]), ([notices, alerts, shelters]) => {
     state.map.setNotices(notices.filter((n) => n.msg_type !== "cancel"));
     state.map.setAlerts(alerts);
     state.map.setShelters(shelters);
     $("#alert-list").replaceChildren(...alerts.map((a) => el("li", { "data-alert-id": a.alert_id },
       (a.is_drill ? `[${t("drill_label")}] ` : "") + (a.headline || a.category))));
-  }
+  });
 
   // --- compose ------------------------------------------------------------------------
   async function loadComposeOptions() {
@@ -187,15 +197,13 @@
       el("td", {}, level), el("td", {}, targetLabel(n)), el("td", {}, ...buttons));
   }
 
-  async function refreshNotices() {
-    const notices = await api("GET", "/v1/staff/notices");
+  const refreshNotices = newestOnly(() => api("GET", "/v1/staff/notices"), (notices) => {
     $("#queue tbody").replaceChildren(...notices.filter((n) => n.state === "pending_approval").map(noticeRow));
     $("#notices tbody").replaceChildren(...notices.map(noticeRow));
-  }
+  });
 
   // --- shelters ------------------------------------------------------------------------
-  async function refreshShelters() {
-    const shelters = await api("GET", "/v1/staff/shelters?limit=500");
+  const refreshShelters = newestOnly(() => api("GET", "/v1/staff/shelters?limit=500"), (shelters) => {
     const operator = ["prefecture", "municipal"].includes(state.me.role);
     $("#shelters tbody").replaceChildren(...shelters.map((s) => {
       const occ = el("input", { type: "number", min: 0, value: s.occupancy ?? "", class: "occ", "data-id": s.id });
@@ -212,7 +220,7 @@
         el("td", {}, operator ? cap : String(s.capacity ?? "-")), el("td", {}, operator ? occ : String(s.occupancy ?? "-")),
         el("td", { class: "crowd sh-" + s.crowding }, t("crowd_" + s.crowding)), el("td", {}, ...buttons));
     }));
-  }
+  });
 
   // --- figures -------------------------------------------------------------------------
   async function showReport(noticeId) {
@@ -228,12 +236,11 @@
     showTab("figures");
   }
 
-  async function refreshSafety() {
-    const rep = await api("GET", "/v1/staff/reports/safety");
+  const refreshSafety = newestOnly(() => api("GET", "/v1/staff/reports/safety"), (rep) => {
     $("#safety tbody").replaceChildren(...rep.by_municipality.map((m) => el("tr", {},
       el("td", {}, (state.areas.find((a) => a.code === m.municipality_code) || {}).name || m.municipality_code),
       el("td", {}, String(m.total)), el("td", {}, Object.entries(m.counts).map(([k, v]) => `${k}: ${v}`).join(", ")))));
-  }
+  });
 
   // --- wiring --------------------------------------------------------------------------
   document.addEventListener("DOMContentLoaded", () => {
