@@ -114,14 +114,6 @@ class AlertContext:
         return msg
 
 
-def _resident_boundary(chunk: Sequence[Any], at: int) -> int:
-    """An index near ``at`` that does not split one resident's rows."""
-    i = at
-    while i < len(chunk) and chunk[i].resident_id == chunk[i - 1].resident_id:
-        i += 1
-    return i
-
-
 _TOLD_BY = """
     SELECT id, resident_id FROM deliveries
     WHERE event_id = :event_id AND last_alert_id = :alert_id AND status = 'told' AND id > :after
@@ -341,9 +333,8 @@ async def fan_out(
             async with aclosing(iter_matches(conn, alert_id, chunk_size=chunk_size)) as chunks:
                 async for chunk in chunks:
                     if stats.matched == 0 and len(chunk) > FIRST_BATCH:
-                        cut = _resident_boundary(chunk, FIRST_BATCH)
-                        await _apply_matches(sessionmaker, redis, ctx, chunk[:cut], stats, now)
-                        chunk = chunk[cut:]
+                        first, chunk = chunk.split_residents(FIRST_BATCH)
+                        await _apply_matches(sessionmaker, redis, ctx, first, stats, now)
                     if chunk:
                         await _apply_matches(sessionmaker, redis, ctx, chunk, stats, now)
         if ctx.event_state in ("cleared", "cancelled"):

@@ -5,8 +5,9 @@ device's current location (kind ``current``, ``device_id`` set) unless it has ex
 Area codes are matched on the codes stored with each place (an index join, no geometry;
 the column per code is decided in ``alerts.targeting.codes``); a stored alert polygon is
 covered by grid cells (``geo.grid``): places in cells wholly inside match by the cell
-index, only those in cells the boundary crosses get an exact point-in-polygon test. Rows come from a server-side cursor, so a
-million recipients never sit in memory at once.
+index, only those in cells the boundary crosses get an exact point-in-polygon test. Matches
+come from a server-side cursor as column arrays per bucket of resident ids (a few hundred rows
+instead of one per place), so a million recipients never sit in memory at once.
 
 Delivery decides what each match gets (critical for a ``current`` match, normal for a
 registered place; the area's intensity / tsunami grade / warnings are in the alert payload
@@ -16,11 +17,9 @@ under ``area_code``).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Sequence
-from operator import itemgetter
-from typing import Any
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any, NamedTuple
 
-import asyncpg
 import orjson
 import shapely
 import structlog
@@ -37,20 +36,69 @@ log = structlog.get_logger()
 SESSION_SETTINGS = "SET LOCAL work_mem = '64MB'; SET LOCAL jit = off"
 
 
-class Match(asyncpg.Record):
-    """One matched place: a row as asyncpg decodes it (in C, no Python object built per row;
-    building one cost more than fetching the row), read by name or by index, equal to the
-    tuple ``(resident_id, place_id, place_kind, device_id, area_code)``."""
+class Match(NamedTuple):
+    """One matched place."""
 
-    __slots__ = ()
-    resident_id: int = property(itemgetter(0))  # type: ignore[assignment]
-    place_id: int = property(itemgetter(1))  # type: ignore[assignment]
-    # home|work|school|family|other|current
-    place_kind: str = property(itemgetter(2))  # type: ignore[assignment]
-    # set only for kind 'current' (the device whose current location matched)
-    device_id: int | None = property(itemgetter(3))  # type: ignore[assignment]
-    # the alert area code that matched (None for polygon matches)
-    area_code: str | None = property(itemgetter(4))  # type: ignore[assignment]
+    resident_id: int
+    place_id: int
+    place_kind: str  # home|work|school|family|other|current
+    device_id: int | None  # set only for kind 'current' (the device whose current location matched)
+    area_code: str | None  # the alert area code that matched (None for polygon matches)
+
+
+class MatchChunk(Sequence[Match]):
+    """Matches of whole residents (a resident's places are never split between chunks), held
+    as columns, the way they come off the wire: the same index in each list is one place.
+    Iterating builds a ``Match`` per place; ``resident_ids`` and friends need none. Places of
+    one resident are not necessarily adjacent, and residents are in no order inside a chunk;
+    chunks come in ascending ranges of resident ids."""
+
+    __slots__ = ("resident_ids", "place_ids", "kinds", "device_ids", "area_codes")
+
+    def __init__(self, resident_ids=(), place_ids=(), kinds=(), device_ids=(), area_codes=()):
+        self.resident_ids: list[int] = list(resident_ids)
+        self.place_ids: list[int] = list(place_ids)
+        self.kinds: list[str] = list(kinds)
+        self.device_ids: list[int | None] = list(device_ids)
+        # None: no area code at all (a polygon alone matched), not shipped per place
+        self.area_codes: list[str | None] = [None] * len(self.resident_ids) if area_codes is None else list(area_codes)
+
+    def _columns(self) -> tuple[list, ...]:
+        return self.resident_ids, self.place_ids, self.kinds, self.device_ids, self.area_codes
+
+    def __len__(self) -> int:
+        return len(self.resident_ids)
+
+    def __iter__(self) -> Iterator[Match]:
+        return map(Match, *self._columns())
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return MatchChunk(*(c[i] for c in self._columns()))
+        return Match(*(c[i] for c in self._columns()))
+
+    def __repr__(self) -> str:
+        return f"MatchChunk({list(self)!r})"
+
+    def extend(self, other: MatchChunk) -> None:
+        for mine, theirs in zip(self._columns(), other._columns()):
+            mine.extend(theirs)
+
+    def split_residents(self, n: int) -> tuple[MatchChunk, MatchChunk]:
+        """(the places of the first ``n`` residents met, the rest), no resident split."""
+        first = set()
+        for rid in self.resident_ids:
+            if len(first) == n:
+                break
+            first.add(rid)
+        head, tail = MatchChunk(), MatchChunk()
+        for m in self:
+            (head if m.resident_id in first else tail).append(m)
+        return head, tail
+
+    def append(self, m: Match) -> None:
+        for column, value in zip(self._columns(), m):
+            column.append(value)
 
 
 def alert_targets(alert: Any) -> tuple[CodeTargets | None, bool]:
@@ -69,8 +117,23 @@ def alert_targets(alert: Any) -> tuple[CodeTargets | None, bool]:
     return codes or None, bool(has_geom)
 
 
-async def match_query(conn: AsyncConnection, alert_id: int) -> tuple[str, list[Any]] | None:
-    """The SQL (asyncpg ``$n``) and arguments that match ``alert_id``; None if it matches nothing."""
+def bucket_width(chunk_size: int) -> int:
+    """Resident ids per bucket: a bucket of residents with a few places each fits a chunk."""
+    return max(1, chunk_size // 4)
+
+
+async def match_query(conn: AsyncConnection, alert_id: int, chunk_size: int = 5000) -> tuple[str, list[Any]] | None:
+    """The SQL (asyncpg ``$n``) and arguments that match ``alert_id``, by bucket of resident
+    ids (``repo.by_bucket``); None if it matches nothing."""
+    query = await _place_query(conn, alert_id)
+    if query is None:
+        return None
+    sql, args, area_codes = query
+    return repo.by_bucket(sql, args, bucket_width(chunk_size), area_codes=area_codes)
+
+
+async def _place_query(conn: AsyncConnection, alert_id: int) -> tuple[str, list[Any], bool] | None:
+    """(SQL of one row per matched place, its arguments, whether area codes can match)."""
     alert = await repo.load_alert(conn, alert_id)
     if alert is None:
         log.warning("targeting.alert_missing", alert_id=alert_id)
@@ -78,11 +141,11 @@ async def match_query(conn: AsyncConnection, alert_id: int) -> tuple[str, list[A
     codes, has_geom = alert_targets(alert)
     if has_geom:
         interior, boundary = cover(shapely.from_wkb(bytes(alert["geom_wkb"])))
-        return repo.polygon_match_query(alert_id, interior, boundary, codes)
+        return *repo.polygon_match_query(alert_id, interior, boundary, codes), bool(codes)
     if not codes:
         log.info("targeting.no_targetable_area", alert_id=alert_id, category=alert["category"])
         return None
-    return repo.code_match_query(codes)
+    return *repo.code_match_query(codes), True
 
 
 # What each alert targets, parsed once per process: an alert row never changes once stored
@@ -143,18 +206,22 @@ async def resident_matches(
     if not parts:
         return {}
     out: dict[int, list[Match]] = {}
-    for m in await raw.fetch(" UNION ALL ".join(parts), *params.args, record_class=Match):
-        out.setdefault(m[5], []).append(m)  # the sixth column: the alert
+    for r in await raw.fetch(" UNION ALL ".join(parts), *params.args):
+        out.setdefault(r[5], []).append(Match(*r[:5]))  # the sixth column: the alert
     return out
+
+
+_KIND = repo.PLACE_KINDS_ALL
+# Buckets asked for per round trip: at most 16 × (width × places per resident) rows in memory.
+_BUCKETS_PER_FETCH = 16
 
 
 async def stream_query(
     conn: AsyncConnection, sql: str, args: list[Any], *, chunk_size: int = 5000
-) -> AsyncIterator[list[Match]]:
-    """Run a match query on a server-side cursor inside ``conn``'s transaction and yield
-    chunks of about ``chunk_size`` Matches, never splitting one resident across chunks
-    (the rows are ordered by resident, so the last resident of a fetch is held back until
-    the next fetch shows whether more of their rows follow)."""
+) -> AsyncIterator[MatchChunk]:
+    """Run a bucketed match query (``repo.by_bucket``) on a server-side cursor inside
+    ``conn``'s transaction and yield ``MatchChunk``s of about ``chunk_size`` places: buckets
+    are joined while they fit, a bucket bigger than that comes alone, none is ever split."""
     if chunk_size < 1:
         raise ValueError("chunk_size must be positive")
     raw = (await conn.get_raw_connection()).driver_connection
@@ -162,40 +229,37 @@ async def stream_query(
         # A cursor lives in a transaction; SQLAlchemy (auto)begins one at the first statement.
         await conn.exec_driver_sql("SELECT 1")
         raw = (await conn.get_raw_connection()).driver_connection
-    # The sort by resident stays in memory (370k rows need ~36 MB; the 4 MB default spills to
+    # Hash aggregation stays in memory (370k places need ~40 MB; the 4 MB default spills to
     # disk), and no JIT: compiling costs more than it saves on these plans (0.6 s seen).
     await raw.execute(SESSION_SETTINGS)
-    cur = await raw.cursor(sql, *args, record_class=Match)
-    carry: list[Match] = []
+    cur = await raw.cursor(sql, *args)
+    chunk = MatchChunk()
     while True:
-        rows = await cur.fetch(chunk_size)
-        batch = carry + rows if carry else rows
-        if len(rows) < chunk_size:  # the cursor is exhausted
-            if batch:
-                yield batch
+        rows = await cur.fetch(_BUCKETS_PER_FETCH)
+        for _, residents, places, kinds, devices, areas in rows:
+            bucket = MatchChunk(residents, places, map(_KIND.__getitem__, kinds), devices, areas)
+            if chunk and len(chunk) + len(bucket) > chunk_size:
+                yield chunk
+                chunk = bucket
+            else:
+                chunk.extend(bucket)
+        if len(rows) < _BUCKETS_PER_FETCH:  # the cursor is exhausted
+            if chunk:
+                yield chunk
             return
-        last = batch[-1].resident_id
-        cut = len(batch) - 1
-        while cut > 0 and batch[cut - 1].resident_id == last:
-            cut -= 1
-        if cut == 0:  # one resident fills the whole fetch: keep reading
-            carry = batch
-            continue
-        carry = batch[cut:]
-        yield batch[:cut]
 
 
-async def iter_matches(conn: AsyncConnection, alert_id: int, *, chunk_size: int = 5000) -> AsyncIterator[list[Match]]:
-    """All places matched by the alert, streamed in chunks ORDERED BY resident_id (then
-    place_id), with all rows of one resident inside the same chunk (so the caller can
-    aggregate per resident); one row per place. Expired current locations
-    (expires_at <= now()) never match.
+async def iter_matches(conn: AsyncConnection, alert_id: int, *, chunk_size: int = 5000) -> AsyncIterator[MatchChunk]:
+    """All places matched by the alert, one ``Match`` each, streamed in ``MatchChunk``s of
+    about ``chunk_size`` places in ascending ranges of resident ids, all places of one
+    resident inside the same chunk (so the caller can aggregate per resident). Expired
+    current locations (expires_at <= now()) never match.
 
     Runs in ``conn``'s transaction (begun if none is open) and leaves it to the caller to
     end; sets ``work_mem`` and ``jit`` for that transaction (SET LOCAL). Close the iterator if you stop early (``contextlib.aclosing``) so the cursor goes.
     A missing alert, or one with no targetable area, yields nothing.
     """
-    query = await match_query(conn, alert_id)
+    query = await match_query(conn, alert_id, chunk_size)
     if query is None:
         return
     sql, args = query

@@ -107,7 +107,7 @@ class World:
         targets = await targets_of(conn, alert)
         for rid in (await self.session.execute(text("SELECT id FROM residents"))).scalars():
             got = (await resident_matches(conn, rid, targets, await resident_places(conn, rid))).get(alert_id, [])
-            want = [m for m in fan_out if m.resident_id == rid]
+            want = sorted((m for m in fan_out if m.resident_id == rid), key=lambda m: m.place_id)
             assert [tuple(m)[:5] for m in sorted(got, key=lambda m: m.place_id)] == want, (rid, got, want)
 
 
