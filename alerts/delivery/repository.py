@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 ALERT = text(
     """
-    SELECT a.id, a.event_id, a.msg_type, a.category, a.payload, a.is_drill, a.issued_at,
+    SELECT a.id, a.event_id, a.msg_type, a.category, a.payload, a.is_drill, a.issued_at, a.expires_at,
            e.state AS event_state
     FROM alerts a JOIN alert_events e ON e.id = a.event_id
     WHERE a.id = :id

@@ -55,6 +55,7 @@ class FanOutStats:
     matched: int = 0
     pushes: int = 0
     actions: dict[str, int] = field(default_factory=dict)
+    expired: bool = False  # over before its fan-out began: nobody was told
 
     def count(self, action: str) -> None:
         self.actions[action] = self.actions.get(action, 0) + 1
@@ -323,7 +324,12 @@ async def fan_out(
         log.warning("alerts.delivery.alert_missing", alert_id=alert_id)
         return stats
     ctx = AlertContext(row)
-    if ctx.msg_type == "cancel":
+    if row["expires_at"] is not None and row["expires_at"] <= now and ctx.event_state not in ("cleared", "cancelled"):
+        # Reached the worker only after it ended (a backlog after an outage): telling anyone now
+        # would announce something no longer in force. The pull lists it as expired.
+        log.warning("alerts.delivery.expired_before_fan_out", alert_id=alert_id, expires_at=row["expires_at"].isoformat())
+        stats.expired = True
+    elif ctx.msg_type == "cancel":
         await _end_for_unmatched(sessionmaker, redis, ctx, "cancelled", stats, now)
     else:
         # Targeting reads on its own connection (a server-side cursor in a long read

@@ -52,7 +52,9 @@ async def _run_path(app, local_fcm, document: bytes, name: str) -> list[dict]:  
     assert summary.documents_ok == 1, summary
     entries = await redis.xrange("alerts:new")
     alert_id = int(entries[-1][1][b"alert_id"])
-    await fan_out(sm, redis, alert_id)
+    async with sm() as s:  # the fixture's order is from 2025: fan out as of when it was issued
+        issued_at = (await s.execute(text("SELECT issued_at FROM alerts WHERE id = :a"), {"a": alert_id})).scalar_one()
+    await fan_out(sm, redis, alert_id, now=issued_at)
     provider = FcmProvider(credentials.Certificate(local_fcm.sa_file), local_fcm.project,
                            endpoint=local_fcm.base_url, ca_file=local_fcm.ca_file)
     sender = PushSender(sm, PushProviders({"fcm_token": provider, "fcm_fid": provider}), redis)

@@ -178,3 +178,18 @@ async def test_drill_respects_quiet_hours_even_at_a_life_critical_level(committe
     aid = await store(committed, tsunami_doc("d2", "major_warning") | {"is_drill": True, "status": "訓練"})
     stats = await fan_out(committed, redis_client, aid, now=NIGHT)
     assert stats.actions == {"held": 1} and stats.pushes == 0
+
+
+async def test_an_alert_over_before_its_fan_out_tells_nobody(committed, redis_client):
+    """A backlog after an outage: a warning that expired at 11:00 reaches the worker at noon."""
+    h = await add_household(committed, places={"home": FUKUSHIMA_CITY})
+    doc = weather_doc("w-late", [("大雨警報", "発表")], issued_at="2026-11-22T10:00:00+09:00")
+    aid = await store(committed, doc | {"expires_at": "2026-11-22T11:00:00+09:00"})
+    stats = await fan_out(committed, redis_client, aid, now=NOON)
+    assert stats.expired and stats.pushes == 0 and not await pushes(committed)
+    assert not await delivery(committed, h.resident_id)
+    # The same alert still in force is told as usual.
+    live = await store(committed, weather_doc("w-live", [("大雨警報", "発表")], issued_at="2026-11-22T10:00:00+09:00",
+                                              event_id="other") | {"expires_at": "2026-11-22T18:00:00+09:00"})
+    stats = await fan_out(committed, redis_client, live, now=NOON)
+    assert not stats.expired and stats.actions == {"new": 1}
