@@ -314,7 +314,7 @@ async def fan_out(
     now: datetime | None = None,
 ) -> FanOutStats:
     """Deliver one alert. Idempotent: running it again for the same alert pushes nothing new."""
-    from alerts.targeting.service import iter_matches
+    from alerts.targeting.service import iter_matches, split_residents
 
     now = now or _now()
     stats = FanOutStats(alert_id)
@@ -339,7 +339,7 @@ async def fan_out(
             async with aclosing(iter_matches(conn, alert_id, chunk_size=chunk_size)) as chunks:
                 async for chunk in chunks:
                     if stats.matched == 0 and len(chunk) > FIRST_BATCH:
-                        first, chunk = chunk.split_residents(FIRST_BATCH)
+                        first, chunk = split_residents(chunk, FIRST_BATCH)
                         await _apply_matches(sessionmaker, redis, ctx, first, stats, now)
                     if chunk:
                         await _apply_matches(sessionmaker, redis, ctx, chunk, stats, now)

@@ -5,8 +5,9 @@ spread uniformly over Fukushima's land area, geocoded with the app's own area po
 (shapely STRtree, vectorized), bulk-loaded with COPY: N/2 residents, each with a home and
 either a work place or a device's current location.
 
-Three alerts, each measured through ``iter_matches`` (what the worker runs: column arrays
-per bucket of resident ids off a server-side cursor) and its baseline in the same run (the
+Three alerts, each measured through ``iter_matches`` (what the worker runs: rows in resident
+order for codes, column arrays per bucket of resident ids for a polygon, off a server-side
+cursor) and its baseline in the same run (the
 plain query's rows, a row per place in resident order, off a server-side cursor in chunks),
 best of ``--repeat``. For the polygon two more figures: the plain query shipped the same way
 as ours (so the spatial part alone is compared end to end), and ours with a ``Match`` object
@@ -267,7 +268,7 @@ async def _run(url: str, ids: dict, repeat: int, chunk_size: int) -> dict:
     from sqlalchemy.ext.asyncio import create_async_engine
 
     from alerts.targeting import repository as repo
-    from alerts.targeting.service import SESSION_SETTINGS, bucket_width, iter_matches, match_query, stream_query
+    from alerts.targeting.service import SESSION_SETTINGS, MatchQuery, bucket_width, iter_matches, match_query, stream_query
 
     engine = create_async_engine(url, pool_size=1)
 
@@ -310,7 +311,10 @@ async def _run(url: str, ids: dict, repeat: int, chunk_size: int) -> dict:
         return best
 
     def ours_sql(alert_id):
-        return lambda conn: match_query(conn, alert_id, chunk_size)
+        async def make(conn):
+            query = await match_query(conn, alert_id, chunk_size)
+            return query.sql, query.args
+        return make
 
     def plain_sql(alert_id):
         async def make(conn):
@@ -338,7 +342,7 @@ async def _run(url: str, ids: dict, repeat: int, chunk_size: int) -> dict:
 
     def plain_shipped_like_ours(alert_id):
         sql, args = repo.by_bucket(*repo.plain_intersects_query(alert_id, ordered=False), bucket_width(chunk_size))
-        return lambda conn: stream_query(conn, sql, args, chunk_size=chunk_size)
+        return lambda conn: stream_query(conn, MatchQuery(sql, args, True), chunk_size=chunk_size)
 
     out: dict[str, Any] = {}
     out["matched"], out["seconds"] = await timed(ours(ids["codes"]))

@@ -5,9 +5,12 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import shapely
+import shapely.geometry
+
 from alerts.targeting.codes import code_targets
-from alerts.targeting.service import Match, MatchChunk, bucket_width
-from tests.alerts.targeting.conftest import point_in
+from alerts.targeting.service import Match, MatchChunk, bucket_width, split_residents
+from tests.alerts.targeting.conftest import city_geoms, point_in
 from tests.conftest import reference_path
 
 REPO = Path(__file__).resolve().parents[3]
@@ -216,39 +219,46 @@ async def test_shelter_notice_keeps_its_municipality(world):
 
 
 async def test_chunks_come_in_resident_ranges_and_never_split_a_resident(world):
-    alert = await world.ingest_file(CAP / "jalert_missile.xml")
+    jalert = await world.ingest_file(CAP / "jalert_missile.xml")  # codes: a row per place, in resident order
     cities = ["0720100", "0720400", "0720200", "0721300"]
+    box = shapely.union_all([city_geoms()[c] for c in cities]).envelope
+    drawn = await world.ingest_dict(  # a polygon: arrays per bucket of residents
+        {**_cap_base("chunks-drawn"), "category": "evacuation", "areas": [], "geometry": shapely.geometry.mapping(box)}
+    )
     expected = []
     for i in range(40):
         r = await world.resident()
         for k in range(1 + i % 3):  # 1, 2 or 3 places per resident
             expected.append((r, await world.place(r, "home" if k == 0 else "other", *point_in(cities[(i + k) % 4]))))
-    whole = await world.matches(alert)
-    assert len(whole) == 1 and sorted((m.resident_id, m.place_id) for m in whole[0]) == sorted(expected)
-    for size in (1, 2, 4, 7, 20, 40):
-        chunks = await world.matches(alert, chunk_size=size)
-        assert sorted((m.resident_id, m.place_id) for m in flat(chunks)) == sorted(expected)
-        previous = 0
-        for chunk in chunks:
-            assert chunk, "no empty chunks"
-            ids = {m.resident_id for m in chunk}
-            assert min(ids) > previous, f"chunks out of resident order, or a resident split (chunk_size={size})"
-            previous = max(ids)
-            # Buckets are joined up to the size; one bucket (width residents, 3 places at most) may exceed it.
-            assert len(chunk) <= max(size, 3 * bucket_width(size))
-        if size >= 7:
-            assert len(chunks) < len(expected) // 2, "small buckets are joined into chunks"
+    for alert in (jalert, drawn):
+        whole = await world.matches(alert)
+        assert len(whole) == 1 and sorted((m.resident_id, m.place_id) for m in whole[0]) == sorted(expected)
+        for size in (1, 2, 4, 7, 20, 40):
+            chunks = await world.matches(alert, chunk_size=size)
+            assert sorted((m.resident_id, m.place_id) for m in flat(chunks)) == sorted(expected)
+            previous = 0
+            for chunk in chunks:
+                assert chunk, "no empty chunks"
+                ids = {m.resident_id for m in chunk}
+                assert min(ids) > previous, f"chunks out of resident order, or a resident split (chunk_size={size})"
+                previous = max(ids)
+                # Rows: the last resident (3 places at most) may run over; buckets (width
+                # residents) are joined up to the size, a single one may exceed it.
+                assert len(chunk) <= max(size + 2, 3 * bucket_width(size))
+            if size >= 7:
+                assert len(chunks) < len(expected) // 2, "chunks are filled up to the size"
 
 
-def test_match_chunk_columns_rows_and_split():
+def test_match_chunk_columns_and_split_by_resident():
     chunk = MatchChunk([1, 2, 1, 3], [10, 20, 11, 30], ["home", "home", "current", "work"], [None, None, 7, None],
                        ["A", None, None, "B"])
     assert len(chunk) == 4 and chunk[2] == Match(1, 11, "current", 7, None) and chunk[2].device_id == 7
     assert list(chunk[1:3]) == [(2, 20, "home", None, None), (1, 11, "current", 7, None)]
-    head, tail = chunk.split_residents(1)
+    head, tail = split_residents(chunk, 1)
     assert [m.place_id for m in head] == [10, 11] and [m.place_id for m in tail] == [20, 30]
-    head.extend(tail)
-    assert sorted(head) == sorted(chunk)
+    other = MatchChunk([4], [40], ["home"], [None], [None])
+    other.extend(chunk)
+    assert sorted(other) == sorted([*chunk, Match(4, 40, "home", None, None)])
 
 
 async def test_missing_alert_and_untargetable_alert_yield_nothing(world):
