@@ -61,6 +61,12 @@ STALL_GRACE_SECONDS = 30.0
 _IN_FLIGHT: set[asyncio.Task] = set()
 
 
+def _finished(task: asyncio.Task) -> None:
+    _IN_FLIGHT.discard(task)
+    if not task.cancelled() and task.exception() is not None:  # seen by the caller unless it was cancelled
+        log.debug("alerts.outbox.relay_batch_failed", error=repr(task.exception()))
+
+
 async def _relay_batch(sessionmaker: async_sessionmaker[AsyncSession], redis: aioredis.Redis, batch: int, stream: str) -> list:
     async with sessionmaker() as session, session.begin():
         rows = (await session.execute(_CLAIM, {"batch": batch})).all()
@@ -97,7 +103,7 @@ async def relay_outbox(
             # on the stream yet unmarked, to be sent again. The batch finishes on its own.
             task = asyncio.ensure_future(_relay_batch(sessionmaker, redis, batch, stream))
             _IN_FLIGHT.add(task)
-            task.add_done_callback(_IN_FLIGHT.discard)
+            task.add_done_callback(_finished)
             rows = await asyncio.shield(task)
         except (RedisError, OSError) as exc:
             OUTBOX_RELAY_ERRORS.labels(type(exc).__name__).inc()
