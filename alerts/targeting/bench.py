@@ -325,20 +325,8 @@ async def _run(url: str, ids: dict, repeat: int, chunk_size: int) -> dict:
         return lambda conn: iter_matches(conn, alert_id, chunk_size=chunk_size)
 
     def plain(alert_id):
-        sql, args = repo.plain_intersects_query(alert_id)
-
-        async def rows(conn):
-            await conn.exec_driver_sql("SELECT 1")  # a cursor lives in a transaction
-            raw = (await conn.get_raw_connection()).driver_connection
-            await raw.execute(SESSION_SETTINGS)
-            cur = await raw.cursor(sql, *args)
-            while True:
-                chunk = await cur.fetch(chunk_size)
-                if chunk:
-                    yield chunk
-                if len(chunk) < chunk_size:
-                    return
-        return rows
+        query = MatchQuery(*repo.plain_intersects_query(alert_id), bucketed=False)
+        return lambda conn: stream_query(conn, query, chunk_size=chunk_size)
 
     def plain_shipped_like_ours(alert_id):
         sql, args = repo.by_bucket(*repo.plain_intersects_query(alert_id, ordered=False), bucket_width(chunk_size))
