@@ -6,8 +6,9 @@ Area codes are matched on the codes stored with each place (an index join, no ge
 the column per code is decided in ``alerts.targeting.codes``); a stored alert polygon is
 covered by grid cells (``geo.grid``): places in cells wholly inside match by the cell
 index, only those in cells the boundary crosses get an exact point-in-polygon test. Matches
-come from a server-side cursor as column arrays per bucket of resident ids (a few hundred rows
-instead of one per place), so a million recipients never sit in memory at once.
+come from a server-side cursor in chunks (``match_query`` says how: rows in resident order for
+codes, column arrays per bucket of resident ids for a polygon), so a million recipients never
+sit in memory at once.
 
 Delivery decides what each match gets (critical for a ``current`` match, normal for a
 registered place; the area's intensity / tsunami grade / warnings are in the alert payload
@@ -97,7 +98,6 @@ class MatchChunk(Sequence[Match]):
     def extend(self, other: MatchChunk) -> None:
         for mine, theirs in zip(self._columns(), other._columns()):
             mine.extend(theirs)
-
 
 
 def split_residents(chunk: Sequence[Match], n: int) -> tuple[list[Match], list[Match]]:
