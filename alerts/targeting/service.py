@@ -267,12 +267,15 @@ async def _joined_buckets(cur, chunk_size: int) -> AsyncIterator[MatchChunk]:
     while True:
         rows = await cur.fetch(_BUCKETS_PER_FETCH)
         for _, residents, places, kinds, devices, areas in rows:
-            bucket = MatchChunk(residents, places, map(_KIND.__getitem__, kinds), devices, areas)
-            if chunk and len(chunk) + len(bucket) > chunk_size:
+            if chunk and len(chunk) + len(residents) > chunk_size:
                 yield chunk
-                chunk = bucket
-            else:
-                chunk.extend(bucket)
+                chunk = MatchChunk()
+            # Straight into the chunk's columns: no list per bucket copied twice.
+            chunk.resident_ids += residents
+            chunk.place_ids += places
+            chunk.kinds += [_KIND[k] for k in kinds]
+            chunk.device_ids += devices
+            chunk.area_codes += [None] * len(residents) if areas is None else areas
         if len(rows) < _BUCKETS_PER_FETCH:  # the cursor is exhausted
             if chunk:
                 yield chunk
