@@ -234,7 +234,7 @@ async def resident_matches(
     return out
 
 
-_KIND = repo.PLACE_KINDS_ALL
+_KIND = repo.KIND_BY_CODE
 # Buckets asked for per round trip: at most 16 × (width × places per resident) rows in memory.
 _BUCKETS_PER_FETCH = 16
 

@@ -25,6 +25,8 @@ class Place(Base):
     __table_args__ = (
         CheckConstraint("kind IN ('home','work','school','family','other','current')", name="kind"),
         CheckConstraint("(kind = 'current') = (device_id IS NOT NULL)", name="current_has_device"),
+        # Registered places never expire: targeting tests ``expires_at`` alone (repository.LIVE).
+        CheckConstraint("kind = 'current' OR expires_at IS NULL", name="only_current_expires"),
         Index("uq_places_current_device", "device_id", unique=True, postgresql_where=text("kind = 'current'")),
         Index("ix_places_municipality", "municipality_code"),
         Index("ix_places_jma_city", "jma_city_code"),

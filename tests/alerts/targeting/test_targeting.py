@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 import shapely
 import shapely.geometry
 
 from alerts.targeting.codes import code_targets
 from alerts.targeting.service import Match, MatchChunk, bucket_width, split_residents
+from geo.places.models import PLACE_KINDS
 from tests.alerts.targeting.conftest import city_geoms, point_in
 from tests.conftest import reference_path
 
@@ -137,6 +140,31 @@ async def test_current_location_carries_device_and_expired_ones_never_match(worl
     assert set(got) == {current, home}
     assert got[current] == (resident, current, "current", device, "072036")
     assert got[home].device_id is None and got[home].place_kind == "home"
+
+
+async def test_a_polygon_names_every_kind_of_place_and_skips_expired_locations(world):
+    # Polygon matches come as column arrays (kinds by the code of their first letter).
+    import sqlalchemy.exc
+
+    alert = await world.ingest_dict(
+        {**_cap_base("kinds-in-polygon"), "category": "evacuation", "areas": [],
+         "geometry": {"type": "Polygon", "coordinates": [_ring(37.75, 140.47, 0.05, 64)]}}
+    )
+    r = await world.resident()
+    places = {kind: await world.place(r, kind, 37.75 + 0.001 * i, 140.47) for i, kind in enumerate(PLACE_KINDS)}
+    d = await world.device(r)
+    later = datetime.now(timezone.utc) + timedelta(hours=1)
+    places["current"] = await world.place(r, "current", 37.76, 140.48, device_id=d, expires_at=later)
+    gone = await world.resident()
+    await world.place(gone, "current", 37.76, 140.47, device_id=await world.device(gone),
+                      expires_at=datetime.now(timezone.utc) - timedelta(minutes=1))
+    got = by_place(await world.matches(alert))
+    assert {p: m.place_kind for p, m in got.items()} == {p: k for k, p in places.items()}
+    assert got[places["current"]].device_id == d and all(got[places[k]].device_id is None for k in PLACE_KINDS)
+    # Only a current location can expire (what lets targeting test expires_at alone).
+    with pytest.raises(sqlalchemy.exc.IntegrityError, match="only_current_expires"):
+        async with world.session.begin_nested():
+            await world.place(r, "home", 37.75, 140.47, expires_at=later)
 
 
 # --- by polygon -------------------------------------------------------------------------------
