@@ -300,10 +300,12 @@ async def _run(url: str, ids: dict, repeat: int, chunk_size: int) -> dict:
         best = float("inf")
         for _ in range(repeat + 1):
             async with engine.connect() as conn:
-                sql, args = await make_sql(conn)
+                sql, args, settings = await make_sql(conn)
                 raw = (await conn.get_raw_connection()).driver_connection
                 await conn.exec_driver_sql("SELECT 1")
                 await raw.execute(SESSION_SETTINGS)
+                if settings:
+                    await raw.execute(settings)
                 plan = await raw.fetchval(f"EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) {sql}", *args)
                 plan = json.loads(plan) if isinstance(plan, (str, bytes)) else plan
                 best = min(best, plan[0]["Execution Time"] / 1000)
@@ -313,12 +315,12 @@ async def _run(url: str, ids: dict, repeat: int, chunk_size: int) -> dict:
     def ours_sql(alert_id):
         async def make(conn):
             query = await match_query(conn, alert_id, chunk_size)
-            return query.sql, query.args
+            return query.sql, query.args, query.settings
         return make
 
     def plain_sql(alert_id):
         async def make(conn):
-            return repo.plain_intersects_query(alert_id)
+            return (*repo.plain_intersects_query(alert_id), "")
         return make
 
     def ours(alert_id):

@@ -2,7 +2,8 @@
 
 Every match query selects ``resident_id, id, kind, device_id, area_code``, one row per place,
 in no particular order; the caller orders it by resident, or ``by_bucket`` turns it into one
-row of column arrays per bucket of consecutive resident ids.
+row of column arrays per bucket of consecutive resident ids. A polygon alone has a query of
+its own that groups each part right off its index (``polygon_by_bucket``).
 """
 
 from __future__ import annotations
@@ -111,6 +112,34 @@ def polygon_match_query(
         "FROM m ORDER BY m.resident_id, m.id, m.area_code IS NULL"
     )
     return sql, params.args
+
+
+def polygon_by_bucket(alert_id: int, interior: list[int], boundary: list[int], width: int) -> tuple[str, list[Any]]:
+    """A polygon alone (no codes) matched as ``polygon_match_query`` does and shipped as
+    ``by_bucket`` does, each part grouped straight off its index scan: interior cells, then
+    boundary cells after the exact test. A bucket can come twice (once per part), in adjacent
+    rows; rows are in bucket order. Without the union and subquery between scan and grouping
+    (each a projection of every place) Postgres groups a 370k-place polygon in ~0.10 s, not ~0.15 s.
+    Plan it with ``enable_sort`` off (``BUCKET_SETTINGS``): Postgres cannot know how few
+    buckets ``resident_id / width`` makes, and would sort every place to group them."""
+    params = Params()
+    alert = params.add(alert_id) + "::bigint"
+    bucket = f"p.resident_id / {params.add(width)}::bigint"
+    arrays = "array_agg(p.resident_id), array_agg(p.id), array_agg(ascii(p.kind)), array_agg(p.device_id), NULL::text[]"
+    sql = (
+        f"SELECT {bucket} AS bucket, {arrays} FROM places p "
+        f"WHERE p.cell = ANY({params.add(interior)}::int[]) AND {LIVE} GROUP BY 1 "
+        "UNION ALL "
+        f"SELECT {bucket}, {arrays} FROM (SELECT p.resident_id, p.id, p.kind, p.device_id, p.geom FROM places p "
+        f"WHERE p.cell = ANY({params.add(boundary)}::int[]) AND {LIVE} OFFSET 0) p "
+        f"JOIN alerts a ON a.id = {alert} WHERE ST_Intersects(p.geom, a.geom) GROUP BY 1 "
+        "ORDER BY 1"
+    )
+    return sql, params.args
+
+
+# Planner settings for ``polygon_by_bucket`` (SET LOCAL: they last until the transaction ends).
+BUCKET_SETTINGS = "SET LOCAL enable_sort = off"
 
 
 # One resident's places: whether each counts now, and the codes targeting compares

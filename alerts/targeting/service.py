@@ -136,12 +136,14 @@ def bucket_width(chunk_size: int) -> int:
 
 class MatchQuery(NamedTuple):
     """SQL (asyncpg ``$n``) and arguments of a match query, and how its matches come back:
-    ``bucketed`` (``repo.by_bucket``: a row of column arrays per bucket of resident ids) or
-    a row per place in resident order."""
+    ``bucketed`` (``repo.by_bucket``: a row of column arrays per bucket of resident ids, a
+    bucket possibly split over adjacent rows) or a row per place in resident order; and
+    planner settings of its own (``SET LOCAL`` statements, run before it)."""
 
     sql: str
     args: list[Any]
     bucketed: bool
+    settings: str = ""
 
 
 async def match_query(conn: AsyncConnection, alert_id: int, chunk_size: int = 5000) -> MatchQuery | None:
@@ -160,9 +162,10 @@ async def match_query(conn: AsyncConnection, alert_id: int, chunk_size: int = 50
     codes, has_geom = alert_targets(alert)
     if has_geom:
         interior, boundary = cover(shapely.from_wkb(bytes(alert["geom_wkb"])))
-        sql, args = repo.by_bucket(
-            *repo.polygon_match_query(alert_id, interior, boundary, codes), bucket_width(chunk_size), area_codes=bool(codes)
-        )
+        width = bucket_width(chunk_size)
+        if not codes:
+            return MatchQuery(*repo.polygon_by_bucket(alert_id, interior, boundary, width), True, repo.BUCKET_SETTINGS)
+        sql, args = repo.by_bucket(*repo.polygon_match_query(alert_id, interior, boundary, codes), width)
         return MatchQuery(sql, args, True)
     if not codes:
         log.info("targeting.no_targetable_area", alert_id=alert_id, category=alert["category"])
@@ -255,6 +258,8 @@ async def stream_query(
     # Sorts and hash aggregation stay in memory (370k places need ~40 MB; the 4 MB default
     # spills to disk), and no JIT: compiling costs more than it saves on these plans (0.6 s seen).
     await raw.execute(SESSION_SETTINGS)
+    if query.settings:
+        await raw.execute(query.settings)
     cur = await raw.cursor(query.sql, *query.args, record_class=None if query.bucketed else MatchRow)
     chunks = _joined_buckets(cur, chunk_size) if query.bucketed else _cut_rows(cur, chunk_size)
     async for chunk in chunks:
@@ -262,14 +267,17 @@ async def stream_query(
 
 
 async def _joined_buckets(cur, chunk_size: int) -> AsyncIterator[MatchChunk]:
-    """Buckets are joined while they fit in ``chunk_size``; a bigger one comes alone."""
+    """Buckets are joined while they fit in ``chunk_size``; a bigger one comes alone. The
+    rows of one bucket (adjacent) always go into the same chunk."""
     chunk = MatchChunk()
+    last = None
     while True:
         rows = await cur.fetch(_BUCKETS_PER_FETCH)
-        for _, residents, places, kinds, devices, areas in rows:
-            if chunk and len(chunk) + len(residents) > chunk_size:
+        for bucket, residents, places, kinds, devices, areas in rows:
+            if bucket != last and chunk and len(chunk) + len(residents) > chunk_size:
                 yield chunk
                 chunk = MatchChunk()
+            last = bucket
             # Straight into the chunk's columns: no list per bucket copied twice.
             chunk.resident_ids += residents
             chunk.place_ids += places

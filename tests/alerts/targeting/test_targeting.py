@@ -277,6 +277,35 @@ async def test_chunks_come_in_resident_ranges_and_never_split_a_resident(world):
                 assert len(chunks) < len(expected) // 2, "chunks are filled up to the size"
 
 
+async def test_a_resident_inside_and_at_the_edge_of_a_polygon_stays_in_one_chunk(world):
+    # Interior-cell and boundary-cell matches are grouped apart, so one bucket can come in two
+    # rows; they must still land in the same chunk.
+    from geo.grid import cell_of, cover
+
+    box = shapely.box(140.40, 37.70, 140.60, 37.80)
+    interior, boundary = map(set, cover(box))
+    drawn = await world.ingest_dict(
+        {**_cap_base("inside-and-edge"), "category": "evacuation", "areas": [], "geometry": shapely.geometry.mapping(box)}
+    )
+    expected = {}
+    for i in range(6):
+        r = await world.resident()
+        inner, edge = (37.75, 140.50 + 0.001 * i), (37.7005, 140.45 + 0.01 * i)
+        assert cell_of(*inner) in interior and cell_of(*edge) in boundary
+        expected[r] = {await world.place(r, "home", *inner), await world.place(r, "work", *edge)}
+    for size in (1, 2, 3, 5):
+        chunks = await world.matches(drawn, chunk_size=size)
+        seen: dict[int, set] = {}
+        for n, chunk in enumerate(chunks):
+            for m in chunk:
+                seen.setdefault(m.resident_id, set()).add(n)
+        assert all(len(where) == 1 for where in seen.values()), f"a resident split between chunks (chunk_size={size})"
+        got = {}
+        for m in flat(chunks):
+            got.setdefault(m.resident_id, set()).add(m.place_id)
+        assert got == expected
+
+
 def test_match_chunk_columns_and_split_by_resident():
     chunk = MatchChunk([1, 2, 1, 3], [10, 20, 11, 30], ["home", "home", "current", "work"], [None, None, 7, None],
                        ["A", None, None, "B"])
