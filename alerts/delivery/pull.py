@@ -5,9 +5,9 @@ A push can be muted by the resident's preferences, held by quiet hours, lost by 
 provider, or predate a place the resident registered afterwards; the app's list must not
 depend on any of that. So the list is computed, not replayed:
 
-1. the events in force now (state ``active`` / ``updated``, latest alert not expired; an
-   alert without an expiry counts as in force for ``NO_EXPIRY_IN_FORCE`` after its event's
-   last issue: earthquake information, EEW), matched against the resident's own places
+1. the events in force now (state ``active`` / ``updated`` and ``in_force_until`` ahead: the
+   latest alert's expiry, or ``NO_EXPIRY_IN_FORCE`` after the event's last issue for alerts
+   without one, earthquake information and EEW; ``alerts.events.service.in_force_until``), matched against the resident's own places
    by the fan-out's own rules (``alerts.targeting.service.resident_matches``) and ranked
    by the same ranker (danger now, and whether their preferences mute it);
 2. every event the resident has a ``deliveries`` row for (what they were told, held or
@@ -43,7 +43,6 @@ from alerts.targeting.service import resident_matches, resident_places, targets_
 from server.errors import AppError
 
 ENDED_VISIBLE = timedelta(hours=24)
-NO_EXPIRY_IN_FORCE = timedelta(hours=24)
 # The cursor's time never lags "now" by more than this, whatever transaction stays open.
 HORIZON_MAX_LAG = timedelta(minutes=10)
 CURSOR_VERSION = "2"
@@ -76,8 +75,6 @@ def decode_cursor(cursor: str) -> Cursor:
         raise BadCursor("since is not a cursor returned by this endpoint: pull without it") from exc
 
 
-_IN_FORCE_UNTIL = f"COALESCE(a.expires_at, e.last_issued_at + interval '{int(NO_EXPIRY_IN_FORCE.total_seconds())} seconds')"
-
 _START = text(
     """
     SELECT now() AS now,
@@ -89,16 +86,16 @@ _START = text(
 )
 
 _IN_FORCE = text(
-    f"""
+    """
     SELECT a.id, a.received_at
     FROM alert_events e JOIN alerts a ON a.id = e.latest_alert_id
-    WHERE e.state IN ('active', 'updated') AND {_IN_FORCE_UNTIL} > now() AND (NOT a.is_drill OR :drills)
+    WHERE e.state IN ('active', 'updated') AND e.in_force_until > now() AND (NOT a.is_drill OR :drills)
     """
 )
 
 _ITEMS = text(
-    f"""
-    SELECT e.id AS event_id, e.state, e.updated_at AS event_updated_at, {_IN_FORCE_UNTIL} AS in_force_until,
+    """
+    SELECT e.id AS event_id, e.state, e.updated_at AS event_updated_at, e.in_force_until,
            a.id AS alert_id, a.category, a.msg_type, a.headline, a.severity, a.issued_at, a.expires_at, a.is_drill,
            CASE WHEN a.id = ANY(:matched) THEN a.payload END AS payload,
            d.status, d.rank, d.max_rank, d.held_by_quiet_hours, d.critical, d.current_location, d.place_ids,

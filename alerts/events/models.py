@@ -39,6 +39,8 @@ class AlertEvent(Base):
         UniqueConstraint("source", "event_id", "category"),
         CheckConstraint("state IN ('active','updated','cancelled','cleared')", name="state"),
         Index("ix_alert_events_last_issued_at", "last_issued_at"),
+        # What the pull, the console and shelter notices read: only the events in force.
+        Index("ix_alert_events_in_force", "in_force_until", postgresql_where=text("state IN ('active', 'updated')")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -54,6 +56,9 @@ class AlertEvent(Base):
     latest_alert_id: Mapped[int | None] = mapped_column(BigInteger)
     first_issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Until when the event counts as in force while active / updated (set with latest_alert_id:
+    # ``alerts.events.service.in_force_until``).
+    in_force_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 

@@ -8,7 +8,7 @@ and a repeated document sends nothing twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -27,6 +27,16 @@ ALERTS_INGESTED = Counter(
 )
 
 # CAP severity vocabulary, lowest first; JMA documents are mapped to it by the parser.
+# An alert without an expiry (earthquake information, EEW) counts as in force for this long
+# after its event's last issue.
+NO_EXPIRY_IN_FORCE = timedelta(hours=24)
+
+
+def in_force_until(expires_at: datetime | None, last_issued_at: datetime) -> datetime:
+    """Until when an event counts as in force (while active or updated), from its latest alert."""
+    return expires_at if expires_at is not None else last_issued_at + NO_EXPIRY_IN_FORCE
+
+
 SEVERITY_RANK = {None: 0, "Unknown": 0, "Minor": 1, "Moderate": 2, "Severe": 3, "Extreme": 4}
 # JMA warning statuses that mean "nothing in force any more" for that area.
 JMA_CLEARED_STATUSES = {"解除", "発表警報・注意報はなし"}
@@ -238,6 +248,7 @@ async def ingest(session: AsyncSession, alert: Any) -> IngestResult:
             severity=values["severity"],
             latest_alert_id=alert_id,
             last_issued_at=issued,
+            in_force_until=in_force_until(values["expires_at"], issued),
         )
         if first_alert:
             changes["category"] = values["category"]

@@ -104,14 +104,15 @@ async def safety_by_area(session: AsyncSession, scope: str | None, event_key: st
 
 
 async def active_alerts(session: AsyncSession, limit: int) -> list[dict]:
-    """Alerts whose event is still in force (not cancelled / cleared / expired), newest first,
-    with a simplified geometry for the console map."""
+    """Alerts whose event is still in force (not cancelled / cleared, ``in_force_until`` ahead:
+    an alert without an expiry drops off a day after its last issue), newest first, with a
+    simplified geometry for the console map."""
     rows = await session.execute(
         text(
             """SELECT a.id AS alert_id, a.source, a.category, a.headline, a.severity, a.is_drill, a.issued_at,
                       a.area_codes, ST_AsGeoJSON(ST_SimplifyPreserveTopology(a.geom, 0.0005), 5)::json AS geometry
                FROM alert_events e JOIN alerts a ON a.id = e.latest_alert_id
-               WHERE e.state IN ('active', 'updated') AND (a.expires_at IS NULL OR a.expires_at > now())
+               WHERE e.state IN ('active', 'updated') AND e.in_force_until > now()
                  AND a.msg_type <> 'cancel'
                ORDER BY a.issued_at DESC LIMIT :lim"""
         ),

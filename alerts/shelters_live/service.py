@@ -159,9 +159,8 @@ _RECIPIENTS = text(
     nearby AS (
         SELECT DISTINCT d.resident_id
         FROM deliveries d
-        JOIN alert_events e ON e.id = d.event_id AND e.state IN ('active', 'updated')
+        JOIN alert_events e ON e.id = d.event_id AND e.state IN ('active', 'updated') AND e.in_force_until > now()
         JOIN alerts a ON a.id = e.latest_alert_id AND NOT a.is_drill
-                      AND (a.expires_at IS NULL OR a.expires_at > now())
         JOIN places pl ON pl.resident_id = d.resident_id
                       AND (pl.expires_at IS NULL OR pl.expires_at > now())
         , s

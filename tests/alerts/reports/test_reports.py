@@ -102,3 +102,37 @@ async def test_alert_figures_count_only_residents_in_scope(app, client, engine):
     assert table[0]["targeted"] == "3" and table[0]["failed"] == "1"
     active = (await client.get("/v1/staff/reports/active-alerts", headers=op)).json()
     assert [a["alert_id"] for a in active] == [res.alert_id]
+
+
+async def test_active_alerts_are_those_still_in_force(app, client, engine):
+    # An earthquake report has no expiry and nobody clears it: it counts for a day after its
+    # last issue, then drops off the console's map (and out of every pull).
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from tests.alerts.delivery.conftest import quake_doc, store, weather_doc
+
+    def iso(hours: float) -> str:
+        return (datetime.now(UTC) + timedelta(hours=hours)).isoformat()
+
+    sm = async_sessionmaker(engine)
+    old_quake = await store(sm, quake_doc("q-day-old", {"250": "4"}, event_id="q-day-old", issued_at=iso(-25)))
+    quake = await store(sm, quake_doc("q-now", {"250": "4"}, event_id="q-now", issued_at=iso(-1)))
+    ran_out = await store(sm, {**weather_doc("w-out", [("大雨警報", "発表")], issued_at=iso(-3), event_id="w-out"),
+                               "expires_at": iso(-1)})
+    warning = await store(sm, {**weather_doc("w-on", [("大雨警報", "発表")], issued_at=iso(-3), event_id="w-on"),
+                               "expires_at": iso(5)})
+    # A document older than the event's latest (fetched out of order) does not move its end.
+    await store(sm, {**weather_doc("w-on-older", [("大雨警報", "発表")], issued_at=iso(-4), event_id="w-on"),
+                     "expires_at": iso(-2)})
+    async with engine.connect() as conn:
+        until = dict((await conn.execute(text(
+            "SELECT a.id, e.in_force_until FROM alerts a JOIN alert_events e ON e.id = a.event_id "
+            "WHERE a.id = ANY(:ids)"), {"ids": [old_quake, quake, ran_out, warning]})).all())
+    now = datetime.now(UTC)
+    assert until[old_quake] < now < until[quake] < now + timedelta(hours=24) < until[warning] + timedelta(hours=20)
+    assert until[ran_out] < now
+    op = await staff_headers(app, client, "prefecture")
+    active = (await client.get("/v1/staff/reports/active-alerts", headers=op)).json()
+    assert sorted(a["alert_id"] for a in active) == sorted([quake, warning])
