@@ -319,7 +319,8 @@ async def iter_matches(conn: AsyncConnection, alert_id: int, *, chunk_size: int 
     there is no order). Expired current locations (expires_at <= now()) never match.
 
     Runs in ``conn``'s transaction (begun if none is open) and leaves it to the caller to
-    end; sets ``work_mem`` and ``jit`` for that transaction (SET LOCAL). Close the iterator if you stop early (``contextlib.aclosing``) so the cursor goes.
+    end; sets ``work_mem``, ``jit`` and the query's own planner settings for that transaction
+    (SET LOCAL). Close the iterator if you stop early (``contextlib.aclosing``) so the cursor goes.
     A missing alert, or one with no targetable area, yields nothing.
     """
     query = await match_query(conn, alert_id, chunk_size)

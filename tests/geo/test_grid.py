@@ -91,7 +91,11 @@ def _cover_cell_by_cell(geom):
 
 def test_the_quadtree_cover_equals_testing_every_cell():
     rnd = random.Random(3)
-    shapes = [_jagged_polygon(), shapely.simplify(_jagged_polygon(), 0.002).buffer(-0.1), shapely.box(140.0, 37.0, 140.0 + 0.16, 37.0 + 0.16)]
+    shapes = [
+        _jagged_polygon(),
+        shapely.simplify(_jagged_polygon(), 0.002).buffer(-0.1),
+        shapely.box(140.0, 37.0, 140.0 + 0.16, 37.0 + 0.16),  # edges on grid lines
+    ]
     for _ in range(150):
         x, y = rnd.uniform(139.0, 141.5), rnd.uniform(36.5, 38.0)
         if rnd.random() < 0.5:

@@ -90,7 +90,7 @@ async def test_non_member_sees_nothing_of_a_group(client, new_resident):
     assert (await client.get("/v1/groups", headers=outsider)).json() == []
     missing = await client.get("/v1/groups/999999", headers=outsider)
     assert missing.status_code == 404 and missing.json() == (await client.get(f"/v1/groups/{gid}", headers=outsider)).json() | {
-        "error": f"group 999999 not found"}
+        "error": "group 999999 not found"}
 
 
 async def test_owner_removes_member_member_cannot(client, new_resident):
