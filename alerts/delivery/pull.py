@@ -7,9 +7,10 @@ depend on any of that. So the list is computed, not replayed:
 
 1. the events in force now (state ``active`` / ``updated`` and ``in_force_until`` ahead: the
    latest alert's expiry, or ``NO_EXPIRY_IN_FORCE`` after the event's last issue for alerts
-   without one, earthquake information and EEW; ``alerts.events.service.in_force_until``), matched against the resident's own places
-   by the fan-out's own rules (``alerts.targeting.service.resident_matches``) and ranked
-   by the same ranker (danger now, and whether their preferences mute it);
+   without one, earthquake information and EEW; ``alerts.events.service.in_force_until``),
+   matched against the resident's own places by the fan-out's own rules
+   (``alerts.targeting.service.resident_matches``) and ranked by the same ranker (danger
+   now, and whether their preferences mute it);
 2. every event the resident has a ``deliveries`` row for (what they were told, held or
    cleared), while it is in force or for ``ENDED_VISIBLE`` after it ended, so an app opened
    the morning after still shows the all-clear.

@@ -26,7 +26,6 @@ ALERTS_INGESTED = Counter(
     "bousai_alerts_ingested_total", "Normalized alerts offered to ingest", ["source", "category", "result"]
 )
 
-# CAP severity vocabulary, lowest first; JMA documents are mapped to it by the parser.
 # An alert without an expiry (earthquake information, EEW) counts as in force for this long
 # after its event's last issue.
 NO_EXPIRY_IN_FORCE = timedelta(hours=24)
@@ -37,6 +36,7 @@ def in_force_until(expires_at: datetime | None, last_issued_at: datetime) -> dat
     return expires_at if expires_at is not None else last_issued_at + NO_EXPIRY_IN_FORCE
 
 
+# CAP severity vocabulary, lowest first; JMA documents are mapped to it by the parser.
 SEVERITY_RANK = {None: 0, "Unknown": 0, "Minor": 1, "Moderate": 2, "Severe": 3, "Extreme": 4}
 # JMA warning statuses that mean "nothing in force any more" for that area.
 JMA_CLEARED_STATUSES = {"解除", "発表警報・注意報はなし"}
