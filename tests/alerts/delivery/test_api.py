@@ -140,6 +140,36 @@ async def test_pull_leaves_out_expired_and_lifted_alerts_unless_they_were_told(a
     assert item["alert_id"] == cleared and item["now"]["rank"] == 0 and item["delivery"]["status"] == "cleared"
 
 
+async def test_pull_keeps_what_they_were_told_while_in_force_and_a_day_after(app, client, resident, redis_client):
+    # Told long ago of a warning still in force: listed. Told of events that ended more than a
+    # day ago (cleared, or ran out): not listed, however long the resident's history grows.
+    headers, body = resident
+    sm = app.state.sessionmaker
+    rid = await _my_resident_id(sm, body)
+    await _add_place(sm, rid, FUKUSHIMA_CITY)
+    ids = {}
+    for key, expires in (("long", 5 * 60), ("cleared", 5 * 60), ("ran-out", -30 * 60), ("just-ended", -2 * 60)):
+        doc = {**weather_doc(f"w-{key}", [("大雨警報", "発表")], issued_at=jst(-31 * 60), event_id=f"w-{key}"),
+               "expires_at": jst(expires)}
+        ids[key] = await store(sm, doc)
+        await fan_out(sm, redis_client, ids[key], now=datetime.now(UTC) - timedelta(hours=31))
+    ids["cleared-end"] = await store(sm, weather_doc("w-cleared-2", [("大雨警報", "解除")], issued_at=jst(-30 * 60),
+                                                     event_id="w-cleared"))
+    await fan_out(sm, redis_client, ids["cleared-end"], now=datetime.now(UTC) - timedelta(hours=30))
+    async with sm() as s, s.begin():  # all of it happened a day and more ago
+        await s.execute(text("UPDATE deliveries SET updated_at = now() - interval '30 hours' WHERE resident_id = :r"),
+                        {"r": rid})
+        await s.execute(text("UPDATE alert_events SET updated_at = now() - interval '30 hours'"))
+        told = (await s.execute(text("SELECT count(*) FROM deliveries WHERE resident_id = :r AND status = 'told'"),
+                                {"r": rid})).scalar_one()
+    assert told == 3  # and the cleared one is "cleared"
+    page = await _pull(client, headers)
+    shown = {i["alert_id"]: i for i in page["alerts"]}
+    assert set(shown) == {ids["long"], ids["just-ended"]}
+    assert shown[ids["long"]]["in_force"] and shown[ids["long"]]["delivery"]["status"] == "told"
+    assert not shown[ids["just-ended"]]["in_force"] and shown[ids["just-ended"]]["event_state"] == "expired"
+
+
 async def test_pull_matches_a_cap_polygon_not_the_whole_city(app, client, resident, redis_client):
     headers, body = resident
     sm = app.state.sessionmaker
