@@ -67,46 +67,63 @@ def _code_predicate(t: CodeTargets, params: Params) -> tuple[str, str]:
     return "(" + " OR ".join(conds) + ")", "CASE " + " ".join(cases) + " END"
 
 
+# A matched place as every match query selects it (``p``: a row of places).
+_PLACE = "p.resident_id, p.id, p.kind, p.device_id"
+
+
 def code_match_query(t: CodeTargets) -> tuple[str, list[Any]]:
     """Places whose stored codes are in the alert's areas: index scans (bitmap OR), no geometry."""
     params = Params()
     where, area = _code_predicate(t, params)
     sql = (
-        f"SELECT p.resident_id, p.id, p.kind, p.device_id, {area} AS area_code "
-        f"FROM places p WHERE {where} AND {LIVE}"
+        f"SELECT {_PLACE}, {area} AS area_code FROM places p WHERE {where} AND {LIVE}"
     )
     return sql, params.args
+
+
+def _polygon_parts(alert_id: int, interior: list[int], boundary: list[int], params: Params) -> tuple[str, str]:
+    """``FROM … WHERE …`` of a polygon's two parts, each over rows named ``p``: places in its
+    interior cells, and places in its boundary cells inside the alert's stored polygon.
+
+    ``interior`` / ``boundary`` are the polygon's grid cover (geo.grid.cover): places in
+    interior cells match by the cell index alone; only places in boundary cells get the
+    exact ST_Intersects, against the alert's polygon (PostGIS prepares a geometry that
+    repeats across rows, so each of those tests is a cheap point-in-polygon lookup). The
+    boundary places are fetched by cell first (OFFSET 0 fences the subquery, keeping the
+    planner from also scanning the GiST index with the polygon's bounding box, which covers
+    most rows)."""
+    alert = params.add(alert_id) + "::bigint"
+    inside = f"FROM places p WHERE p.cell = ANY({params.add(interior)}::int[]) AND {LIVE}"
+    edge = (
+        f"FROM (SELECT {_PLACE}, p.geom FROM places p "
+        f"WHERE p.cell = ANY({params.add(boundary)}::int[]) AND {LIVE} OFFSET 0) p "
+        f"JOIN alerts a ON a.id = {alert} WHERE ST_Intersects(p.geom, a.geom)"
+    )
+    return inside, edge
+
+
+def _bucket_arrays(alias: str, area_codes: bool) -> str:
+    """The column arrays of a bucket (see ``by_bucket``) aggregated from rows named ``alias``."""
+    area = f"array_agg({alias}.area_code)" if area_codes else "NULL::text[]"
+    return (
+        f"array_agg({alias}.resident_id), array_agg({alias}.id), array_agg(ascii({alias}.kind)), "
+        f"array_agg({alias}.device_id), {area}"
+    )
 
 
 def polygon_match_query(
     alert_id: int, interior: list[int], boundary: list[int], codes: CodeTargets | None = None
 ) -> tuple[str, list[Any]]:
-    """Places inside the alert's stored polygon, in union with the code matches when
-    ``codes`` is given; one row per place, a code match preferred (it names the area).
-
-    ``interior`` / ``boundary`` are the polygon's grid cover (geo.grid.cover): places in
-    interior cells match by the cell index alone; only places in boundary cells get the
-    exact ST_Intersects, against the alert's polygon (PostGIS prepares a geometry that
-    repeats across rows, so each of those tests is a cheap point-in-polygon lookup).
-    """
+    """Places inside the alert's stored polygon (``_polygon_parts``), in union with the code
+    matches when ``codes`` is given; one row per place, a code match preferred (it names the area)."""
     params = Params()
-    alert = params.add(alert_id) + "::bigint"
-    # The boundary places are fetched by cell first (OFFSET 0 fences the subquery, keeping the planner from
-    # also scanning the GiST index with the polygon's bounding box, which covers most rows).
-    polygon = (
-        "SELECT p.resident_id, p.id, p.kind, p.device_id, NULL::text AS area_code "
-        f"FROM places p WHERE p.cell = ANY({params.add(interior)}::int[]) AND {LIVE} "
-        "UNION ALL "
-        "SELECT e.resident_id, e.id, e.kind, e.device_id, NULL::text AS area_code "
-        f"FROM (SELECT p.resident_id, p.id, p.kind, p.device_id, p.geom FROM places p "
-        f"WHERE p.cell = ANY({params.add(boundary)}::int[]) AND {LIVE} OFFSET 0) e "
-        f"JOIN alerts a ON a.id = {alert} WHERE ST_Intersects(e.geom, a.geom)"
-    )
+    inside, edge = _polygon_parts(alert_id, interior, boundary, params)
+    polygon = f"SELECT {_PLACE}, NULL::text AS area_code {inside} UNION ALL SELECT {_PLACE}, NULL::text {edge}"
     if not codes:
         return polygon, params.args
     where, area = _code_predicate(codes, params)
     sql = (
-        f"WITH m AS (SELECT p.resident_id, p.id, p.kind, p.device_id, {area} AS area_code "
+        f"WITH m AS (SELECT {_PLACE}, {area} AS area_code "
         f"FROM places p WHERE {where} AND {LIVE} UNION ALL {polygon}) "
         "SELECT DISTINCT ON (m.resident_id, m.id) m.resident_id, m.id, m.kind, m.device_id, m.area_code "
         "FROM m ORDER BY m.resident_id, m.id, m.area_code IS NULL"
@@ -123,17 +140,12 @@ def polygon_by_bucket(alert_id: int, interior: list[int], boundary: list[int], w
     Plan it with ``enable_sort`` off (``BUCKET_SETTINGS``): Postgres cannot know how few
     buckets ``resident_id / width`` makes, and would sort every place to group them."""
     params = Params()
-    alert = params.add(alert_id) + "::bigint"
+    inside, edge = _polygon_parts(alert_id, interior, boundary, params)
     bucket = f"p.resident_id / {params.add(width)}::bigint"
-    arrays = "array_agg(p.resident_id), array_agg(p.id), array_agg(ascii(p.kind)), array_agg(p.device_id), NULL::text[]"
+    arrays = _bucket_arrays("p", area_codes=False)
     sql = (
-        f"SELECT {bucket} AS bucket, {arrays} FROM places p "
-        f"WHERE p.cell = ANY({params.add(interior)}::int[]) AND {LIVE} GROUP BY 1 "
-        "UNION ALL "
-        f"SELECT {bucket}, {arrays} FROM (SELECT p.resident_id, p.id, p.kind, p.device_id, p.geom FROM places p "
-        f"WHERE p.cell = ANY({params.add(boundary)}::int[]) AND {LIVE} OFFSET 0) p "
-        f"JOIN alerts a ON a.id = {alert} WHERE ST_Intersects(p.geom, a.geom) GROUP BY 1 "
-        "ORDER BY 1"
+        f"SELECT {bucket} AS bucket, {arrays} {inside} GROUP BY 1 "
+        f"UNION ALL SELECT {bucket}, {arrays} {edge} GROUP BY 1 ORDER BY 1"
     )
     return sql, params.args
 
@@ -162,7 +174,7 @@ def resident_match_query(alert_id: int, codes: CodeTargets | None, has_geom: boo
     if has_geom:
         conds.append(f"EXISTS (SELECT 1 FROM alerts a WHERE a.id = {alert} AND ST_Intersects(p.geom, a.geom))")
     return (
-        f"SELECT p.resident_id, p.id, p.kind, p.device_id, {area} AS area_code, {alert} AS alert_id "
+        f"SELECT {_PLACE}, {area} AS area_code, {alert} AS alert_id "
         f"FROM places p WHERE p.resident_id = {resident} AND {LIVE} AND ({' OR '.join(conds)})"
     )
 
@@ -178,11 +190,8 @@ def by_bucket(sql: str, args: list[Any], width: int, *, area_codes: bool = True)
     most of it saved in decoding rows."""
     params = Params(first=len(args) + 1)
     bucket = f"m.resident_id / {params.add(width)}::bigint"
-    kind = "ascii(m.kind)"
-    area = "array_agg(m.area_code)" if area_codes else "NULL::text[]"
     return (
-        f"SELECT {bucket} AS bucket, array_agg(m.resident_id), array_agg(m.id), array_agg({kind}), "
-        f"array_agg(m.device_id), {area} FROM ({sql}) m GROUP BY 1 ORDER BY 1",
+        f"SELECT {bucket} AS bucket, {_bucket_arrays('m', area_codes)} FROM ({sql}) m GROUP BY 1 ORDER BY 1",
         [*args, *params.args],
     )
 
@@ -191,7 +200,7 @@ def plain_intersects_query(alert_id: int, *, ordered: bool = True) -> tuple[str,
     """The baseline: raw points against the alert's whole polygon, no codes, no subdivision;
     a row per place in resident order (``ordered``), else unordered for ``by_bucket``."""
     sql = (
-        "SELECT p.resident_id, p.id, p.kind, p.device_id, NULL::text AS area_code "
+        f"SELECT {_PLACE}, NULL::text AS area_code "
         f"FROM alerts a JOIN places p ON ST_Intersects(p.geom, a.geom) WHERE a.id = $1::bigint AND {LIVE}"
     )
     return (sql + " ORDER BY p.resident_id, p.id" if ordered else sql), [alert_id]

@@ -71,12 +71,21 @@ class MatchChunk(Sequence[Match]):
     __slots__ = ("resident_ids", "place_ids", "kinds", "device_ids", "area_codes")
 
     def __init__(self, resident_ids=(), place_ids=(), kinds=(), device_ids=(), area_codes=()):
-        self.resident_ids: list[int] = list(resident_ids)
-        self.place_ids: list[int] = list(place_ids)
-        self.kinds: list[str] = list(kinds)
-        self.device_ids: list[int | None] = list(device_ids)
-        # None: no area code at all (a polygon alone matched), not shipped per place
-        self.area_codes: list[str | None] = [None] * len(self.resident_ids) if area_codes is None else list(area_codes)
+        self.resident_ids: list[int] = []
+        self.place_ids: list[int] = []
+        self.kinds: list[str] = []
+        self.device_ids: list[int | None] = []
+        self.area_codes: list[str | None] = []
+        self.add(resident_ids, place_ids, kinds, device_ids, area_codes)
+
+    def add(self, resident_ids, place_ids, kinds, device_ids, area_codes) -> None:
+        """Append places given as columns (sequences of equal length); ``area_codes`` None:
+        none of them has one (a polygon alone matched, none shipped per place)."""
+        self.resident_ids += resident_ids
+        self.place_ids += place_ids
+        self.kinds += kinds
+        self.device_ids += device_ids
+        self.area_codes += [None] * len(resident_ids) if area_codes is None else area_codes
 
     def _columns(self) -> tuple[list, ...]:
         return self.resident_ids, self.place_ids, self.kinds, self.device_ids, self.area_codes
@@ -94,10 +103,6 @@ class MatchChunk(Sequence[Match]):
 
     def __repr__(self) -> str:
         return f"MatchChunk({list(self)!r})"
-
-    def extend(self, other: MatchChunk) -> None:
-        for mine, theirs in zip(self._columns(), other._columns()):
-            mine.extend(theirs)
 
 
 def split_residents(chunk: Sequence[Match], n: int) -> tuple[list[Match], list[Match]]:
@@ -278,12 +283,7 @@ async def _joined_buckets(cur, chunk_size: int) -> AsyncIterator[MatchChunk]:
                 yield chunk
                 chunk = MatchChunk()
             last = bucket
-            # Straight into the chunk's columns: no list per bucket copied twice.
-            chunk.resident_ids += residents
-            chunk.place_ids += places
-            chunk.kinds += [_KIND[k] for k in kinds]
-            chunk.device_ids += devices
-            chunk.area_codes += [None] * len(residents) if areas is None else areas
+            chunk.add(residents, places, [_KIND[k] for k in kinds], devices, areas)
         if len(rows) < _BUCKETS_PER_FETCH:  # the cursor is exhausted
             if chunk:
                 yield chunk

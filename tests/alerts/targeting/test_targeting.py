@@ -314,8 +314,10 @@ def test_match_chunk_columns_and_split_by_resident():
     head, tail = split_residents(chunk, 1)
     assert [m.place_id for m in head] == [10, 11] and [m.place_id for m in tail] == [20, 30]
     other = MatchChunk([4], [40], ["home"], [None], [None])
-    other.extend(chunk)
+    other.add(chunk.resident_ids, chunk.place_ids, chunk.kinds, chunk.device_ids, chunk.area_codes)
     assert sorted(other) == sorted([*chunk, Match(4, 40, "home", None, None)])
+    other.add([5], [50], ["work"], [None], None)  # no area codes shipped: a polygon alone
+    assert other[-1] == Match(5, 50, "work", None, None)
 
 
 async def test_missing_alert_and_untargetable_alert_yield_nothing(world):
