@@ -331,7 +331,7 @@ async def _run(url: str, ids: dict, repeat: int, chunk_size: int) -> dict:
         return lambda conn: stream_query(conn, query, chunk_size=chunk_size)
 
     def plain_shipped_like_ours(alert_id):
-        sql, args = repo.by_bucket(*repo.plain_intersects_query(alert_id, ordered=False), bucket_width(chunk_size))
+        sql, args = repo.by_bucket(*repo.plain_intersects_query(alert_id, ordered=False), bucket_width(chunk_size), area_codes=False)
         return lambda conn: stream_query(conn, MatchQuery(sql, args, True), chunk_size=chunk_size)
 
     out: dict[str, Any] = {}
