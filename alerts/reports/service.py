@@ -23,13 +23,6 @@ SAFETY_CELL_DEG = 0.01
 MIN_CELL_COUNT = 3
 
 
-def _scope(principal: StaffPrincipal, municipality_code: str | None) -> str | None:
-    if municipality_code:
-        principal.require_scope([municipality_code], "that municipality")
-        return municipality_code
-    return principal.municipality_code  # None for prefecture-wide accounts
-
-
 def _summarize(f: dict[str, Any]) -> dict[str, Any]:
     pushes = f.pop("pushes", [])
     providers: dict[str, dict[str, int]] = {}
@@ -94,12 +87,12 @@ async def notice_report(session: AsyncSession, principal: StaffPrincipal, notice
 
 
 async def recent_alerts(session: AsyncSession, principal: StaffPrincipal, municipality_code: str | None, limit: int) -> list[dict]:
-    scope = _scope(principal, municipality_code)
+    scope = principal.scope_filter(municipality_code)
     return [await alert_report(session, i, scope) for i in await repo.recent_alert_ids(session, scope, limit)]
 
 
 async def safety(session: AsyncSession, principal: StaffPrincipal, municipality_code: str | None, event_key: str | None) -> dict:
-    scope = _scope(principal, municipality_code)
+    scope = principal.scope_filter(municipality_code)
     raw = await repo.safety_by_area(session, scope, event_key, SAFETY_CELL_DEG)
     munis: dict[str, dict[str, int]] = {}
     for r in raw["by_municipality"]:
