@@ -10,14 +10,14 @@ from my_evacuation.family.service import require_member
 from my_evacuation.pfif import group_pfif
 from server.auth.deps import current_device
 from server.auth.service import CurrentDevice
-from server.deps import get_session
+from server.deps import SESSION
 
 router = APIRouter(tags=["family"])
 
 
 @router.get("/v1/groups/{group_id}/pfif.xml", response_class=Response,
             responses={200: {"content": {"application/xml": {}}}})
-async def group_pfif_xml(group_id: int, session: AsyncSession = Depends(get_session, scope="function"),
+async def group_pfif_xml(group_id: int, session: AsyncSession = SESSION,
                          current: CurrentDevice = Depends(current_device)):
     """Members and their status notes as PFIF 1.4, for cross-search services. Members only."""
     await require_member(session, group_id, current.resident_id)
@@ -25,6 +25,6 @@ async def group_pfif_xml(group_id: int, session: AsyncSession = Depends(get_sess
 
 
 @router.get("/v1/me/export", tags=["my evacuation"])
-async def export_me(session: AsyncSession = Depends(get_session, scope="function"), current: CurrentDevice = Depends(current_device)):
+async def export_me(session: AsyncSession = SESSION, current: CurrentDevice = Depends(current_device)):
     """Everything my_evacuation holds about you (plans with history, places, statuses, groups, checks)."""
     return await resident_export(session, current.resident_id)

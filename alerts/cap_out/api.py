@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, Path
+from fastapi import APIRouter, Query, Request, Response, Path
 from lxml import etree
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.cap_out import service
 from alerts.cap_out.writer import cap_time
-from server.deps import get_session
+from server.deps import SESSION
 from server.staff.settings import get_staff_settings
 
 # Postgres bigint: a larger id is a bad request (422), never a database error.
@@ -35,7 +35,7 @@ def _base(request: Request) -> str:
 async def cap_feed(
     request: Request,
     include_drills: bool = Query(False, description="also list drills (CAP status Exercise)"),
-    session: AsyncSession = Depends(get_session, scope="function"),
+    session: AsyncSession = SESSION,
 ):
     settings = get_staff_settings()
     base = _base(request)
@@ -62,6 +62,6 @@ async def cap_feed(
 
 
 @router.get("/v1/feeds/cap/{message_id}.xml", response_class=Response)
-async def cap_document(message_id: RowId, session: AsyncSession = Depends(get_session, scope="function")):
+async def cap_document(message_id: RowId, session: AsyncSession = SESSION):
     m = await service.by_id(session, message_id)
     return Response(m.xml.encode("utf-8"), media_type=f"{CAP_MIME}; charset=utf-8")

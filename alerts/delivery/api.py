@@ -19,7 +19,7 @@ from alerts.delivery.preferences import Preferences, load_preferences
 from alerts.delivery.schemas import MyAlerts, PreferencesOut
 from server.auth.deps import current_device
 from server.auth.service import CurrentDevice
-from server.deps import get_session
+from server.deps import SESSION
 from server.errors import AppError
 
 router = APIRouter(tags=["alerts"])
@@ -33,7 +33,7 @@ def _prefs_out(p: Preferences) -> PreferencesOut:
 
 @router.get("/v1/me/preferences", response_model=PreferencesOut)
 async def get_preferences(
-    me: CurrentDevice = Depends(current_device), session: AsyncSession = Depends(get_session, scope="function")
+    me: CurrentDevice = Depends(current_device), session: AsyncSession = SESSION
 ) -> PreferencesOut:
     raw = (await session.execute(text("SELECT preferences FROM residents WHERE id = :r"), {"r": me.resident_id})).scalar()
     return _prefs_out(load_preferences(raw))
@@ -41,7 +41,7 @@ async def get_preferences(
 
 @router.put("/v1/me/preferences", response_model=PreferencesOut)
 async def put_preferences(
-    body: dict, me: CurrentDevice = Depends(current_device), session: AsyncSession = Depends(get_session, scope="function")
+    body: dict, me: CurrentDevice = Depends(current_device), session: AsyncSession = SESSION
 ) -> PreferencesOut:
     try:
         prefs = Preferences.model_validate(body)
@@ -70,7 +70,7 @@ async def put_preferences(
 async def my_alerts(
     since: str | None = Query(None, max_length=128, description="cursor from the previous call"),
     me: CurrentDevice = Depends(current_device),
-    session: AsyncSession = Depends(get_session, scope="function"),
+    session: AsyncSession = SESSION,
 ) -> MyAlerts:
     """Every alert in force for your places (and those you were told about, for a day after
     they end), with its state now. With ``since``: only what changed, unless the list itself

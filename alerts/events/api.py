@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.events import repository as repo
 from alerts.events.models import AlertEvent
 from alerts.events.schemas import AlertBrief, AlertOut, EventOut, EventSummary
-from server.deps import get_session
+from server.deps import SESSION
 from server.errors import NotFound
 
 router = APIRouter(tags=["alerts"])
@@ -29,7 +29,7 @@ def _event_summary(e: AlertEvent) -> EventSummary:
 
 
 @router.get("/v1/alerts/{alert_id}", response_model=AlertOut, responses={404: {"description": "No such alert"}})
-async def get_alert(alert_id: RowId, session: AsyncSession = Depends(get_session, scope="function")) -> AlertOut:
+async def get_alert(alert_id: RowId, session: AsyncSession = SESSION) -> AlertOut:
     found = await repo.get_alert(session, alert_id)
     if found is None:
         raise NotFound(f"alert {alert_id} not found")
@@ -45,7 +45,7 @@ async def get_alert(alert_id: RowId, session: AsyncSession = Depends(get_session
 
 
 @router.get("/v1/events/{event_id}", response_model=EventOut, responses={404: {"description": "No such event"}})
-async def get_event(event_id: RowId, session: AsyncSession = Depends(get_session, scope="function")) -> EventOut:
+async def get_event(event_id: RowId, session: AsyncSession = SESSION) -> EventOut:
     event = await repo.get_event(session, event_id)
     if event is None:
         raise NotFound(f"event {event_id} not found")

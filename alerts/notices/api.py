@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.notices import service, templates
 from alerts.notices.schemas import DistrictIn, NoticeChanges, NoticeIn, RejectIn
-from server.deps import get_session
+from server.deps import SESSION
 from server.staff.deps import require_staff
 from server.staff.principal import StaffPrincipal
 
@@ -35,65 +35,65 @@ async def list_templates(principal: StaffPrincipal = Depends(readers)):
 async def list_notices(
     state: str | None = Query(None, pattern=r"^(draft|pending_approval|issued|updated|cancelled|discarded)$"),
     limit: int = Query(100, ge=1, le=500),
-    session: AsyncSession = Depends(get_session, scope="function"),
+    session: AsyncSession = SESSION,
     principal: StaffPrincipal = Depends(readers),
 ):
     return [service.view(n) for n in await service.list_notices(session, principal, state=state, limit=limit)]
 
 
 @router.post("/v1/staff/notices", status_code=201)
-async def create_notice(body: NoticeIn, session: AsyncSession = Depends(get_session, scope="function"),
+async def create_notice(body: NoticeIn, session: AsyncSession = SESSION,
                         principal: StaffPrincipal = Depends(operators)):
     """A draft. Nothing is sent until it is submitted (and, for a live level 4/5, approved)."""
     return service.view(await service.create_draft(session, principal, body))
 
 
 @router.get("/v1/staff/notices/{notice_id}")
-async def get_notice(notice_id: RowId, session: AsyncSession = Depends(get_session, scope="function"),
+async def get_notice(notice_id: RowId, session: AsyncSession = SESSION,
                      principal: StaffPrincipal = Depends(readers)):
     return service.view(await service.get_notice(session, principal, notice_id))
 
 
 @router.patch("/v1/staff/notices/{notice_id}")
-async def edit_notice(notice_id: RowId, body: NoticeChanges, session: AsyncSession = Depends(get_session, scope="function"),
+async def edit_notice(notice_id: RowId, body: NoticeChanges, session: AsyncSession = SESSION,
                       principal: StaffPrincipal = Depends(operators)):
     return service.view(await service.update_draft(session, principal, notice_id, body))
 
 
 @router.post("/v1/staff/notices/{notice_id}/submit")
-async def submit_notice(notice_id: RowId, session: AsyncSession = Depends(get_session, scope="function"),
+async def submit_notice(notice_id: RowId, session: AsyncSession = SESSION,
                         principal: StaffPrincipal = Depends(operators)):
     return service.view(await service.submit(session, principal, notice_id))
 
 
 @router.post("/v1/staff/notices/{notice_id}/approve")
-async def approve_notice(notice_id: RowId, session: AsyncSession = Depends(get_session, scope="function"),
+async def approve_notice(notice_id: RowId, session: AsyncSession = SESSION,
                          principal: StaffPrincipal = Depends(operators)):
     """The second person: anyone with an operator role over the notice's area, other than its author."""
     return service.view(await service.approve(session, principal, notice_id))
 
 
 @router.post("/v1/staff/notices/{notice_id}/reject")
-async def reject_notice(notice_id: RowId, body: RejectIn, session: AsyncSession = Depends(get_session, scope="function"),
+async def reject_notice(notice_id: RowId, body: RejectIn, session: AsyncSession = SESSION,
                         principal: StaffPrincipal = Depends(operators)):
     return service.view(await service.reject(session, principal, notice_id, body.note))
 
 
 @router.post("/v1/staff/notices/{notice_id}/discard")
-async def discard_notice(notice_id: RowId, session: AsyncSession = Depends(get_session, scope="function"),
+async def discard_notice(notice_id: RowId, session: AsyncSession = SESSION,
                          principal: StaffPrincipal = Depends(operators)):
     return service.view(await service.discard(session, principal, notice_id))
 
 
 @router.post("/v1/staff/notices/{notice_id}/correction", status_code=201)
-async def correct_notice(notice_id: RowId, body: NoticeChanges, session: AsyncSession = Depends(get_session, scope="function"),
+async def correct_notice(notice_id: RowId, body: NoticeChanges, session: AsyncSession = SESSION,
                          principal: StaffPrincipal = Depends(operators)):
     """A ready-made correction draft (msg_type update); submit it like any notice."""
     return service.view(await service.prepare_correction(session, principal, notice_id, body))
 
 
 @router.post("/v1/staff/notices/{notice_id}/cancel")
-async def cancel_notice(notice_id: RowId, body: RejectIn | None = None, session: AsyncSession = Depends(get_session, scope="function"),
+async def cancel_notice(notice_id: RowId, body: RejectIn | None = None, session: AsyncSession = SESSION,
                         principal: StaffPrincipal = Depends(operators)):
     """Withdraw a notice sent in error: goes out at once to exactly those who received it."""
     return service.view(await service.cancel(session, principal, notice_id, body.note if body else None))
@@ -101,12 +101,12 @@ async def cancel_notice(notice_id: RowId, body: RejectIn | None = None, session:
 
 @router.get("/v1/staff/districts")
 async def list_districts(municipality_code: str | None = Query(None, pattern=r"^[0-9]{6}$"),
-                         session: AsyncSession = Depends(get_session, scope="function"), principal: StaffPrincipal = Depends(readers)):
+                         session: AsyncSession = SESSION, principal: StaffPrincipal = Depends(readers)):
     return await service.list_districts(session, principal, municipality_code)
 
 
 @router.post("/v1/staff/districts", status_code=201)
-async def create_district(body: DistrictIn, session: AsyncSession = Depends(get_session, scope="function"),
+async def create_district(body: DistrictIn, session: AsyncSession = SESSION,
                           principal: StaffPrincipal = Depends(operators)):
     d = await service.create_district(session, principal, body)
     return {"id": d.id, "municipality_code": d.municipality_code, "name": d.name}

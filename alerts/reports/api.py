@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.reports import service
-from server.deps import get_session
+from server.deps import SESSION
 from server.staff.deps import require_staff
 from server.staff.principal import StaffPrincipal
 
@@ -29,7 +29,7 @@ def _csv(body: str, name: str) -> Response:
 
 # The .csv route first: the JSON route's {notice_id} would otherwise swallow '12.csv'.
 @router.get("/v1/staff/reports/notices/{notice_id}.csv")
-async def notice_report_csv(notice_id: RowId, session: AsyncSession = Depends(get_session, scope="function"),
+async def notice_report_csv(notice_id: RowId, session: AsyncSession = SESSION,
                             principal: StaffPrincipal = Depends(readers)):
     rep = await service.notice_report(session, principal, notice_id)
     rows = service.alert_rows(rep["messages"])
@@ -37,28 +37,28 @@ async def notice_report_csv(notice_id: RowId, session: AsyncSession = Depends(ge
 
 
 @router.get("/v1/staff/reports/notices/{notice_id}")
-async def notice_report(notice_id: RowId, session: AsyncSession = Depends(get_session, scope="function"),
+async def notice_report(notice_id: RowId, session: AsyncSession = SESSION,
                         principal: StaffPrincipal = Depends(readers)):
     return await service.notice_report(session, principal, notice_id)
 
 
 @router.get("/v1/staff/reports/alerts")
 async def alerts_report(municipality_code: str | None = Query(None, pattern=r"^[0-9]{6}$"),
-                        limit: int = Query(50, ge=1, le=500), session: AsyncSession = Depends(get_session, scope="function"),
+                        limit: int = Query(50, ge=1, le=500), session: AsyncSession = SESSION,
                         principal: StaffPrincipal = Depends(readers)):
     return await service.recent_alerts(session, principal, municipality_code, limit)
 
 
 @router.get("/v1/staff/reports/alerts.csv")
 async def alerts_report_csv(municipality_code: str | None = Query(None, pattern=r"^[0-9]{6}$"),
-                            limit: int = Query(200, ge=1, le=500), session: AsyncSession = Depends(get_session, scope="function"),
+                            limit: int = Query(200, ge=1, le=500), session: AsyncSession = SESSION,
                             principal: StaffPrincipal = Depends(readers)):
     reports = await service.recent_alerts(session, principal, municipality_code, limit)
     return _csv(service.to_csv(service.alert_rows(reports), service.ALERT_COLUMNS), "alerts.csv")
 
 
 @router.get("/v1/staff/reports/active-alerts")
-async def active_alerts(limit: int = Query(200, ge=1, le=1000), session: AsyncSession = Depends(get_session, scope="function"),
+async def active_alerts(limit: int = Query(200, ge=1, le=1000), session: AsyncSession = SESSION,
                         principal: StaffPrincipal = Depends(readers)):
     """Alerts in force (public information), for the console map."""
     from alerts.reports import repository
@@ -72,7 +72,7 @@ async def active_alerts(limit: int = Query(200, ge=1, le=1000), session: AsyncSe
 
 @router.get("/v1/staff/reports/safety")
 async def safety_report(municipality_code: str | None = Query(None, pattern=r"^[0-9]{6}$"),
-                        event_key: str | None = Query(None, max_length=300), session: AsyncSession = Depends(get_session, scope="function"),
+                        event_key: str | None = Query(None, max_length=300), session: AsyncSession = SESSION,
                         principal: StaffPrincipal = Depends(readers)):
     return await service.safety(session, principal, municipality_code, event_key)
 
@@ -80,7 +80,7 @@ async def safety_report(municipality_code: str | None = Query(None, pattern=r"^[
 @router.get("/v1/staff/reports/safety.csv")
 async def safety_report_csv(municipality_code: str | None = Query(None, pattern=r"^[0-9]{6}$"),
                             event_key: str | None = Query(None, max_length=300),
-                            session: AsyncSession = Depends(get_session, scope="function"), principal: StaffPrincipal = Depends(readers)):
+                            session: AsyncSession = SESSION, principal: StaffPrincipal = Depends(readers)):
     rep = await service.safety(session, principal, municipality_code, event_key)
     statuses = sorted({s for m in rep["by_municipality"] for s in m["counts"]})
     rows = [{"municipality_code": m["municipality_code"], "total": m["total"], **m["counts"]} for m in rep["by_municipality"]]

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.shelters_live import service
 from alerts.shelters_live.schemas import BulkChange, ShelterChange
-from server.deps import get_session
+from server.deps import SESSION
 from server.staff.deps import require_staff
 from server.staff.principal import StaffPrincipal
 
@@ -22,7 +22,7 @@ async def list_shelters(
     municipality_code: str | None = Query(None, pattern=r"^[0-9]{6}$"),
     is_open: bool | None = None,
     limit: int = Query(500, ge=1, le=5000),
-    session: AsyncSession = Depends(get_session, scope="function"),
+    session: AsyncSession = SESSION,
     principal: StaffPrincipal = Depends(readers),
 ):
     rows = await service.list_in_scope(session, principal, municipality_code=municipality_code, is_open=is_open, limit=limit)
@@ -30,31 +30,31 @@ async def list_shelters(
 
 
 @router.get("/v1/staff/shelters/{shelter_id}")
-async def get_shelter(shelter_id: str, session: AsyncSession = Depends(get_session, scope="function"),
+async def get_shelter(shelter_id: str, session: AsyncSession = SESSION,
                       principal: StaffPrincipal = Depends(readers)):
     return service.present(await service.get_in_scope(session, principal, shelter_id))
 
 
 @router.patch("/v1/staff/shelters/{shelter_id}")
-async def change_shelter(shelter_id: str, body: ShelterChange, session: AsyncSession = Depends(get_session, scope="function"),
+async def change_shelter(shelter_id: str, body: ShelterChange, session: AsyncSession = SESSION,
                          principal: StaffPrincipal = Depends(operators)):
     return service.present(await service.change(session, principal, shelter_id, body))
 
 
 @router.post("/v1/staff/shelters/{shelter_id}/open")
-async def open_shelter(shelter_id: str, session: AsyncSession = Depends(get_session, scope="function"),
+async def open_shelter(shelter_id: str, session: AsyncSession = SESSION,
                        principal: StaffPrincipal = Depends(operators)):
     return service.present(await service.change(session, principal, shelter_id, ShelterChange(is_open=True)))
 
 
 @router.post("/v1/staff/shelters/{shelter_id}/close")
-async def close_shelter(shelter_id: str, session: AsyncSession = Depends(get_session, scope="function"),
+async def close_shelter(shelter_id: str, session: AsyncSession = SESSION,
                         principal: StaffPrincipal = Depends(operators)):
     return service.present(await service.change(session, principal, shelter_id, ShelterChange(is_open=False)))
 
 
 @router.post("/v1/staff/shelters/bulk")
-async def bulk_change(body: BulkChange, session: AsyncSession = Depends(get_session, scope="function"),
+async def bulk_change(body: BulkChange, session: AsyncSession = SESSION,
                       principal: StaffPrincipal = Depends(operators)):
     """Open or close every (or the listed) shelter of one municipality."""
     return await service.bulk(session, principal, body)

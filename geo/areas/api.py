@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from geo.areas.geocoder import Geocoder, load_geocoder
 from geo.areas.models import AREA_KINDS
 from geo.places.schemas import ResolvedArea
-from server.deps import get_session
+from server.deps import SESSION
 from server.errors import AppError
 
 router = APIRouter(tags=["areas"])
@@ -73,7 +73,7 @@ async def locate(
 async def list_areas(
     kind: str = Query("municipality", description=f"one of {', '.join(AREA_KINDS)}"),
     geometry: bool = Query(False, description="include simplified GeoJSON geometry"),
-    session: AsyncSession = Depends(get_session, scope="function"),
+    session: AsyncSession = SESSION,
 ):
     if kind not in AREA_KINDS:
         raise AppError(f"unknown area kind {kind!r}", code="unknown_area_kind", detail={"kinds": list(AREA_KINDS)})

@@ -17,7 +17,7 @@ from geo.places.schemas import LocationIn, LocationOut, PlaceIn, PlaceOut, Place
 from server.auth.deps import bearer_token, current_device
 from server.auth.service import CurrentDevice
 from server.auth.tokens import MalformedAuthorization, asgi_authorization, bearer_from_header, hash_token
-from server.deps import get_session
+from server.deps import SESSION
 from server.errors import AppError, NotFound, Unauthorized, error_body
 
 router = APIRouter(tags=["places"])
@@ -38,7 +38,7 @@ def _place_out(geocoder: Geocoder, row) -> PlaceOut:
 
 @router.get("/v1/me/places", response_model=list[PlaceOut])
 async def list_places(
-    session: AsyncSession = Depends(get_session, scope="function"),
+    session: AsyncSession = SESSION,
     current: CurrentDevice = Depends(current_device),
     geocoder: Geocoder = Depends(get_geocoder),
 ):
@@ -49,7 +49,7 @@ async def list_places(
 async def add_place(
     body: PlaceIn,
     request: Request,
-    session: AsyncSession = Depends(get_session, scope="function"),
+    session: AsyncSession = SESSION,
     current: CurrentDevice = Depends(current_device),
     geocoder: Geocoder = Depends(get_geocoder),
 ):
@@ -63,7 +63,7 @@ async def add_place(
 @router.get("/v1/me/places/{place_id}", response_model=PlaceOut)
 async def get_place(
     place_id: int,
-    session: AsyncSession = Depends(get_session, scope="function"),
+    session: AsyncSession = SESSION,
     current: CurrentDevice = Depends(current_device),
     geocoder: Geocoder = Depends(get_geocoder),
 ):
@@ -77,7 +77,7 @@ async def get_place(
 async def patch_place(
     place_id: int,
     body: PlacePatch,
-    session: AsyncSession = Depends(get_session, scope="function"),
+    session: AsyncSession = SESSION,
     current: CurrentDevice = Depends(current_device),
     geocoder: Geocoder = Depends(get_geocoder),
 ):
@@ -87,7 +87,7 @@ async def patch_place(
 
 @router.delete("/v1/me/places/{place_id}", status_code=204)
 async def delete_place(
-    place_id: int, session: AsyncSession = Depends(get_session, scope="function"), current: CurrentDevice = Depends(current_device)
+    place_id: int, session: AsyncSession = SESSION, current: CurrentDevice = Depends(current_device)
 ):
     if not await repo.delete_place(session, current.resident_id, place_id):
         raise NotFound(f"place {place_id} not found")
@@ -173,7 +173,7 @@ def install_middleware(app) -> None:
 
 @router.get("/v1/me/location", response_model=PlaceOut)
 async def get_location(
-    session: AsyncSession = Depends(get_session, scope="function"),
+    session: AsyncSession = SESSION,
     current: CurrentDevice = Depends(current_device),
     geocoder: Geocoder = Depends(get_geocoder),
 ):
@@ -184,6 +184,6 @@ async def get_location(
 
 
 @router.delete("/v1/me/location", status_code=204)
-async def delete_location(session: AsyncSession = Depends(get_session, scope="function"), current: CurrentDevice = Depends(current_device)):
+async def delete_location(session: AsyncSession = SESSION, current: CurrentDevice = Depends(current_device)):
     await repo.delete_current_location(session, current.device_id)
     return Response(status_code=204)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from geo.shelters import service
 from geo.shelters.schemas import Hazard, NearbyShelters, ShelterOut
-from server.deps import get_session
+from server.deps import SESSION
 
 router = APIRouter(prefix="/v1/shelters", tags=["shelters"])
 
@@ -22,7 +22,7 @@ async def nearest_shelters(
     open: Annotated[bool | None, Query(description="true: open shelters only; false: closed only")] = None,
     available: Annotated[bool, Query(description="leave out full shelters (≥ 80 % of capacity)")] = False,
     limit: Annotated[int, Query(ge=1, le=service.MAX_LIMIT)] = 10,
-    session: AsyncSession = Depends(get_session, scope="function"),
+    session: AsyncSession = SESSION,
 ):
     """Nearest shelters by distance, suitable for ``hazard`` when given."""
     h = hazard.value if hazard is not None else None
@@ -31,5 +31,5 @@ async def nearest_shelters(
 
 
 @router.get("/{shelter_id:path}", response_model=ShelterOut)
-async def get_shelter(shelter_id: str, session: AsyncSession = Depends(get_session, scope="function")):
+async def get_shelter(shelter_id: str, session: AsyncSession = SESSION):
     return await service.get(session, shelter_id)

@@ -15,49 +15,49 @@ from my_evacuation.family import service, statuses
 from my_evacuation.family.schemas import GroupCreate, GroupOut, InviteCreate, InviteOut, JoinIn, StatusIn, StatusOut
 from server.auth.deps import current_device
 from server.auth.service import CurrentDevice
-from server.deps import get_session
+from server.deps import SESSION
 
 router = APIRouter(tags=["family"])
 
 
 @router.post("/v1/groups", status_code=201, response_model=GroupOut)
-async def create_group(body: GroupCreate, session: AsyncSession = Depends(get_session, scope="function"),
+async def create_group(body: GroupCreate, session: AsyncSession = SESSION,
                        current: CurrentDevice = Depends(current_device)):
     return await service.create_group(session, current.resident_id, body)
 
 
 @router.get("/v1/groups", response_model=list[GroupOut])
-async def list_groups(session: AsyncSession = Depends(get_session, scope="function"), current: CurrentDevice = Depends(current_device)):
+async def list_groups(session: AsyncSession = SESSION, current: CurrentDevice = Depends(current_device)):
     return await service.list_groups(session, current.resident_id)
 
 
 @router.post("/v1/groups/join", response_model=GroupOut)
-async def join_group(body: JoinIn, session: AsyncSession = Depends(get_session, scope="function"),
+async def join_group(body: JoinIn, session: AsyncSession = SESSION,
                      current: CurrentDevice = Depends(current_device)):
     return await service.join(session, current.resident_id, body)
 
 
 @router.get("/v1/groups/{group_id}", response_model=GroupOut)
-async def get_group(group_id: int, session: AsyncSession = Depends(get_session, scope="function"),
+async def get_group(group_id: int, session: AsyncSession = SESSION,
                     current: CurrentDevice = Depends(current_device)):
     return await service.get_group(session, group_id, current.resident_id)
 
 
 @router.post("/v1/groups/{group_id}/invites", status_code=201, response_model=InviteOut)
-async def create_invite(group_id: int, body: InviteCreate | None = None, session: AsyncSession = Depends(get_session, scope="function"),
+async def create_invite(group_id: int, body: InviteCreate | None = None, session: AsyncSession = SESSION,
                         current: CurrentDevice = Depends(current_device)):
     return await service.create_invite(session, group_id, current.resident_id, body or InviteCreate())
 
 
 @router.post("/v1/groups/{group_id}/leave", status_code=204)
-async def leave_group(group_id: int, session: AsyncSession = Depends(get_session, scope="function"),
+async def leave_group(group_id: int, session: AsyncSession = SESSION,
                       current: CurrentDevice = Depends(current_device)):
     await service.leave(session, group_id, current.resident_id)
     return Response(status_code=204)
 
 
 @router.delete("/v1/groups/{group_id}/members/{member_id}", status_code=204)
-async def remove_member(group_id: int, member_id: int, session: AsyncSession = Depends(get_session, scope="function"),
+async def remove_member(group_id: int, member_id: int, session: AsyncSession = SESSION,
                         current: CurrentDevice = Depends(current_device)):
     await service.remove_member(session, group_id, current.resident_id, member_id)
     return Response(status_code=204)
@@ -65,7 +65,7 @@ async def remove_member(group_id: int, member_id: int, session: AsyncSession = D
 
 @router.get("/v1/groups/{group_id}/statuses", response_model=list[StatusOut])
 async def group_statuses(group_id: int, since: datetime | None = Query(default=None, description="changes after this time"),
-                         session: AsyncSession = Depends(get_session, scope="function"), current: CurrentDevice = Depends(current_device)):
+                         session: AsyncSession = SESSION, current: CurrentDevice = Depends(current_device)):
     """The pull side of family safety: every member's current status (location only if they opted in)."""
     await service.require_member(session, group_id, current.resident_id)
     rows = await repo.members_with_status(session, group_id, since)
@@ -73,7 +73,7 @@ async def group_statuses(group_id: int, since: datetime | None = Query(default=N
 
 
 @router.put("/v1/me/safety", response_model=StatusOut)
-async def put_my_status(body: StatusIn, session: AsyncSession = Depends(get_session, scope="function"),
+async def put_my_status(body: StatusIn, session: AsyncSession = SESSION,
                         current: CurrentDevice = Depends(current_device)):
     """Post your status (safe / need_help / at_shelter / evacuated / unknown). Every other member
     of your groups is notified once; any safety check waiting for you is answered by it."""
@@ -85,5 +85,5 @@ async def put_my_status(body: StatusIn, session: AsyncSession = Depends(get_sess
 
 
 @router.get("/v1/me/safety", response_model=StatusOut | None)
-async def get_my_status(session: AsyncSession = Depends(get_session, scope="function"), current: CurrentDevice = Depends(current_device)):
+async def get_my_status(session: AsyncSession = SESSION, current: CurrentDevice = Depends(current_device)):
     return await statuses.get_own(session, current.resident_id)

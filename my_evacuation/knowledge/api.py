@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from my_evacuation.knowledge import service
 from server.auth.deps import current_device
 from server.auth.service import CurrentDevice
-from server.deps import get_session
+from server.deps import SESSION
 from server.errors import AppError
 
 router = APIRouter(tags=["my evacuation"])
@@ -24,12 +24,12 @@ class KnowledgePrefs(BaseModel):
 
 
 @router.get("/v1/me/knowledge", response_model=KnowledgePrefs)
-async def get_prefs(session: AsyncSession = Depends(get_session, scope="function"), current: CurrentDevice = Depends(current_device)):
+async def get_prefs(session: AsyncSession = SESSION, current: CurrentDevice = Depends(current_device)):
     return await service.get_subscription(session, current.resident_id)
 
 
 @router.put("/v1/me/knowledge", response_model=KnowledgePrefs)
-async def put_prefs(body: KnowledgePrefs, session: AsyncSession = Depends(get_session, scope="function"),
+async def put_prefs(body: KnowledgePrefs, session: AsyncSession = SESSION,
                     current: CurrentDevice = Depends(current_device)):
     if (body.quiet_start_hour is None) != (body.quiet_end_hour is None):
         raise AppError("quiet_start_hour and quiet_end_hour go together", code="invalid_quiet_hours")

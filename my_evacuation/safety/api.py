@@ -10,13 +10,13 @@ from my_evacuation.family.schemas import StatusIn
 from my_evacuation.safety import service
 from server.auth.deps import current_device
 from server.auth.service import CurrentDevice
-from server.deps import get_session
+from server.deps import SESSION
 
 router = APIRouter(tags=["family"])
 
 
 @router.post("/v1/safety-checks/{check_id}/answer")
-async def answer(check_id: int, body: StatusIn | None = None, session: AsyncSession = Depends(get_session, scope="function"),
+async def answer(check_id: int, body: StatusIn | None = None, session: AsyncSession = SESSION,
                  current: CurrentDevice = Depends(current_device)):
     """One tap: no body means "safe". Your family is told once; a repeated tap changes nothing."""
     status, new = await service.answer_check(session, current.resident_id, check_id, body or StatusIn())
@@ -24,7 +24,7 @@ async def answer(check_id: int, body: StatusIn | None = None, session: AsyncSess
 
 
 @router.get("/v1/me/safety-checks")
-async def my_checks(session: AsyncSession = Depends(get_session, scope="function"), current: CurrentDevice = Depends(current_device)):
+async def my_checks(session: AsyncSession = SESSION, current: CurrentDevice = Depends(current_device)):
     lang = (await session.execute(text("SELECT language FROM residents WHERE id = :r"),
                                   {"r": current.resident_id})).scalar_one_or_none()
     return await service.list_checks(session, current.resident_id, lang)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import list_entries, present
-from server.deps import get_session
+from server.deps import SESSION
 from server.staff.deps import require_staff
 from server.staff.principal import StaffPrincipal
 
@@ -23,7 +23,7 @@ async def read_audit(
     municipality_code: str | None = Query(None, pattern=r"^[0-9]{6}$"),
     before_id: int | None = Query(None, ge=1),
     limit: int = Query(100, ge=1, le=500),
-    session: AsyncSession = Depends(get_session, scope="function"),
+    session: AsyncSession = SESSION,
     principal: StaffPrincipal = Depends(audit_readers),
 ):
     """Newest first. Municipal operators see only entries about their municipality."""

@@ -10,7 +10,7 @@ from server.auth import service
 from server.auth.deps import current_device, optional_device
 from server.auth.schemas import DeviceOut, DeviceRegistered, DeviceRegistration, DeviceUpdate, MeOut, TokenRotated
 from server.auth.service import CurrentDevice
-from server.deps import get_session
+from server.deps import SESSION
 
 router = APIRouter(tags=["residents"])
 
@@ -22,7 +22,7 @@ def _device_out(d) -> DeviceOut:
 @router.post("/v1/devices", status_code=201, response_model=DeviceRegistered)
 async def register_device(
     reg: DeviceRegistration,
-    session: AsyncSession = Depends(get_session, scope="function"),
+    session: AsyncSession = SESSION,
     current: CurrentDevice | None = Depends(optional_device),
 ):
     """Register a device. Without a token this creates a new resident; with a valid token the
@@ -34,20 +34,20 @@ async def register_device(
 
 @router.patch("/v1/me/device", response_model=DeviceOut)
 async def update_device(
-    upd: DeviceUpdate, session: AsyncSession = Depends(get_session, scope="function"), current: CurrentDevice = Depends(current_device)
+    upd: DeviceUpdate, session: AsyncSession = SESSION, current: CurrentDevice = Depends(current_device)
 ):
     """New push address (the OS rotated it), language or app version for the calling device."""
     return _device_out(await service.update_device(session, current, upd))
 
 
 @router.post("/v1/me/token", response_model=TokenRotated)
-async def rotate_token(session: AsyncSession = Depends(get_session, scope="function"), current: CurrentDevice = Depends(current_device)):
+async def rotate_token(session: AsyncSession = SESSION, current: CurrentDevice = Depends(current_device)):
     """Replace the calling device's bearer token; the old one stops working at once."""
     return TokenRotated(token=await service.rotate_token(session, current))
 
 
 @router.get("/v1/me", response_model=MeOut)
-async def get_me(session: AsyncSession = Depends(get_session, scope="function"), current: CurrentDevice = Depends(current_device)):
+async def get_me(session: AsyncSession = SESSION, current: CurrentDevice = Depends(current_device)):
 
     resident, devices = await service.get_me(session, current)
     count = (
@@ -59,14 +59,14 @@ async def get_me(session: AsyncSession = Depends(get_session, scope="function"),
 
 
 @router.delete("/v1/me/device", status_code=204)
-async def delete_device(session: AsyncSession = Depends(get_session, scope="function"), current: CurrentDevice = Depends(current_device)):
+async def delete_device(session: AsyncSession = SESSION, current: CurrentDevice = Depends(current_device)):
     """Unregister the calling device (sign out); the resident and their data stay."""
     await service.delete_device(session, current)
     return Response(status_code=204)
 
 
 @router.delete("/v1/me", status_code=204)
-async def erase_me(session: AsyncSession = Depends(get_session, scope="function"), current: CurrentDevice = Depends(current_device)):
+async def erase_me(session: AsyncSession = SESSION, current: CurrentDevice = Depends(current_device)):
     """Erase the resident and everything of theirs: devices, places, plans, statuses."""
     await service.erase_resident(session, current)
     return Response(status_code=204)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import Depends, Request
+from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.service import CurrentDevice, authenticate
-from server.deps import get_session
+from server.deps import SESSION
 from server.auth.tokens import MalformedAuthorization, bearer_from_header
 from server.errors import Unauthorized
 
@@ -18,13 +18,13 @@ def bearer_token(request: Request) -> str | None:
         raise Unauthorized(str(exc)) from exc
 
 
-async def current_device(request: Request, session: AsyncSession = Depends(get_session, scope="function")) -> CurrentDevice:
+async def current_device(request: Request, session: AsyncSession = SESSION) -> CurrentDevice:
     token = bearer_token(request)
     if token is None:
         raise Unauthorized("missing bearer token")
     return await authenticate(session, token)
 
 
-async def optional_device(request: Request, session: AsyncSession = Depends(get_session, scope="function")) -> CurrentDevice | None:
+async def optional_device(request: Request, session: AsyncSession = SESSION) -> CurrentDevice | None:
     token = bearer_token(request)
     return None if token is None else await authenticate(session, token)

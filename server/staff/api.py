@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request, Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import ratelimit
-from server.deps import get_session
+from server.deps import SESSION
 from server.errors import Unauthorized
 from server.staff import service
 from server.staff.deps import require_staff
@@ -27,7 +27,7 @@ any_staff = require_staff()
 
 
 @router.post("/v1/staff/auth/login", response_model=TokenOut)
-async def login(body: LoginIn, request: Request, session: AsyncSession = Depends(get_session, scope="function")):
+async def login(body: LoginIn, request: Request, session: AsyncSession = SESSION):
     """Password sign-in → a short-lived bearer token. Failures are counted per username and per address."""
     settings = get_staff_settings()
     redis = request.app.state.redis
@@ -59,14 +59,14 @@ async def me(principal: StaffPrincipal = Depends(any_staff)):
 
 @router.post("/v1/staff/accounts", status_code=201, response_model=AccountOut)
 async def create_account(
-    body: AccountIn, session: AsyncSession = Depends(get_session, scope="function"), principal: StaffPrincipal = Depends(admin_only)
+    body: AccountIn, session: AsyncSession = SESSION, principal: StaffPrincipal = Depends(admin_only)
 ):
     """Administrators create accounts (there is no self sign-up)."""
     return service.account_view(await service.create_account(session, principal, body))
 
 
 @router.get("/v1/staff/accounts", response_model=list[AccountOut])
-async def list_accounts(session: AsyncSession = Depends(get_session, scope="function"), principal: StaffPrincipal = Depends(admin_only)):
+async def list_accounts(session: AsyncSession = SESSION, principal: StaffPrincipal = Depends(admin_only)):
     return [service.account_view(a) for a in await service.list_accounts(session)]
 
 
@@ -74,7 +74,7 @@ async def list_accounts(session: AsyncSession = Depends(get_session, scope="func
 async def update_account(
     account_id: RowId,
     body: AccountUpdate,
-    session: AsyncSession = Depends(get_session, scope="function"),
+    session: AsyncSession = SESSION,
     principal: StaffPrincipal = Depends(admin_only),
 ):
     """Rename, reset a password, change role or scope, (de)activate. Revokes the account's tokens."""

@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import ratelimit
-from server.deps import get_session
+from server.deps import SESSION
 from server.errors import Forbidden, Unauthorized
 from server.staff.models import ROLES, StaffAccount
 from server.staff.principal import StaffPrincipal
@@ -31,7 +31,7 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
-async def current_staff(request: Request, session: AsyncSession = Depends(get_session, scope="function")) -> StaffPrincipal:
+async def current_staff(request: Request, session: AsyncSession = SESSION) -> StaffPrincipal:
     settings = get_staff_settings()
     claims = decode_token(settings, _bearer(request))
     account = await session.get(StaffAccount, claims.account_id)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import Depends
 from fastapi.routing import APIRoute
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.deps import get_session
+from server.deps import SESSION, get_session
 
 
 def _session_scopes(dependant):
@@ -43,7 +42,7 @@ async def test_a_commit_that_fails_is_an_error_answer_not_a_success(app, client,
             "CREATE TABLE IF NOT EXISTS test_commit_late (k int, "
             "CONSTRAINT test_commit_late_k UNIQUE (k) DEFERRABLE INITIALLY DEFERRED)"))
 
-    async def write_twice(session: AsyncSession = Depends(get_session, scope="function")):
+    async def write_twice(session: AsyncSession = SESSION):
         await session.execute(text("INSERT INTO test_commit_late VALUES (1), (1)"))  # fails only at COMMIT
         return {"ok": True}
 
