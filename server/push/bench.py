@@ -247,8 +247,8 @@ def run(args) -> int:
     server = FcmProcess(tmp, PROJECT, ["--max-streams", str(args.max_streams), "--engine", args.server_engine])
     try:
         base_cfg = {
-            "sa_file": str(server.sa_file),
-            "ca_file": str(server.tls.ca_file),
+            "sa_file": server.sa_file,
+            "ca_file": server.ca_file,
             "base_url": server.base_url,
             "connections": args.connections,
             "inflight": args.inflight_batches,
