@@ -60,9 +60,10 @@ async def test_earthquake_report_matches_quake_areas_and_city_intensities(world)
     _, fukushima = await world.home_in("0720100")
     _, soma = await world.home_in("0720900", kind="work")
     _, aizu = await world.home_in("0720200")
-    _, konan = await world.home_in("0720302")  # 郡山市湖南 lies in 会津 (252) for earthquakes
+    _, konan = await world.home_in("0720302")  # 郡山市湖南: 中通り (250) for earthquakes, like all of 郡山市
     got = by_place(await world.matches(alert))
-    assert set(got) == {tamura, fukushima, soma}
+    assert set(got) == {tamura, fukushima, soma, konan}
+    assert got[konan].area_code == "250"
     assert got[tamura].area_code == "0721100"  # the city, more specific than its area 250
     assert got[fukushima].area_code == "250"
     assert got[soma].area_code == "0720900" and got[soma].place_kind == "work"
