@@ -11,7 +11,7 @@ Pure functions: no database, no network, no file access beyond the bytes given.
 from __future__ import annotations
 
 
-from .cap import embedded_alerts, parse_alert
+from .cap import embedded_alerts, parse_alert, parse_edxl
 from .jma import parse_report
 from .normalized import NormalizedAlert, validate_alert_dict
 from .safexml import (
@@ -40,6 +40,8 @@ def parse_document(data: bytes, file: str | None = None, *, max_bytes: int = DEF
         return parse_report(root, file)
     if kind == "cap":
         return [parse_alert(root, file)]
+    if kind == "edxl":
+        return parse_edxl(root, file)
     # Atom: alerts embedded inline are parsed; an index of links is the poller's job.
     embedded = embedded_alerts(root)
     if not embedded:

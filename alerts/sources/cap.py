@@ -1,4 +1,15 @@
-"""CAP 1.2 / 1.1 / 1.0 alerts (and CAP embedded in Atom) → normalized alerts.
+"""CAP 1.2 / 1.1 / 1.0 alerts (and CAP embedded in Atom or an EDXL-DE envelope) →
+normalized alerts.
+
+CAP 1.0 differs from 1.1/1.2 where it matters here: ``<eventCode>``, ``<parameter>`` and
+``<geocode>`` are text ``valueName=value`` instead of child elements, and a
+``<references>`` entry may be a bare identifier. Both spellings are read everywhere.
+
+EDXL-DE (``EDXLDistribution/contentObject/xmlContent/embeddedXMLContent/alert``, the
+envelope L-Alert-style distribution is derived from): every embedded CAP alert is parsed;
+one that cannot be used is skipped and named in the others' ``parse_warnings`` (the
+document fails only when none is usable). An envelope whose ``distributionStatus`` is not
+``Actual`` makes every alert in it a drill.
 
 One ``<alert>`` gives one normalized alert. The headline/severity/expiry come from the
 Japanese ``<info>`` when there is one (``ja``/``ja-JP``), else the first; every info's
@@ -14,6 +25,7 @@ the system attaches it to the event it changes.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +37,9 @@ from .normalized import SEVERITY_RANK, NormalizedAlert
 from .safexml import CAP_NS_PREFIX, DocumentError, NotAnAlert
 
 MSG_TYPES = {"alert": "alert", "update": "update", "cancel": "cancel"}
+EDXL_DE_NS_PREFIX = "urn:oasis:names:tc:emergency:edxl:de:"  # compared lower-cased (1.0 spells EDXL:DE)
+
+log = logging.getLogger(__name__)
 
 
 def _t(el: etree._Element | None, name: str) -> str | None:
@@ -49,6 +64,10 @@ def _pairs(el: etree._Element, name: str) -> list[tuple[str, str]]:
         k, v = _t(p, "valueName"), _t(p, "value")
         if k is not None:
             out.append((k, v or ""))
+        elif p.find("{*}valueName") is None and p.text and "=" in p.text:
+            k, _, v = p.text.strip().partition("=")  # CAP 1.0: <eventCode>SAME=RMT</eventCode>
+            if k.strip():
+                out.append((k.strip(), v.strip()))
     return out
 
 
@@ -68,12 +87,15 @@ def _iso(value: str | None) -> str | None:
 
 
 def parse_references(text: str | None) -> list[dict[str, str]]:
-    """``sender,identifier,sent`` triples, space separated."""
+    """``sender,identifier,sent`` triples, space separated (CAP 1.0 also allows a bare
+    identifier: sender and sent are then None)."""
     out = []
     for tok in (text or "").split():
         parts = tok.split(",")
         if len(parts) >= 2:
             out.append({"sender": parts[0], "identifier": parts[1], "sent": ",".join(parts[2:]) or None})
+        elif parts[0]:
+            out.append({"sender": None, "identifier": parts[0], "sent": None})
     return out
 
 
@@ -137,15 +159,17 @@ def parse_alert(root: etree._Element, file: str | None = None) -> NormalizedAler
             event_codes.setdefault(k, []).append(v)
         params.extend(_pairs(i, "parameter"))
     headline = _t(chosen, "headline") or event
-    category = jp.category_for(event, cap_categories, event_codes) if chosen is not None else "other"
+    category = jp.category_for(event, cap_categories, event_codes, headline) if chosen is not None else "other"
     severity = _severity(_t(chosen, "severity")) if chosen is not None else "Unknown"
 
     level = None
     shelters = None
     if category == "evacuation":
-        level = jp.evacuation_level(event_codes, headline, event)
+        level = jp.evacuation_level(event_codes, headline, event, _t(chosen, "description"), warnings)
         if level is not None:
             severity = jp.EVACUATION_SEVERITY[level]
+        else:
+            warnings.append("evacuation message without a level (no eventCode, no level words)")
     elif category == "shelter":
         shelters = jp.shelters_from(params, event_codes) or None
     elif category == "civil_protection":
@@ -181,6 +205,11 @@ def parse_alert(root: etree._Element, file: str | None = None) -> NormalizedAler
         sender=sender,
         parse_warnings=warnings,
     )
+    same_test = jp.is_same_test(event_codes)
+    if same_test:
+        # An IPAWS/EAS required test is never a real alert, even when sent as Actual.
+        alert.is_drill = True
+        alert.parse_warnings.append(f"SAME event code {same_test} is a test; is_drill")
     if _t(root, "scope") and _t(root, "scope") != "Public":
         alert.parse_warnings.append(f"scope {_t(root, 'scope')}")
     if chosen is not None and _t(chosen, "expires") and alert.expires_at is None:
@@ -246,4 +275,52 @@ def embedded_alerts(root: etree._Element) -> list[etree._Element]:
         if q.localname == "alert" and (q.namespace or "").startswith(CAP_NS_PREFIX):
             if not any(a in out for a in el.iterancestors()):
                 out.append(el)
+    return out
+
+
+def _is_edxl(el: etree._Element) -> bool:
+    q = etree.QName(el)
+    return q.localname == "EDXLDistribution" and (q.namespace or "").lower().startswith(EDXL_DE_NS_PREFIX)
+
+
+def parse_edxl(root: etree._Element, file: str | None = None) -> list[NormalizedAlert]:
+    """Every CAP alert in an EDXL-DE envelope; a bad one is skipped, not fatal."""
+    if not _is_edxl(root):
+        raise DocumentError("unsupported_document", "not an EDXL-DE distribution")
+    dist_status = _t(root, "distributionStatus")
+    embedded: list[etree._Element] = []
+    others = 0
+    for obj in root.iter("{*}contentObject"):
+        for holder in obj.findall("{*}xmlContent/{*}embeddedXMLContent"):
+            for el in holder:
+                if not isinstance(el.tag, str):
+                    continue
+                q = etree.QName(el)
+                if q.localname == "alert" and (q.namespace or "").startswith(CAP_NS_PREFIX):
+                    embedded.append(el)
+                else:
+                    others += 1
+    if not embedded:
+        raise NotAnAlert(message=f"EDXL-DE: no embedded CAP alert ({others} other embedded documents)")
+    out: list[NormalizedAlert] = []
+    skipped: list[str] = []
+    for n, el in enumerate(embedded, 1):
+        try:
+            out.append(parse_alert(el, file))
+        except NotAnAlert:
+            continue  # an Ack is not an alert; the others still count
+        except DocumentError as exc:
+            log.warning("EDXL-DE %s: embedded CAP alert %d skipped: %s", file, n, exc.message)
+            skipped.append(f"EDXL-DE: embedded CAP alert {n} of {len(embedded)} skipped: {exc.code}: {exc.message}")
+    if not out:
+        if skipped:
+            raise DocumentError("malformed_cap", "; ".join(skipped)[:400])
+        raise NotAnAlert(message=f"EDXL-DE: {len(embedded)} embedded CAP messages, none is an alert")
+    for a in out:
+        a.parse_warnings.extend(skipped)
+        if others:
+            a.parse_warnings.append(f"EDXL-DE: {others} embedded non-CAP documents ignored")
+        if dist_status and dist_status != "Actual":
+            a.is_drill = True
+            a.parse_warnings.append(f"EDXL-DE distributionStatus {dist_status[:20]}; is_drill")
     return out

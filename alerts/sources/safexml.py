@@ -17,8 +17,9 @@ member configures), so the parser assumes the bytes are hostile:
   decoded with the Windows (CP932) variant municipalities actually emit; invalid
   bytes are an error, never silently replaced — a mangled place name could misroute
   an alert.
-* **Known roots only.** JMA ``Report``, CAP ``alert`` (1.0–1.2) or an Atom ``feed``;
-  anything else is ``unsupported_document``.
+* **Known roots only.** JMA ``Report``, CAP ``alert`` (1.0–1.2), an Atom ``feed`` or an
+  EDXL-DE ``EDXLDistribution`` (1.0/2.0, CAP inside); anything else is
+  ``unsupported_document``. The same checks apply to everything inside an envelope.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ DEFAULT_MAX_DEPTH = 64
 JMA_NS = "http://xml.kishou.go.jp/jmaxml1/"
 CAP_NS_PREFIX = "urn:oasis:names:tc:emergency:cap:"
 ATOM_NS = "http://www.w3.org/2005/Atom"
+EDXL_DE_NS_PREFIX = "urn:oasis:names:tc:emergency:edxl:de:"  # compared lower-cased: 1.0 is EDXL:DE:1.0
 
 
 class DocumentError(Exception):
@@ -183,9 +185,11 @@ def _root_kind(root: etree._Element) -> str:
         return "cap"
     if ns == ATOM_NS and local in ("feed", "entry"):
         return "atom"
+    if local == "EDXLDistribution" and ns.lower().startswith(EDXL_DE_NS_PREFIX):
+        return "edxl"
     raise UnsupportedDocument(
         message=f"unsupported document: root <{local[:40]}> in namespace {ns[:80] or '(none)'!r}; "
-        "expected JMA Report, CAP alert or Atom feed"
+        "expected JMA Report, CAP alert, Atom feed or EDXL-DE distribution"
     )
 
 
@@ -267,5 +271,5 @@ def _parse_bounded(payload: bytes, max_depth: int) -> etree._Element:
 
 
 def document_kind(root: etree._Element) -> str:
-    """``jma`` | ``cap`` | ``atom`` for a root returned by :func:`parse_xml`."""
+    """``jma`` | ``cap`` | ``atom`` | ``edxl`` for a root returned by :func:`parse_xml`."""
     return _root_kind(root)
