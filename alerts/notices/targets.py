@@ -24,10 +24,12 @@ MAX_VERTICES = 1000
 MAX_AREA_KM2 = 14_000.0
 # Smaller than a house plot is a slip of the mouse.
 MIN_AREA_M2 = 100.0
-# The reference boundaries are simplified: a border drawn along them may stray ~200 m.
-SCOPE_TOLERANCE_DEG = 0.002
-# ... and at most this share of the drawn area may lie outside the scope once buffered.
-MAX_OUTSIDE_SHARE = 0.01
+# A notice is for somewhere in Fukushima (about 2.2° of longitude by 1.6° of latitude): a box
+# wider than this is a mistake (or a probe), refused before any geodesic arithmetic, which
+# misbehaves on polygons spanning hemispheres.
+MAX_EXTENT_DEG = 3.0
+# Scope is checked on exact geometry: no share of the area and no buffer may lie outside
+# (a tolerance can be aimed: 1 % of 福島市's area is 7.7 km² of another city).
 MAX_MUNICIPALITIES = 59
 MAX_DISTRICTS = 50
 
@@ -71,9 +73,15 @@ def parse_polygon(geojson: Any) -> MultiPolygon:
         raise _bad(f"polygon coordinates are malformed: {exc}", "invalid_polygon") from exc
     if geom.is_empty:
         raise _bad("polygon is empty", "invalid_polygon")
+    if geom.has_z:
+        # The stored geometry is 2D; a height would be dropped silently or refused by Postgres.
+        raise _bad("polygon coordinates must be [lon, lat] pairs, without a height", "invalid_polygon")
     minx, miny, maxx, maxy = geom.bounds
     if not all(math.isfinite(v) for v in geom.bounds) or not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
         raise _bad("polygon coordinates must be [lon, lat] in range", "invalid_polygon")
+    if maxx - minx > MAX_EXTENT_DEG or maxy - miny > MAX_EXTENT_DEG:
+        raise _bad(f"the drawn area spans {maxx - minx:.1f}° × {maxy - miny:.1f}°; at most {MAX_EXTENT_DEG}° either way",
+                   "polygon_too_large")
     polys = list(geom.geoms) if isinstance(geom, MultiPolygon) else [geom]
     vertices = sum(len(p.exterior.coords) + sum(len(i.coords) for i in p.interiors) for p in polys)
     if vertices > MAX_VERTICES:
@@ -89,38 +97,44 @@ async def _geodesic_area_m2(session: AsyncSession, wkt: str) -> float:
     )
 
 
+# The scope as exact geometry: a municipal operator's municipality polygon as it is; for the
+# prefecture, the outline of the union of the municipalities with the slivers between the
+# simplified polygons filled (they are inside the prefecture, not outside it).
+_SCOPE_SQL = """
+    WITH p AS (SELECT ST_GeomFromText(:w, 4326) AS g),
+         s AS (
+             SELECT CASE WHEN CAST(:scope AS text) IS NOT NULL
+                         THEN (SELECT geom FROM areas WHERE kind = 'municipality' AND code = :scope)
+                         ELSE (SELECT ST_Union(ST_MakePolygon(ST_ExteriorRing(d.geom)))
+                               FROM areas a, ST_Dump(a.geom) d WHERE a.kind = 'jma_pref') END AS g),
+         o AS (SELECT CASE WHEN s.g IS NULL THEN p.g ELSE ST_Difference(p.g, s.g) END AS g FROM p, s)
+    SELECT s.g IS NOT NULL AND ST_CoveredBy(p.g, s.g) AS inside,
+           ST_AsGeoJSON(o.g, 6)::json AS outside,
+           ST_Area(o.g::geography) AS outside_m2,
+           ARRAY(SELECT a.code FROM areas a WHERE a.kind = 'municipality' AND a.geom && o.g
+                   AND ST_Area(ST_Intersection(a.geom, o.g)) > 0
+                   AND (CAST(:scope AS text) IS NULL OR a.code <> :scope)
+                 ORDER BY a.code) AS reaches
+    FROM p, s, o
+"""
+
+
 async def _check_polygon_in_scope(session: AsyncSession, principal: StaffPrincipal, wkt: str) -> list[str]:
-    """The municipalities the polygon touches; refuses what strays outside the operator's scope."""
-    # The drawn polygon is shrunk by the tolerance (cheap: it is small) instead of buffering the
-    # boundaries (expensive: thousands of vertices), and only municipalities it touches are read.
-    row = (
-        await session.execute(
-            text(
-                """
-                WITH p AS (SELECT ST_GeomFromText(:w, 4326) AS g),
-                     shrunk AS (SELECT ST_Buffer(p.g, -CAST(:tol AS float8)) AS g FROM p),
-                     s AS (SELECT ST_Union(a.geom) AS g FROM areas a, p
-                           WHERE a.kind = 'municipality' AND a.geom && p.g
-                             AND (CAST(:scope AS text) IS NULL OR a.code = :scope))
-                SELECT CASE WHEN s.g IS NULL THEN 1
-                            -- narrower than the tolerance: judge it by a point inside it
-                            WHEN ST_IsEmpty(shrunk.g) THEN
-                                CASE WHEN ST_DWithin(ST_PointOnSurface(p.g), s.g, CAST(:tol AS float8)) THEN 0 ELSE 1 END
-                            ELSE ST_Area(ST_Difference(shrunk.g, s.g)) / NULLIF(ST_Area(p.g), 0) END
-                FROM p, shrunk, s
-                """
-            ),
-            {"w": wkt, "scope": principal.municipality_code, "tol": SCOPE_TOLERANCE_DEG},
-        )
-    ).scalar_one()
-    outside = 1.0 if row is None else float(row)
-    if outside > MAX_OUTSIDE_SHARE:
+    """The municipalities the polygon covers; refuses it when any part, however small, lies outside
+    the operator's scope (exact geometry, no tolerance), naming the part outside."""
+    row = (await session.execute(text(_SCOPE_SQL), {"w": wkt, "scope": principal.municipality_code})).one()
+    if not row.inside:
+        where = "the prefecture" if principal.prefecture_wide else f"municipality {principal.municipality_code}"
         raise Forbidden(
-            "the drawn area reaches outside your scope"
-            + ("" if principal.prefecture_wide else f" (municipality {principal.municipality_code})"),
+            f"the drawn area reaches outside {where} by {row.outside_m2:,.0f} m²; draw it inside your scope",
             code="out_of_scope",
-            detail={"outside_share": round(outside, 4), "scope": principal.municipality_code},
+            detail={"scope": principal.municipality_code, "outside_area_m2": round(float(row.outside_m2 or 0), 1),
+                    "outside": row.outside, "reaches_municipalities": list(row.reaches or [])},
         )
+    if not principal.prefecture_wide:
+        # Exactly inside the operator's municipality; overlaps of the simplified neighbours'
+        # polygons along the border do not make it a neighbour's notice.
+        return [principal.municipality_code]
     rows = await session.execute(
         text(
             "SELECT code FROM areas WHERE kind = 'municipality' AND ST_Intersects(geom, ST_GeomFromText(:w, 4326)) "
@@ -129,11 +143,8 @@ async def _check_polygon_in_scope(session: AsyncSession, principal: StaffPrincip
         {"w": wkt},
     )
     codes = [r[0] for r in rows]
-    if not principal.prefecture_wide:
-        # Border slivers inside the tolerance are the operator's own municipality.
-        codes = [principal.municipality_code]
     if not codes:
-        raise Forbidden("the drawn area is outside the prefecture", code="out_of_scope")
+        raise Forbidden("the drawn area covers no municipality of the prefecture", code="out_of_scope")
     return codes
 
 
