@@ -64,7 +64,12 @@ class Settings(BaseSettings):
     feed_daily_byte_budget: int = 5 * 1024**3
     # Largest real JMA document is ~1 MB (tsunami with many areas); 10 MB leaves room and blocks bombs.
     xml_max_bytes: int = 10 * 1024 * 1024
+    # Per read (connect, each chunk): a silent peer is dropped after this.
     feed_timeout_seconds: float = 10.0
+    # Per fetch, headers and body together: JMA's largest document (~1 MB) arrives in well
+    # under a second; 30 s allows a slow link yet ends a trickling fetch within half of the
+    # 60 s poll interval.
+    feed_fetch_deadline_seconds: float = 30.0
 
     # --- push --------------------------------------------------------------------
     push_provider: str = "outbox"  # outbox | fcm

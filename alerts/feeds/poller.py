@@ -75,9 +75,20 @@ def _retry_after(resp: httpx.Response) -> float | None:
 
 
 async def fetch_capped(
-    client: httpx.AsyncClient, url: str, *, max_bytes: int, headers: dict[str, str] | None = None
+    client: httpx.AsyncClient, url: str, *, max_bytes: int, headers: dict[str, str] | None = None,
+    deadline: float | None = None,
 ) -> httpx.Response:
-    """GET streamed and abandoned past ``max_bytes``; returns the response with ``.content`` read."""
+    """GET streamed and abandoned past ``max_bytes`` or, headers and body together, past
+    ``deadline`` seconds (the client's timeout is per read: a peer sending a byte every few
+    seconds never trips it); returns the response with ``.content`` read."""
+    try:
+        async with asyncio.timeout(deadline):
+            return await _fetch(client, url, max_bytes=max_bytes, headers=headers)
+    except TimeoutError as exc:
+        raise FetchError("deadline", f"not fetched within {deadline} s", transient=True) from exc
+
+
+async def _fetch(client: httpx.AsyncClient, url: str, *, max_bytes: int, headers: dict[str, str] | None) -> httpx.Response:
     try:
         async with client.stream("GET", url, headers=headers) as resp:
             if resp.status_code == 304:
@@ -119,6 +130,10 @@ class PollSummary:
     documents_rejected: int = 0
     documents_retry: int = 0
     entries_refused: int = 0
+    # Feeds whose poll of an earlier cycle is still running (not started again), and feeds
+    # whose poll this cycle outlasted its wait (left to finish on their own).
+    feeds_busy: int = 0
+    feeds_overran: int = 0
     held_by_budget: int = 0
     alerts_created: int = 0
     bytes: int = 0
@@ -147,18 +162,35 @@ class FeedPoller:
         self.redis = redis
         self.budget = ByteBudget(redis, settings.feed_daily_byte_budget)
         self._own_client = client is None
+        feeds = max(1, len(self.feed_urls))
         self.client = client or httpx.AsyncClient(
             timeout=settings.feed_timeout_seconds,
             follow_redirects=False,  # a redirect could lead off-site; refuse rather than follow
             headers={"User-Agent": USER_AGENT},
-            limits=httpx.Limits(max_connections=settings.feed_fetch_concurrency + 4),
+            # Every feed's own slots plus its feed request: one feed's stuck fetches can never
+            # take the connections another feed needs.
+            limits=httpx.Limits(max_connections=(settings.feed_fetch_concurrency + 1) * feeds),
         )
         self.observer = observer
-        self._fetch_slots = asyncio.Semaphore(settings.feed_fetch_concurrency)
+        # Document fetches are bounded per feed, so one feed's slow documents hold only its own slots.
+        self._fetch_slots: dict[str, asyncio.Semaphore] = {}
+        # Each feed is polled by a task of its own; a feed still being read when the next cycle
+        # comes is left to finish (not started twice) while the others are polled.
+        self._feed_tasks: dict[str, asyncio.Task] = {}
 
     async def aclose(self) -> None:
+        running = [t for t in self._feed_tasks.values() if not t.done()]
+        for t in running:
+            t.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
         if self._own_client:
             await self.client.aclose()
+
+    @property
+    def cycle_wait_seconds(self) -> float:
+        """How long one cycle waits for its feeds: half the poll interval, so the scheduler's
+        next tick always finds the cycle over (its job runs one instance at a time)."""
+        return self.settings.feed_poll_seconds / 2
 
     @property
     def feed_urls(self) -> list[str]:
@@ -168,20 +200,50 @@ class FeedPoller:
         if self.observer is not None:
             self.observer(event, entry_id, time.monotonic(), detail)
 
-    async def poll_once(self) -> PollSummary:
-        """One cycle over every configured feed (feeds concurrently; each feed's documents bounded)."""
+    async def poll_once(self, *, wait: float | None = None) -> PollSummary:
+        """One cycle over every configured feed: each feed in a task of its own, each feed's
+        documents bounded by its own slots, every fetch under a deadline. Returns once every
+        feed is done or after ``wait`` seconds (default :attr:`cycle_wait_seconds`): a slow
+        feed is left to finish in the background and skipped by the cycles that come while it
+        runs, so it never holds the others."""
         summary = PollSummary()
-        results = await asyncio.gather(*(self.poll_feed(url, summary) for url in self.feed_urls), return_exceptions=True)
-        for url, result in zip(self.feed_urls, results, strict=True):
-            if isinstance(result, BaseException):
-                if isinstance(result, asyncio.CancelledError):
-                    raise result
-                # One feed's unexpected failure (e.g. database down) must not hide the others'.
-                FEED_ERRORS.labels("poll_crashed").inc()
-                summary.feeds_failed += 1
-                summary.errors.append(f"{url}: {type(result).__name__}")
-                log.error("alerts.feed.poll_crashed", feed=url, error=repr(result)[:300])
+        started: dict[str, asyncio.Task] = {}
+        for url in self.feed_urls:
+            running = self._feed_tasks.get(url)
+            if running is not None and not running.done():
+                summary.feeds_busy += 1
+                FEED_POLLS.labels("busy").inc()
+                log.warning("alerts.feed.still_polling", feed=url)
+                continue
+            started[url] = self._feed_tasks[url] = asyncio.create_task(self.poll_feed(url, summary))
+        if not started:
+            return summary
+        try:
+            await asyncio.wait(started.values(), timeout=self.cycle_wait_seconds if wait is None else wait)
+        except asyncio.CancelledError:
+            for task in started.values():
+                task.cancel()
+            await asyncio.gather(*started.values(), return_exceptions=True)
+            raise
+        for url, task in started.items():
+            if not task.done():
+                summary.feeds_overran += 1
+                log.warning("alerts.feed.poll_overran", feed=url)
+                task.add_done_callback(lambda t, url=url: self._poll_ended(url, t, summary))
+            else:
+                self._poll_ended(url, task, summary)
         return summary
+
+    def _poll_ended(self, url: str, task: asyncio.Task, summary: PollSummary) -> None:
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            # One feed's unexpected failure (e.g. database down) must not hide the others'.
+            FEED_ERRORS.labels("poll_crashed").inc()
+            summary.feeds_failed += 1
+            summary.errors.append(f"{url}: {type(exc).__name__}")
+            log.error("alerts.feed.poll_crashed", feed=url, error=repr(exc)[:300])
 
     # --- feed level ----------------------------------------------------------------
     async def _load_state(self, url: str) -> FeedState | None:
@@ -208,7 +270,8 @@ class FeedPoller:
             headers["If-Modified-Since"] = state.last_modified
         summary.feeds_polled += 1
         try:
-            resp = await fetch_capped(self.client, url, max_bytes=self.settings.xml_max_bytes, headers=headers)
+            resp = await fetch_capped(self.client, url, max_bytes=self.settings.xml_max_bytes, headers=headers,
+                                      deadline=self.settings.feed_fetch_deadline_seconds)
             if resp.status_code == 304:
                 summary.not_modified += 1
                 FEED_POLLS.labels("not_modified").inc()
@@ -281,7 +344,8 @@ class FeedPoller:
                 await self._refuse(feed_url, item, summary)
                 continue
             todo.append(item)
-        results = await asyncio.gather(*(self._entry_slot(feed_url, item, summary) for item in todo),
+        slots = self._fetch_slots.setdefault(feed_url, asyncio.Semaphore(self.settings.feed_fetch_concurrency))
+        results = await asyncio.gather(*(self._entry_slot(slots, feed_url, item, summary) for item in todo),
                                        return_exceptions=True)
         settled = True
         for item, result in zip(todo, results, strict=True):
@@ -304,8 +368,8 @@ class FeedPoller:
         log.warning("alerts.feed.link_refused", feed=feed_url, entry_id=item.entry_id, link=(item.link or "")[:300])
         await self._record(feed_url, item, status="refused", error=f"link not on an allowed host: {item.link!r}"[:1000])
 
-    async def _entry_slot(self, feed_url: str, item: FeedItem, summary: PollSummary) -> bool:
-        async with self._fetch_slots:
+    async def _entry_slot(self, slots: asyncio.Semaphore, feed_url: str, item: FeedItem, summary: PollSummary) -> bool:
+        async with slots:
             return await self._process_entry(feed_url, item, summary)
 
     async def _record(self, feed_url: str, item: FeedItem, *, status: str, error: str | None = None,
@@ -348,7 +412,8 @@ class FeedPoller:
             summary.held_by_budget += 1
             return False
         try:
-            resp = await fetch_capped(self.client, item.link, max_bytes=self.settings.xml_max_bytes)
+            resp = await fetch_capped(self.client, item.link, max_bytes=self.settings.xml_max_bytes,
+                                      deadline=self.settings.feed_fetch_deadline_seconds)
         except FetchError as exc:
             if exc.transient:
                 return await self._transient(feed_url, item, summary, exc.reason, str(exc))
