@@ -13,6 +13,7 @@ from lxml import etree
 from ..normalized import NormalizedAlert
 from .common import NS_MET, NS_SEIS, NS_VOL, Head, head_information_areas, nfkc
 from .flood import parse_flood
+from .info import parse_info
 from .seismic import parse_earthquake_report, parse_eew, parse_seismic_other
 from .tsunami import parse_tsunami
 from .volcano import parse_volcano
@@ -25,8 +26,7 @@ def _by_title(h: Head, file: str | None) -> NormalizedAlert | None:
     t = h.title or ""
     if t.startswith("緊急地震速報"):
         return parse_eew(h, file)
-    if t in ("震度速報", "震源に関する情報", "震源・震度に関する情報", "顕著な地震の震源要素更新のお知らせ",
-             "長周期地震動に関する観測情報"):
+    if t in ("震度速報", "震源に関する情報", "震源・震度に関する情報", "顕著な地震の震源要素更新のお知らせ"):
         return parse_earthquake_report(h, file)
     if t.startswith("津波") or t == "沖合の津波観測に関する情報":
         return parse_tsunami(h, file)
@@ -42,9 +42,9 @@ def _by_title(h: Head, file: str | None) -> NormalizedAlert | None:
         return parse_weather(h, file, category="landslide")
     if t.startswith("気象警報・注意報") or t.startswith("気象特別警報"):
         return parse_weather(h, file, category="weather_warning")
-    if t.startswith("南海トラフ地震") or t.startswith("北海道・三陸沖後発地震"):
+    if t.startswith("南海トラフ地震"):
         n = nfkc(h.head_title)
-        sev = "Severe" if "巨大地震警戒" in n else "Moderate" if ("巨大地震注意" in n or "後発地震注意" in n) else "Minor"
+        sev = "Severe" if "巨大地震警戒" in n else "Moderate" if "巨大地震注意" in n else "Minor"
         return parse_seismic_other(h, file, category="earthquake", severity=sev)
     if h.body_ns == NS_VOL or "噴火" in t or "火山" in t or "降灰" in t or "噴煙" in t:
         return parse_volcano(h, file)
@@ -84,6 +84,11 @@ _GENERIC_TITLES = {"全般気象情報", "地方気象情報", "府県気象情�
 
 def parse_report(root: etree._Element, file: str | None = None) -> list[NormalizedAlert]:
     h = Head(root)
+    # info.py first: VYSE60, VXSE62, VPBS50, VXSU, VPTW, and 府県気象情報 only when it
+    # carries 線状降水帯 wording (any other 府県気象情報 stays generic below).
+    info = parse_info(h, file)
+    if info is not None:
+        return [info]
     if (h.title or "") in _GENERIC_TITLES:
         return [_generic(h, file)]
     alert = _by_title(h, file)

@@ -46,6 +46,7 @@ TITLE_TYPE_CODES = {
     "気象特別警報報知": "VPNO50",
     "土砂災害警戒情報": "VXWW50",
     "指定河川洪水予報": "VXKO",
+    "水位周知河川に関する情報": "VXSU",  # VXSU50–59, one code per region: not recoverable
     "記録的短時間大雨情報": "VPOA50",
     "竜巻注意情報": "VPHW50",
     "竜巻注意情報（目撃情報付き）": "VPHW51",
@@ -79,6 +80,9 @@ TITLE_TYPE_CODES = {
     "全般気象情報": "VPZJ50",
     "地方気象情報": "VPCJ50",
     "府県気象情報": "VPFJ50",
+    "府県気象防災速報": "VPBS50",
+    "府県気象防災速報（潮位）": "VPBS51",
+    "台風解析・予報情報（５日予報）（Ｈ３０）": "VPTW",  # VPTW60–65 by typhoon slot: not recoverable
     "府県天気予報": "VPFD50",
     "府県天気予報（Ｒ１）": "VPFD51",
     "府県週間天気予報": "VPFW50",
