@@ -12,18 +12,24 @@ JMA tsunami            3 digits (津波予報区)         ``tsunami_area_code``
 JMA, any category      7 digits ``XXXXX00``         every ``jma_city_code`` starting ``XXXXX``
                        (a whole municipality: VXSE  (one municipality, whether or not the
                        city intensities, 指定河川    forecast splits it: 郡山市 0720300 covers
-                       洪水予報, volcano cities)      0720301 郡山市 and 0720302 郡山市湖南)
+                       洪水予報 municipalities       0720301 郡山市 and 0720302 郡山市湖南)
+                       named whole, 記録的短時間
+                       大雨 towns, volcano cities)
 JMA, any category      7 digits, other (0720301)    ``jma_city_code`` exactly
 JMA, any category      6 digits (070011, 070010,    ``jma_matome_code``, ``jma_first_code`` or
                        070000)                      ``jma_pref_code`` (JMA codes are unique
                                                     across these levels, so all three are
                                                     compared: no guessing from digits)
+JMA, any category      kind ``river_section`` or    nothing: a 予報区域 is a stretch of river,
+                       ``flood_district``           and a 浸水想定地区 is a district, not its
+                                                    whole municipality (the forecast's
+                                                    ``city`` entries name the municipalities)
 CAP (JIS X 0402)       6 digits ``XX000C``          every ``municipality_code`` of prefecture
                        (prefecture, e.g. 070009)    ``XX``
 CAP (JIS X 0402)       6 digits, other (072044)     ``municipality_code`` exactly
 =====================  ==========================  =========================================
 
-Anything else (volcano codes, river sections, foreign CAP geocodes) targets no place.
+Anything else (volcano codes, river sections, districts, foreign CAP geocodes) targets no place.
 Areas whose warnings were lifted or whose tsunami grade is ``none`` still match: the
 residents who were told must hear the all-clear, and delivery decides who gets what.
 
@@ -53,6 +59,9 @@ PRIORITY = {
 }
 COLUMNS = tuple(PRIORITY)
 SEISMIC_CATEGORIES = {"earthquake", "eew"}
+# Area kinds that name no place column: a river section (指定河川洪水予報 予報区域) and a
+# district of a municipality (浸水想定地区), whatever their code looks like.
+NO_PLACE_KINDS = {"river_section", "flood_district"}
 
 
 @dataclass(slots=True)
@@ -123,7 +132,7 @@ def code_targets(source: str, category: str, areas: list[Any] | None) -> CodeTar
         if not isinstance(area, dict):
             continue
         code = str(area.get("code") or "").strip()
-        if not code.isdigit() or not code.isascii():
+        if not code.isdigit() or not code.isascii() or area.get("kind") in NO_PLACE_KINDS:
             continue
         if source == "cap":
             _cap_area(t, code)

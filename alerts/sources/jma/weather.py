@@ -1,6 +1,7 @@
 """Meteorology warning products: 気象警報・注意報 (VPWW50, VPWW53, VPWW54 and the
 level-based R06 set VPWW55–61), 気象特別警報報知 (VPNO50), 土砂災害警戒情報 (VXWW50),
-記録的短時間大雨情報 (VPOA50), 竜巻注意情報 (VPHW50/51).
+記録的短時間大雨情報 (VPOA50; its areas are the towns its headline names, see heavy_rain.py),
+竜巻注意情報 (VPHW50/51).
 
 All of these share one Body shape — ``Warning[@type]/Item/{Kind…, Area|Areas}`` — so
 one walker serves them; the product only decides the category. Each Warning ``type``
@@ -22,6 +23,7 @@ from lxml import etree
 
 from ..normalized import SEVERITY_RANK, NormalizedAlert, max_severity
 from .common import Head, area_level_of_type, children, head_information_areas, nfkc, parse_level, text_of
+from .heavy_rain import town_areas
 
 # Statuses meaning "nothing in force for this kind here".
 INACTIVE_STATUSES = {"解除", "なし", "発表警報・注意報はなし", "発表なし"}
@@ -148,6 +150,12 @@ def parse_weather(h: Head, file: str | None, category: str = "weather_warning") 
     fine = ordered[0] if ordered else None
     areas = [_finalize_area(a) for a in levels.get(fine, [])] if fine else []
     coarse = [_finalize_area(a) for lvl in ordered[1:] for a in levels[lvl]]
+    if category == "heavy_rain" and areas:
+        # VPOA50: the towns its headline names, not its whole 発表細分 (see heavy_rain.py).
+        towns = town_areas(h, areas)
+        if towns:
+            coarse = areas + coarse
+            areas = [_finalize_area(t) for t in towns]
 
     sev_source = areas or coarse
     severity = max_severity((a["severity"] for a in sev_source), default="Minor")
