@@ -104,8 +104,10 @@ def has_evacuation_words(*texts: str | None) -> bool:
 
 
 def _names_an_order(headline: str | None) -> bool:
-    # 「警戒レベル3相当」 is JMA's wording for a weather warning's level, not an order.
-    return has_evacuation_words(headline) and "相当" not in nfkc(headline)
+    # 「警戒レベル3相当」 is JMA's wording for a weather warning's level, not an order; a
+    # headline about when to order (「避難指示の目安」「…判断の参考」) is not one either.
+    h = nfkc(headline)
+    return has_evacuation_words(h) and not any(w in h for w in ("相当", "目安", "判断", "参考"))
 
 
 def is_same_test(event_codes: dict[str, list[str]]) -> str | None:

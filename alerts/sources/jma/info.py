@@ -161,6 +161,10 @@ BOSAI_SOKUHO_TAGS = {
     "短時間大雪": ("weather_warning", None, "Moderate"),
     "顕著な大雪": ("weather_warning", None, "Moderate"),
 }
+# Head/Title sub-kinds 「…気象防災速報（線状降水帯直前予測）」 → the tag they stand for (a
+# 取消 may carry no 情報タグ).
+BOSAI_SOKUHO_TITLE_TAGS = {"線状降水帯発生": "線状降水帯発生", "線状降水帯直前予測": "線状降水帯直前",
+                           "記録的短時間大雨": "記録雨", "短時間大雪": "短時間大雪", "顕著な大雪": "顕著な大雪"}
 
 
 def _area_kind(code: str | None) -> str:
@@ -200,7 +204,7 @@ def parse_vpbs50(h: Head, file: str | None) -> NormalizedAlert:
     if not tags:  # no 情報タグ: the sub-kind is in the title, 「…気象防災速報（線状降水帯発生）」
         m = re.search(r"（([^）]+)）\s*$", nfkc(h.head_title).replace("(", "（").replace(")", "）"))
         if m:
-            tags.append(m.group(1).replace("予測", ""))
+            tags.append(BOSAI_SOKUHO_TITLE_TAGS.get(m.group(1), m.group(1)))
     known = [BOSAI_SOKUHO_TAGS[t] for t in tags if t in BOSAI_SOKUHO_TAGS]
     if known:
         rank = {"observed": 3, "imminent": 2, None: 1}
@@ -209,6 +213,7 @@ def parse_vpbs50(h: Head, file: str | None) -> NormalizedAlert:
     else:
         category, band, severity = "other", None, "Minor"
     alert = h.new_alert(file=file, category=category, severity=severity)
+    _set_band(alert, band)  # a 取消 names the product it withdraws
     if h.is_cancel:
         return alert
     body = h.body
@@ -222,7 +227,6 @@ def parse_vpbs50(h: Head, file: str | None) -> NormalizedAlert:
                                        "code_type": a.get("codeType"), "observed": True,
                                        "warnings": [{"name": t, "status": "発表"} for t in tags]}
     alert.areas = list(areas.values())
-    _set_band(alert, band)
     unknown = [t for t in tags if t not in BOSAI_SOKUHO_TAGS]
     if unknown:
         alert.parse_warnings.append(f"unknown 気象防災速報 tag(s) {unknown!r:.80}")
@@ -263,6 +267,7 @@ def vpfj50_band(h: Head) -> str | None:
 def parse_vpfj50_band(h: Head, file: str | None, band: str) -> NormalizedAlert:
     severity = "Severe" if band == "observed" else "Moderate"
     alert = h.new_alert(file=file, category="heavy_rain", severity=severity)
+    _set_band(alert, band)
     if h.is_cancel:
         return alert
     body_text = text_of(h.body, "{*}Comment/{*}Text") if h.body is not None else None
@@ -283,7 +288,6 @@ def parse_vpfj50_band(h: Head, file: str | None, band: str) -> NormalizedAlert:
         areas = [{"code": None, "name": h.head_title, "kind": "info_area"}]
         alert.parse_warnings.append("府県気象情報 outside Fukushima: areas are not coded")
     alert.areas = areas
-    _set_band(alert, band)
     return alert
 
 

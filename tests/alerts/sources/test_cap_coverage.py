@@ -141,6 +141,10 @@ def test_hazard_event_with_an_order_in_the_headline_is_evacuation():
                                              "<headline>大雨警報（警戒レベル3相当）高齢者等避難の目安</headline>")
     (a,) = parse_document(doc.encode())
     assert a.category == "heavy_rain"  # JMA's 相当 wording is not a municipal order
+    doc = _cap("x3", event="土砂災害警戒情報").replace("<headline>土砂災害警戒情報</headline>",
+                                                 "<headline>土砂災害警戒情報 避難指示の発令の目安です</headline>")
+    (a,) = parse_document(doc.encode())
+    assert a.category == "landslide"
 
 
 # --- J-ALERT -------------------------------------------------------------------------

@@ -196,3 +196,11 @@ def test_vfvo56_has_city_entries(reference):
     cities = [a for a in d["areas"] if a["kind"] == "city"]
     assert [a["code"] for a in cities] == ["2042900", "2043200", "2120300", "2122000"]
     assert all(a["warnings"][0]["name"] == "噴火" for a in cities)
+
+
+def test_vpbs50_cancel_without_tag_keeps_its_category_from_the_title():
+    path = fixture("VPBS50_band_observed_hamadori.xml")
+    text = path.read_bytes().decode().replace("<InfoType>発表</InfoType>", "<InfoType>取消</InfoType>")
+    start, end = text.index('<Information type="情報タグ">'), text.index("</Information>") + len("</Information>")
+    d = parse_one(path, (text[:start] + text[end:]).encode())
+    assert (d["msg_type"], d["category"], d["heavy_rain_band"]) == ("cancel", "heavy_rain", "observed")
