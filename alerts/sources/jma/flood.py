@@ -34,6 +34,9 @@ level}`` for its section: the kind name at that level, status 発表 or 解除),
 at least that of any 主文 for its river that names no station (an 氾濫発生 text), and the
 section's level (Headline) when it has no 主文 of its own. ``level`` of the alert stays the
 document's highest (unchanged contract).
+
+:func:`inundation_areas` is the Body walk on its own: 水位周知河川に関する情報 (VXSU) has the
+same 主文 / 浸水想定地区 layout and the same rules apply to it.
 """
 
 from __future__ import annotations
@@ -160,92 +163,93 @@ def _kind_name(level: int, r08: bool) -> str:
     return (KIND_NAMES_R08 if r08 else KIND_NAMES)[level]
 
 
-def parse_flood(h: Head, file: str | None) -> NormalizedAlert:
-    sections, levels = ([], []) if h.is_cancel else _sections(h)
-    areas: list[dict[str, Any]] = list(sections)
+def inundation_areas(body, sections: list[dict[str, Any]], *, r08: bool = False) -> tuple[list[dict[str, Any]], list[str]]:
+    """``city`` and ``flood_district`` areas of a river document's 浸水想定地区, each at its own
+    station's level (see the module docstring), and the 主文 texts. ``sections``: the
+    document's river sections (``code``, ``level``) from its Headline. The same Body layout
+    serves 指定河川洪水予報 (VXKO) and 水位周知河川に関する情報 (VXSU)."""
+    if body is None:
+        return [], []
+    levels = [s["level"] for s in sections if s.get("level") is not None]
     doc_level = max(levels) if levels else None
     lifted = doc_level == 0
-    r08 = any(nfkc(w.get("name")).startswith("レベル") for s in sections for w in s["warnings"])
-    body = h.body
+    per_station, per_river, texts = _main_text_levels(body)
+    by_code: dict[str, list[int]] = {}
+    for (code, _name), lvl in per_station.items():
+        by_code.setdefault(code or "", []).append(lvl)
 
     def section_level(station_code: str | None) -> int | None:
         """The Headline level of the section a station belongs to (by river code), else the
         document's: used for a station without a 主文 of its own."""
         river = (station_code or "")[:10]
-        own = [s["level"] for s in sections if "level" in s and (s["code"] or "")[:10] == river]
-        if own:
-            return max(own)
-        return doc_level
+        own = [s["level"] for s in sections if s.get("level") is not None and (s.get("code") or "")[:10] == river]
+        return max(own) if own else doc_level
+
+    def station_level(code: str | None, name: str | None) -> int | None:
+        if lifted:
+            return 0
+        own = per_station.get((code, name))
+        if own is None and len(by_code.get(code or "", [])) == 1:
+            own = by_code[code or ""][0]  # same station, spelled differently
+        floor = per_river.get((code or "")[:10])
+        if own is None:
+            own = section_level(code)
+        vals = [v for v in (own, floor) if v is not None]
+        return max(vals) if vals else None
 
     cities: dict[str, dict[str, Any]] = {}
     districts: dict[tuple[str, str], dict[str, Any]] = {}
-    texts: list[str] = []
-    if body is not None and not h.is_cancel:
-        per_station, per_river, texts = _main_text_levels(body)
-        by_code: dict[str, list[int]] = {}
-        for (code, _name), lvl in per_station.items():
-            by_code.setdefault(code or "", []).append(lvl)
+    for warning in children(body, "Warning"):
+        for item in children(warning, "Item"):
+            kind = item.find("{*}Kind")
+            if text_of(kind, "{*}Name") != "浸水想定地区":
+                continue
+            for ars in children(item, "Areas"):
+                for a in children(ars, "Area"):
+                    city_code = text_of(a, "{*}CityCode")
+                    if not city_code:
+                        continue
+                    st_code, st_name = text_of(a, "{*}Code"), text_of(a, "{*}Name")
+                    lvl = station_level(st_code, st_name)
+                    city_name = text_of(a, "{*}City")
+                    common = {"pref_name": text_of(a, "{*}Prefecture"), "river_code": (st_code or "")[:10] or None}
+                    names = _district_names(text_of(a, "{*}SubCityList"))
+                    for district in names or [None]:
+                        if district is None:
+                            entry = cities.get(city_code)
+                            if entry is None:
+                                entry = cities[city_code] = {"code": city_code, "name": city_name, "kind": "city",
+                                                             **common, "stations": []}
+                        else:
+                            entry = districts.get((city_code, district))
+                            if entry is None:
+                                entry = districts[(city_code, district)] = {
+                                    "code": f"{city_code}/{district}", "name": district, "kind": "flood_district",
+                                    "city_code": city_code, "city_name": city_name, **common, "stations": []}
+                        if st_name and st_name not in entry["stations"]:
+                            entry["stations"].append(st_name)
+                        if lvl is not None and lvl > entry.get("level", -1):
+                            entry["level"] = lvl
+    out = [*cities.values(), *districts.values()]
+    for entry in out:
+        lvl = entry.get("level")
+        if lvl is None:
+            entry["warnings"] = []
+        elif lvl == 0:
+            entry["warnings"] = [{"name": "解除", "code": "10", "status": "解除", "level": 0}]
+        else:
+            entry["warnings"] = [{"name": _kind_name(lvl, r08), "code": f"{lvl}0", "status": "発表", "level": lvl}]
+    return out, texts
 
-        def station_level(code: str | None, name: str | None) -> int | None:
-            if lifted:
-                return 0
-            own = per_station.get((code, name))
-            if own is None and len(by_code.get(code or "", [])) == 1:
-                own = by_code[code or ""][0]  # same station, spelled differently
-            floor = per_river.get((code or "")[:10])
-            if own is None:
-                own = section_level(code)
-            vals = [v for v in (own, floor) if v is not None]
-            return max(vals) if vals else None
 
-        for warning in children(body, "Warning"):
-            for item in children(warning, "Item"):
-                kind = item.find("{*}Kind")
-                if text_of(kind, "{*}Name") != "浸水想定地区":
-                    continue
-                for ars in children(item, "Areas"):
-                    for a in children(ars, "Area"):
-                        city_code = text_of(a, "{*}CityCode")
-                        if not city_code:
-                            continue
-                        st_code, st_name = text_of(a, "{*}Code"), text_of(a, "{*}Name")
-                        lvl = station_level(st_code, st_name)
-                        city_name = text_of(a, "{*}City")
-                        common = {"pref_name": text_of(a, "{*}Prefecture"), "river_code": (st_code or "")[:10] or None}
-                        names = _district_names(text_of(a, "{*}SubCityList"))
-                        targets = [(city_code, None)] if not names else [(city_code, d) for d in names]
-                        for code, district in targets:
-                            if district is None:
-                                entry = cities.get(code)
-                                if entry is None:
-                                    entry = cities[code] = {"code": code, "name": city_name, "kind": "city",
-                                                            **common, "stations": []}
-                            else:
-                                entry = districts.get((code, district))
-                                if entry is None:
-                                    entry = districts[(code, district)] = {
-                                        "code": f"{code}/{district}", "name": district, "kind": "flood_district",
-                                        "city_code": code, "city_name": city_name, **common, "stations": []}
-                            if st_name and st_name not in entry["stations"]:
-                                entry["stations"].append(st_name)
-                            if lvl is not None and lvl > entry.get("level", -1):
-                                entry["level"] = lvl
-        for entry in [*cities.values(), *districts.values()]:
-            lvl = entry.get("level")
-            if lvl is None:
-                entry["warnings"] = []
-            elif lvl == 0:
-                entry["warnings"] = [{"name": "解除", "code": "10", "status": "解除", "level": 0}]
-            else:
-                entry["warnings"] = [{"name": _kind_name(lvl, r08), "code": f"{lvl}0", "status": "発表", "level": lvl}]
-        areas.extend(cities.values())
-        areas.extend(districts.values())
-
-    level = doc_level
-    severity = SEVERITY_BY_LEVEL.get(level or 0, "Minor")
-    alert = h.new_alert(file=file, category="flood", severity=severity)
-    alert.areas = areas
-    alert.level = level if not h.is_cancel else None
+def parse_flood(h: Head, file: str | None) -> NormalizedAlert:
+    sections, levels = ([], []) if h.is_cancel else _sections(h)
+    doc_level = max(levels) if levels else None
+    r08 = any(nfkc(w.get("name")).startswith("レベル") for s in sections for w in s["warnings"])
+    towns, texts = ([], []) if h.is_cancel else inundation_areas(h.body, sections, r08=r08)
+    alert = h.new_alert(file=file, category="flood", severity=SEVERITY_BY_LEVEL.get(doc_level or 0, "Minor"))
+    alert.areas = [*sections, *towns]
+    alert.level = doc_level if not h.is_cancel else None
     if texts:
         alert.text = "\n".join([t for t in [alert.text] if t] + texts)
     return alert
