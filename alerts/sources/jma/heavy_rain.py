@@ -27,6 +27,7 @@ from .common import Head, nfkc
 PRODUCT = "記録的短時間大雨情報"
 # 「札幌市中央区付近で約１００ミリ」, 「大阪市中央区で１３０ミリ」 (after NFKC: ASCII digits).
 _LINE = re.compile(r"^\s*(?P<place>\S+?)(?:付近)?で(?:約)?(?P<mm>\d+)ミリ")
+_PLACES_SEP = re.compile(r"[・、,]")
 
 
 def town_areas(h: Head, issue_areas: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -43,24 +44,25 @@ def town_areas(h: Head, issue_areas: list[dict[str, Any]]) -> list[dict[str, Any
         m = _LINE.match(nfkc(line))
         if not m:
             continue
-        found = city_code_of_place(m.group("place"), prefs)
-        if found is None:
-            return []  # one town we cannot place: keep the whole 発表細分 rather than miss it
-        code, name = found
         mm = int(m.group("mm"))
-        t = towns.get(code)
-        if t is None:
-            t = towns[code] = {
-                "code": code,
-                "name": name,
-                "kind": "jma_city",
-                "level": "city",
-                "warnings": [{"name": PRODUCT, "code": "1", "status": "発表"}],
-                "rain_mm": mm,
-                "observed": [],
-            }
-            if len(active) == 1:
-                t["issue_area_code"] = active[0].get("code")
-        t["rain_mm"] = max(t["rain_mm"], mm)
-        t["observed"].append(line.strip())
+        for place in _PLACES_SEP.split(m.group("place")):  # 「郡山市・須賀川市付近で」
+            found = city_code_of_place(place, prefs)
+            if found is None:
+                return []  # one town we cannot place: keep the whole 発表細分 rather than miss it
+            code, name = found
+            t = towns.get(code)
+            if t is None:
+                t = towns[code] = {
+                    "code": code,
+                    "name": name,
+                    "kind": "jma_city",
+                    "level": "city",
+                    "warnings": [{"name": PRODUCT, "code": "1", "status": "発表"}],
+                    "rain_mm": mm,
+                    "observed": [],
+                }
+                if len(active) == 1:
+                    t["issue_area_code"] = active[0].get("code")
+            t["rain_mm"] = max(t["rain_mm"], mm)
+            t["observed"].append(line.strip())
     return list(towns.values())
