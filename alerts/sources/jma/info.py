@@ -46,15 +46,14 @@ __all__ = ["parse_info", "HOKKAIDO_SANRIKU_TARGET_CITIES"]
 # --- 北海道・三陸沖後発地震注意情報 (VYSE60) ------------------------------------------------
 
 # The document names no area: the 防災対応をとるべき地域 are fixed in advance. Source:
-# 内閣府「北海道・三陸沖後発地震注意情報発信時の防災対応ガイドライン」(2022-12-16 運用開始;
-# 7 道県 182 市町村, those of the 日本海溝・千島海溝周辺海溝型地震防災対策推進地域 where a
-# tsunami of 3 m or more or 震度6弱 or more is assumed), and the 推進地域 designation of
-# 2022-09-30 (福島県: 41 市町村, of which the 10 coastal ones below are also
-# 津波避難対策特別強化地域). The 10 coastal municipalities are listed here: they are in the
-# target area beyond doubt (tsunami ≥ 3 m). Inland 中通り municipalities of the 182 are
-# NOT listed: the guideline's 別表 is the authority for extending this list.
-# Codes are JMA 二次細分 city codes (``XXXXX00`` = whole municipality), the same codes as
-# the 津波予報区 福島県 (250) municipalities of fixtures/areas.
+# 内閣府「北海道・三陸沖後発地震注意情報発信時の防災対応ガイドライン」(運用開始 2022-12-16;
+# 7 道県 182 市町村, where a tsunami of 3 m or more or 震度6弱 or more is assumed). In
+# 福島県 they are exactly the 10 coastal municipalities below — the same 10 the
+# prefecture named when the first VYSE60 was issued (2025-12-09: いわき・相馬・南相馬の
+# 3市と広野・楢葉・富岡・大熊・双葉・浪江・新地の7町; reported by 福島中央テレビ and
+# 福島民友). Not to be confused with the wider 推進地域 (41 municipalities in 福島県).
+# Codes are JMA 二次細分 city codes (``XXXXX00`` = whole municipality), the same
+# municipalities as the 津波予報区 福島県 (250) ones of fixtures/areas (a test keeps them equal).
 HOKKAIDO_SANRIKU_TARGET_CITIES: tuple[tuple[str, str], ...] = (
     ("0720400", "いわき市"),
     ("0720900", "相馬市"),
@@ -88,6 +87,10 @@ def parse_vyse60(h: Head, file: str | None) -> NormalizedAlert:
                 t = text_of(info, "{*}" + tag)
                 if t:
                     texts.append(t)
+        for c in body.findall("{*}Comment") + body.findall("{*}Comments/*"):
+            t = text_of(c, "{*}Text")
+            if t:
+                texts.append(t)
         nxt = text_of(body, "{*}NextAdvisory")
         if nxt:
             texts.append(nxt)
@@ -96,7 +99,7 @@ def parse_vyse60(h: Head, file: str | None) -> NormalizedAlert:
     if alert.expires_at is None:
         start = (alert.earthquake or {}).get("origin_time") or alert.issued_at
         alert.expires_at = (datetime.fromisoformat(start) + HOKKAIDO_SANRIKU_PERIOD).isoformat()
-    alert.parse_warnings.append("VYSE60 names no area: targets are the fixed Fukushima list (coastal municipalities)")
+    alert.parse_warnings.append("VYSE60 names no area: targets are the fixed Fukushima list (防災対応をとるべき地域)")
     return alert
 
 
