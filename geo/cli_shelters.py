@@ -1,4 +1,5 @@
-"""``bousai shelters import|export``: the registry in the 自治体標準 CSV layout (and GSI GeoJSON in).
+"""``bousai shelters import|export|qr``: the registry in the 自治体標準 CSV layout (and GSI GeoJSON
+in); the shelters' check-in QR codes for printing.
 
 Exit codes: 0 all rows imported; 1 some rows were bad (the good ones were imported, each
 bad one is printed with its line number); 2 nothing could be read (file, header, options).
@@ -7,7 +8,9 @@ bad one is printed with its line number); 2 nothing could be read (file, header,
 from __future__ import annotations
 
 import asyncio
+import csv
 import io
+import re
 import sys
 from pathlib import Path
 
@@ -95,6 +98,70 @@ async def _export(municipality: str | None, output: str | None, standard_only: b
     return 0
 
 
+async def _qr(municipality: str | None, ids: list[str] | None, out_dir: Path, rotate: bool, fmt: str,
+              centres_only: bool, database_url: str | None) -> int:
+    from geo.shelters import codes, qr, repository
+    from server.db import make_engine, make_sessionmaker, unit_of_work
+
+    settings = get_settings()
+    engine = make_engine(settings, url=database_url, pool_size=1, max_overflow=0)
+    written = 0
+    try:
+        async with unit_of_work(make_sessionmaker(engine)) as session:
+            rows = await repository.for_codes(session, municipality, ids)
+            if ids:
+                missing = sorted(set(ids) - {r["id"] for r in rows})
+                if missing:
+                    print(f"shelters qr: not in the registry{' of ' + municipality if municipality else ''}: "
+                          f"{', '.join(missing)}", file=sys.stderr)
+                    return 2
+            if centres_only:
+                rows = [r for r in rows if r["is_evacuation_center"]]
+            if not rows:
+                print("shelters qr: no shelters match", file=sys.stderr)
+                return 2
+            out_dir.mkdir(parents=True, exist_ok=True)
+            index = io.StringIO(newline="")
+            w = csv.writer(index, lineterminator="\r\n")
+            w.writerow(["id", "name", "municipality_code", "version", "url", "files"])
+            for r in rows:
+                version = r["checkin_code_version"]
+                if rotate:
+                    version = await repository.bump_code_version(session, r["id"])
+                code = await codes.code_for(session, r["id"], version)
+                stem = re.sub(r"[^A-Za-z0-9._-]", "_", r["id"])
+                files = []
+                if fmt in ("svg", "both"):
+                    (out_dir / f"{stem}.svg").write_text(
+                        qr.qr_svg_sheet(shelter_id=r["id"], name=r["name"], address=r["address"], url=code.url,
+                                        version=version), encoding="utf-8")
+                    files.append(f"{stem}.svg")
+                if fmt in ("png", "both"):
+                    (out_dir / f"{stem}.png").write_bytes(qr.qr_png(code.url))
+                    files.append(f"{stem}.png")
+                w.writerow([r["id"], r["name"], r["municipality_code"], version, code.url, " ".join(files)])
+                written += 1
+            (out_dir / "index.csv").write_bytes(index.getvalue().encode("utf-8-sig"))
+    finally:
+        await engine.dispose()
+    print(f"shelters qr: {written:,} shelters{' (codes rotated)' if rotate else ''} → {out_dir}/ (index.csv lists them)",
+          file=sys.stderr)
+    return 0
+
+
+def _run_qr(args) -> int:
+    try:
+        municipality = _check_municipality(args.municipality)
+    except SystemExit as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if municipality is None and not args.ids:
+        print("shelters qr: give --municipality or --id (the prefecture has 2,600+ shelters)", file=sys.stderr)
+        return 2
+    return asyncio.run(_qr(municipality, args.ids, Path(args.output), args.rotate, args.format,
+                           args.evacuation_centers_only, args.database_url))
+
+
 def _check_municipality(code: str | None) -> str | None:
     from geo.shelters.records import normalize_municipality_code
 
@@ -142,3 +209,12 @@ def register(sub) -> None:
     )
     exp.add_argument("--database-url", help="default: BOUSAI_DATABASE_URL")
     exp.set_defaults(func=_run_export)
+    q = ssub.add_parser("qr", help="check-in QR codes: an A4 SVG sheet (name, code, instructions ja/en) and a PNG per shelter")
+    q.add_argument("--municipality", help="6-digit code: every shelter of this municipality")
+    q.add_argument("--id", dest="ids", action="append", metavar="SHELTER_ID", help="only this shelter (repeatable)")
+    q.add_argument("-o", "--output", required=True, metavar="DIR", help="directory for the files (created)")
+    q.add_argument("--format", choices=("both", "svg", "png"), default="both")
+    q.add_argument("--evacuation-centers-only", action="store_true", help="only 指定避難所 (places people stay)")
+    q.add_argument("--rotate", action="store_true", help="issue new codes first: every code printed before stops working")
+    q.add_argument("--database-url", help="default: BOUSAI_DATABASE_URL")
+    q.set_defaults(func=_run_qr)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+import orjson
+
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from geo.shelters import service
@@ -28,6 +30,24 @@ async def nearest_shelters(
     h = hazard.value if hazard is not None else None
     rows = await service.nearest(session, lat=lat, lon=lon, hazard=h, is_open=open, available=available, limit=limit)
     return {"hazard": h, "shelters": rows}
+
+
+@router.get("/pack")
+async def offline_pack(
+    request: Request,
+    municipality: Annotated[str | None, Query(description="6-digit municipality code; none: the whole prefecture")] = None,
+    session: AsyncSession = SESSION,
+):
+    """Every shelter (of one municipality, or the prefecture) for offline search: position,
+    hazards (bit i = ``hazards[i]``), flags, capacity. ``ETag`` is the content's version; send
+    it back as ``If-None-Match`` and an unchanged pack answers 304 with no body."""
+    pack, version = await service.offline_pack(session, municipality)
+    etag = f'"{version}"'
+    headers = {"ETag": etag, "Cache-Control": "public, max-age=300"}
+    inm = request.headers.get("if-none-match")
+    if inm and etag in [t.strip().removeprefix("W/") for t in inm.split(",")]:
+        return Response(status_code=304, headers=headers)
+    return Response(content=orjson.dumps(pack), media_type="application/json", headers=headers)
 
 
 @router.get("/{shelter_id:path}", response_model=ShelterOut)

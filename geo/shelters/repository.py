@@ -48,7 +48,7 @@ UPSERT_RETURNING_SQL = text(_UPSERT_VALUES + " RETURNING (xmax = 0) AS inserted"
 
 _COLUMNS = """
     id, name, name_kana, address, municipality_code, ST_Y(geom) AS lat, ST_X(geom) AS lon, elevation_m,
-    is_emergency_site, is_evacuation_center, hazards, capacity, capacity_text, occupancy, is_open,
+    is_emergency_site, is_evacuation_center, hazards, capacity, capacity_text, occupancy, checked_in, is_open,
     opened_at, pets_allowed, accessible, phone, url, districts, notes, source, updated_at
 """
 
@@ -248,3 +248,95 @@ async def set_status(
     if row is None:
         return None
     return await get(session, shelter_id)
+
+
+async def aliases_of(session: AsyncSession, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """(municipality code, the municipality's own number) → registry id, for the pairs known."""
+    if not pairs:
+        return {}
+    rows = await session.execute(
+        text(
+            "SELECT a.municipality_code, a.local_id, a.shelter_id FROM shelter_aliases a "
+            "JOIN unnest(CAST(:m AS text[]), CAST(:l AS text[])) AS q(m, l) ON a.municipality_code = q.m AND a.local_id = q.l"
+        ),
+        {"m": [p[0] for p in pairs], "l": [p[1] for p in pairs]},
+    )
+    return {(r[0], r[1]): r[2] for r in rows}
+
+
+async def add_aliases(session: AsyncSession, rows: Sequence[tuple[str, str, str]]) -> None:
+    """(municipality code, local id, registry id); a number re-mapped by a newer import moves."""
+    if rows:
+        await session.execute(
+            text(
+                "INSERT INTO shelter_aliases (municipality_code, local_id, shelter_id) VALUES (:m, :l, :s) "
+                "ON CONFLICT (municipality_code, local_id) DO UPDATE SET shelter_id = EXCLUDED.shelter_id"
+            ),
+            [{"m": m, "l": loc, "s": s} for m, loc, s in rows],
+        )
+
+
+async def adjust_checked_in(session: AsyncSession, shelter_id: str, delta: int) -> dict | None:
+    """Move the exact check-in count and occupancy together by ``delta`` people, in one
+    statement (the row lock serialises concurrent check-ins; nothing is read then written).
+    Occupancy never goes below zero: a staff head count may have reset it meanwhile."""
+    row = (
+        await session.execute(
+            text(
+                """UPDATE shelters SET checked_in = GREATEST(checked_in + :d, 0),
+                                      occupancy = GREATEST(COALESCE(occupancy, 0) + :d, 0)
+                   WHERE id = :id RETURNING id, name, municipality_code, checked_in, occupancy, capacity, is_open"""
+            ),
+            {"id": shelter_id, "d": delta},
+        )
+    ).first()
+    return dict(row._mapping) if row else None
+
+
+async def code_version(session: AsyncSession, shelter_id: str) -> tuple[str, str, int] | None:
+    """(id, municipality code, current check-in code version)."""
+    row = (
+        await session.execute(
+            text("SELECT id, municipality_code, checkin_code_version FROM shelters WHERE id = :id"), {"id": shelter_id}
+        )
+    ).first()
+    return (row[0], row[1], row[2]) if row else None
+
+
+async def bump_code_version(session: AsyncSession, shelter_id: str) -> int | None:
+    return (
+        await session.execute(
+            text("UPDATE shelters SET checkin_code_version = checkin_code_version + 1 WHERE id = :id "
+                 "RETURNING checkin_code_version"),
+            {"id": shelter_id},
+        )
+    ).scalar_one_or_none()
+
+
+async def for_codes(session: AsyncSession, municipality_code: str | None, shelter_ids: Sequence[str] | None = None) -> list[dict]:
+    """Shelters whose check-in codes are printed: id, names, version, position, in id order."""
+    rows = await session.execute(
+        text(
+            """SELECT id, name, address, municipality_code, checkin_code_version, is_evacuation_center
+               FROM shelters
+               WHERE (CAST(:m AS text) IS NULL OR municipality_code = :m)
+                 AND (CAST(:ids AS text[]) IS NULL OR id = ANY(CAST(:ids AS text[])))
+               ORDER BY municipality_code, id"""
+        ),
+        {"m": municipality_code, "ids": list(shelter_ids) if shelter_ids is not None else None},
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+async def pack_rows(session: AsyncSession, municipality_code: str | None) -> list[tuple]:
+    """What the offline pack carries, in a stable order (the ETag is a hash of it)."""
+    rows = await session.execute(
+        text(
+            """SELECT id, name, municipality_code, round(ST_Y(geom)::numeric, 6)::float8, round(ST_X(geom)::numeric, 6)::float8,
+                      hazards, is_emergency_site, is_evacuation_center, capacity, pets_allowed, accessible, address
+               FROM shelters WHERE (CAST(:m AS text) IS NULL OR municipality_code = :m)
+               ORDER BY id"""
+        ),
+        {"m": municipality_code},
+    )
+    return [tuple(r) for r in rows]

@@ -29,6 +29,7 @@ class ShelterOut(BaseModel):
     capacity: int | None = None
     capacity_text: str | None = Field(None, description="想定収容人数 as published")
     occupancy: int | None = None
+    checked_in: int = Field(0, description="people checked in with the shelter's code (app or staff), included in occupancy")
     crowding: Crowding = Field(description="VACAN levels: empty <30 %, somewhat_crowded 30–60 %, crowded 60–80 %, full ≥80 %")
     is_open: bool
     opened_at: datetime | None = None

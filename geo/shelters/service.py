@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
+import re
+import unicodedata
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from geo.shelters import repository
@@ -97,6 +101,14 @@ async def import_records(session: AsyncSession, records: Sequence[ShelterRecord]
             result.inserted += 1
         else:
             result.updated += 1
+    # A municipal row that landed on a shelter we already held (usually GSI's) keeps its own
+    # number as an alias, so a CAP message using the municipality's numbering still finds it.
+    aliases = []
+    for incoming, existing in result.matched_existing:
+        muni, sep, local = incoming.partition(":")
+        if sep and re.fullmatch(r"[0-9]{6}", muni) and incoming != existing:
+            aliases.append((muni, local, existing))
+    await repository.add_aliases(session, aliases)
     return result
 
 
@@ -131,3 +143,86 @@ async def set_status(
     if row is None:
         raise NotFound(f"no shelter {shelter_id!r}")
     return present(row)
+
+
+# GSI's 共通ID: "E" + 5-digit municipality code (no check digit) + running number + kind digits.
+_GSI_COMMON_ID = re.compile(r"[EN][0-9]{12,14}")
+# "072044-0001", "072044:0001", "072044_0001": a municipality code with its own number.
+_MUNICIPAL_ID = re.compile(r"([0-9]{6})[-:_/](.+)")
+
+
+async def resolve_refs(session: AsyncSession, refs: Sequence[str], municipality_codes: Sequence[str] = ()) -> dict[str, str | None]:
+    """Shelter references as other systems write them (a CAP ``bousai:shelter-id``) → registry id,
+    or None when nothing matches. Tried in order: the registry id itself (``gsi:E0720400350112``,
+    ``072044:0001``); a bare GSI 共通ID (``E0720400350112``); a municipality code with the
+    municipality's own number (``072044-0001``: the row imported from its 自治体標準 CSV, else an
+    alias); a bare number, read in each of ``municipality_codes`` (the message's area)."""
+    candidates: dict[str, list[str]] = {}
+    alias_keys: dict[str, list[tuple[str, str]]] = {}
+    for ref in refs:
+        v = unicodedata.normalize("NFKC", ref or "").strip()
+        c: list[str] = [v] if v else []
+        keys: list[tuple[str, str]] = []
+        if _GSI_COMMON_ID.fullmatch(v):
+            c.append(f"gsi:{v}")
+        m = _MUNICIPAL_ID.fullmatch(v)
+        if m and not v.startswith("gsi:"):
+            c.append(f"{m.group(1)}:{m.group(2)}")
+            keys.append((m.group(1), m.group(2)))
+        elif v and ":" not in v:
+            for muni in municipality_codes:
+                c.append(f"{muni}:{v}")
+                keys.append((muni, v))
+        candidates[ref] = c
+        alias_keys[ref] = keys
+    known = await repository.existing_ids(session, {x for c in candidates.values() for x in c})
+    aliases = await repository.aliases_of(session, sorted({k for ks in alias_keys.values() for k in ks}))
+    out: dict[str, str | None] = {}
+    for ref in refs:
+        hit = next((x for x in candidates[ref] if x in known), None)
+        if hit is None:
+            hit = next((aliases[k] for k in alias_keys[ref] if k in aliases), None)
+        out[ref] = hit
+    return out
+
+
+# --- offline pack ----------------------------------------------------------------------
+
+# Hazards as one integer per shelter, bit i = HAZARDS[i]: 2,600 shelters' lists in a few kB.
+PACK_FORMAT = 1
+PACK_FIELDS = ["id", "name", "municipality_code", "lat", "lon", "hazards", "flags", "capacity", "address"]
+# flags: bit 0 指定緊急避難場所, 1 指定避難所, 2 pets allowed, 3 accessible.
+PACK_FLAGS = {"emergency_site": 1, "evacuation_center": 2, "pets_allowed": 4, "accessible": 8}
+
+
+def _hazard_bits(hazards: Sequence[str] | None) -> int:
+    return sum(1 << i for i, h in enumerate(HAZARDS) if h in (hazards or ()))
+
+
+async def offline_pack(session: AsyncSession, municipality_code: str | None) -> tuple[dict, str]:
+    """The shelters the app keeps for offline search, and its version (a hash of the content:
+    the same registry gives the same ETag on every API process, and any change gives a new one).
+    Only what changes rarely is in it (position, hazards, capacity); live status is online."""
+    if municipality_code is not None and not re.fullmatch(r"[0-9]{6}", municipality_code):
+        raise AppError("municipality must be a 6-digit code", code="invalid_municipality")
+    rows = []
+    for (sid, name, muni, lat, lon, hazards, em, ev, capacity, pets, accessible, address) in await repository.pack_rows(
+        session, municipality_code
+    ):
+        flags = (PACK_FLAGS["emergency_site"] if em else 0) | (PACK_FLAGS["evacuation_center"] if ev else 0) \
+            | (PACK_FLAGS["pets_allowed"] if pets else 0) | (PACK_FLAGS["accessible"] if accessible else 0)
+        rows.append([sid, name, muni, lat, lon, _hazard_bits(hazards), flags, capacity, address])
+    if municipality_code is not None and not rows:
+        raise NotFound(f"no shelters for municipality {municipality_code}")
+    digest = hashlib.sha256(orjson.dumps(rows)).hexdigest()[:32]
+    pack = {
+        "format": PACK_FORMAT,
+        "version": digest,
+        "municipality_code": municipality_code,
+        "hazards": list(HAZARDS),
+        "flags": PACK_FLAGS,
+        "fields": PACK_FIELDS,
+        "count": len(rows),
+        "shelters": rows,
+    }
+    return pack, digest

@@ -101,3 +101,36 @@ async def get_own(session: AsyncSession, resident_id: int) -> StatusOut | None:
     d = dict(row._mapping)
     # The resident sees their own location even when they have not shared it (it is not stored then anyway).
     return status_out(d)
+
+
+async def _current(session: AsyncSession, resident_id: int) -> dict | None:
+    row = (await session.execute(text("SELECT * FROM safety_statuses WHERE resident_id = :r FOR UPDATE"),
+                                 {"r": resident_id})).first()
+    return dict(row._mapping) if row else None
+
+
+async def set_at_shelter(session: AsyncSession, resident_id: int, shelter_id: str) -> bool:
+    """A check-in: status "at a shelter (name)", unless it already says this shelter (a repeat
+    scan, a check-in counted twice): then nothing changes and nobody is told again. The family
+    is told once, like any status change. Returns whether the status changed."""
+    cur = await _current(session, resident_id)
+    if cur is not None and cur["status"] == "at_shelter" and cur["shelter_id"] == shelter_id:
+        return False
+    await set_status(session, resident_id, StatusIn(status="at_shelter", shelter_id=shelter_id))
+    return True
+
+
+async def left_shelter(session: AsyncSession, resident_id: int, shelter_id: str) -> bool:
+    """A check-out: if the status still says this shelter, it goes back to what it was before
+    the check-in (its message too; never a location, which needs a fresh opt-in), or
+    "unknown" when there was nothing before. Returns whether the status changed."""
+    cur = await _current(session, resident_id)
+    if cur is None or cur["status"] != "at_shelter" or cur["shelter_id"] != shelter_id:
+        return False
+    prev = (await session.execute(text(
+        """SELECT status, message FROM safety_status_history
+           WHERE resident_id = :r AND version < :v AND status <> 'at_shelter'
+           ORDER BY version DESC LIMIT 1"""), {"r": resident_id, "v": cur["version"]})).first()
+    status, message = (prev[0], prev[1]) if prev else ("unknown", None)
+    await set_status(session, resident_id, StatusIn(status=status, message=message))
+    return True

@@ -36,8 +36,8 @@ def test_shelter_open(parse_fixture):
     d = parse_fixture("shelter_open.xml")
     assert d["category"] == "shelter"
     assert d["shelters"] == [
-        {"id": "072010-E-0101", "status": "open", "name": "渡利小学校"},
-        {"id": "072010-E-0102", "status": "open", "name": "南向台小学校"},
+        {"id": "gsi:E0720100153111", "status": "open", "name": "渡利小学校"},
+        {"id": "E0720100161111", "status": "open", "name": "南向台小学校"},
     ]
     assert d["circles"] == [{"lat": 37.738, "lon": 140.487, "radius_km": 0.5}]
 

@@ -63,6 +63,17 @@ class Fixtures:
                 {"id": sid, "m": muni, "lat": lat, "lon": lon})
         return sid
 
+    async def checkin(self, muni: str) -> int:
+        from sqlalchemy import text
+
+        sid = await self.shelter(muni)
+        async with unit_of_work(self.app.state.sessionmaker) as s:
+            await s.execute(text("UPDATE shelters SET checked_in = 1, occupancy = 1 WHERE id = :id"), {"id": sid})
+            return (await s.execute(text(
+                "INSERT INTO shelter_checkins (submitted_by, client_id, staff_id, shelter_id, municipality_code, headcount, "
+                "state, checked_in_at) VALUES ('staff:0', :c, 0, :sid, :m, 1, 'in', now()) RETURNING id"),
+                {"c": f"matrix-{next(_n)}", "sid": sid, "m": muni})).scalar_one()
+
     async def account(self) -> int:
         return await make_account(self.app, "viewer", None, username=f"matrix-target-{next(_n)}")
 
@@ -103,6 +114,16 @@ REQUESTS = {
     ("POST", "/v1/staff/shelters/{shelter_id}/open"): lambda f, m: _ra(f.shelter(m), "/v1/staff/shelters/{}/open"),
     ("POST", "/v1/staff/shelters/{shelter_id}/close"): lambda f, m: _ra(f.shelter(m), "/v1/staff/shelters/{}/close"),
     ("POST", "/v1/staff/shelters/bulk"): lambda f, m: _r("/v1/staff/shelters/bulk", {"municipality_code": m, "action": "open"}),
+    ("POST", "/v1/staff/shelters/{shelter_id}/checkins"): lambda f, m: _ra(
+        f.shelter(m), "/v1/staff/shelters/{}/checkins", {"client_id": f"m-{next(_n)}", "headcount": 2}),
+    ("POST", "/v1/staff/checkins/{checkin_id}/checkout"): lambda f, m: _ra(f.checkin(m), "/v1/staff/checkins/{}/checkout", {}),
+    ("GET", "/v1/staff/shelters/{shelter_id}/checkin-code"): lambda f, m: _ra(f.shelter(m), "/v1/staff/shelters/{}/checkin-code"),
+    ("GET", "/v1/staff/shelters/{shelter_id}/checkin-code.svg"): lambda f, m: _ra(
+        f.shelter(m), "/v1/staff/shelters/{}/checkin-code.svg"),
+    ("POST", "/v1/staff/shelters/{shelter_id}/checkin-code/rotate"): lambda f, m: _ra(
+        f.shelter(m), "/v1/staff/shelters/{}/checkin-code/rotate"),
+    ("GET", "/v1/staff/roster"): lambda f, m: _r("/v1/staff/roster", params={"municipality_code": m}),
+    ("GET", "/v1/staff/roster.csv"): lambda f, m: _r("/v1/staff/roster.csv", params={"municipality_code": m}),
     ("GET", "/v1/staff/reports/notices/{notice_id}"): lambda f, m: _ra(f.notice(m, state="issued"), "/v1/staff/reports/notices/{}"),
     ("GET", "/v1/staff/reports/notices/{notice_id}.csv"): lambda f, m: _ra(
         f.notice(m, state="issued"), "/v1/staff/reports/notices/{}.csv"),

@@ -1,0 +1,25 @@
+"""Evacuees' tunables, read from ``BOUSAI_EVACUEES_*`` (kept here so server/settings.py stays
+the kit's; each default has its reason beside it)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class EvacueesSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BOUSAI_EVACUEES_", env_file=".env", extra="ignore")
+
+    # Phones queue check-ins offline for hours, rarely days; older than this is a broken clock.
+    max_client_age_hours: int = 7 * 24
+    # A phone clock a little ahead is normal; far ahead is a wrong date.
+    max_client_skew_seconds: int = 300
+    # A household outside shelters stays on the roster this long after its last update unless
+    # renewed (the app renews while the household says it is still away).
+    outside_ttl_hours: int = 24
+
+
+@lru_cache
+def get_evacuees_settings() -> EvacueesSettings:
+    return EvacueesSettings()

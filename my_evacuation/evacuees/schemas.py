@@ -1,0 +1,105 @@
+"""Check-in, check-out, outside-shelter and roster payloads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from my_evacuation.evacuees.models import NEEDS, WHEREABOUTS
+
+Need = Literal[NEEDS]  # type: ignore[valid-type]
+Whereabouts = Literal[WHEREABOUTS]  # type: ignore[valid-type]
+# A UUID, a ULID or the app's own counter: printable, no spaces, short.
+ClientId = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$",
+                 description="made by the client once per check-in; a repeat with the same id is the same check-in")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CheckinIn(_Strict):
+    client_id: str = ClientId
+    code: str = Field(min_length=1, max_length=600, description="the scanned QR code: its URL or the token alone")
+    at: AwareDatetime = Field(description="when it happened, by the phone's clock (a queued check-in arrives late)")
+    members: list[str] = Field(default_factory=list, max_length=20,
+                               description="ids of the household members (from the resident's evacuation plan) who came")
+    headcount: int | None = Field(default=None, ge=1, le=100, description="how many people came; default: the members, else 1")
+    needs: list[Need] = Field(default_factory=list, max_length=len(NEEDS))
+    note: str | None = Field(default=None, max_length=200)
+
+
+class StaffMember(_Strict):
+    label: str = Field(min_length=1, max_length=40)
+    age_band: str | None = Field(default=None, max_length=16)
+    needs: list[Need] = Field(default_factory=list, max_length=len(NEEDS))
+
+
+class StaffCheckinIn(_Strict):
+    """Staff check people in by hand (no phone): a head count, names if given, needs."""
+
+    client_id: str = ClientId
+    at: AwareDatetime | None = Field(default=None, description="default: now")
+    headcount: int | None = Field(default=None, ge=1, le=100)
+    members: list[StaffMember] = Field(default_factory=list, max_length=20)
+    needs: list[Need] = Field(default_factory=list, max_length=len(NEEDS))
+    note: str | None = Field(default=None, max_length=200)
+
+
+class CheckoutIn(_Strict):
+    client_id: str = ClientId
+    at: AwareDatetime
+    checkin_client_id: str | None = Field(default=None, max_length=64,
+                                          description="the check-in to end; default: my current one")
+
+
+class StaffCheckoutIn(_Strict):
+    at: AwareDatetime | None = None
+
+
+class CheckinOut(BaseModel):
+    id: int
+    client_id: str
+    shelter_id: str
+    shelter_name: str
+    state: Literal["in", "out", "moved"]
+    headcount: int
+    needs: list[str]
+    members: list[dict]
+    checked_in_at: datetime
+    checked_out_at: datetime | None = None
+    duplicate: bool = Field(False, description="this client id was seen before: nothing changed")
+    shelter_checked_in: int | None = Field(None, description="people checked in at the shelter now")
+    shelter_occupancy: int | None = None
+    shelter_crowding: str | None = None
+    shelter_open: bool | None = None
+
+
+class Location(_Strict):
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
+
+
+class OutsideIn(_Strict):
+    whereabouts: Whereabouts = Field(description="car (車中泊), relatives, home_upstairs (垂直避難), elsewhere")
+    headcount: int | None = Field(default=None, ge=1, le=100)
+    members: list[str] = Field(default_factory=list, max_length=20, description="member ids from the plan")
+    needs: list[Need] = Field(default_factory=list, max_length=len(NEEDS))
+    note: str | None = Field(default=None, max_length=200)
+    share_location: bool = False
+    location: Location | None = Field(default=None, description="stored only with share_location")
+
+
+class OutsideOut(BaseModel):
+    whereabouts: str
+    headcount: int
+    members: list[dict]
+    needs: list[str]
+    note: str | None
+    share_location: bool
+    location: Location | None
+    municipality_code: str | None
+    updated_at: datetime
+    expires_at: datetime
