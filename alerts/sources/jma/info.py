@@ -76,7 +76,8 @@ def parse_vyse60(h: Head, file: str | None) -> NormalizedAlert:
         return alert
     body = h.body
     alert.areas = [
-        {"code": code, "name": name, "kind": "jma_city", "pref_name": "福島県", "target_basis": "防災対応をとるべき地域"}
+        {"code": code, "name": name, "kind": "jma_city", "pref_name": "福島県", "target_basis": "防災対応をとるべき地域",
+         "warnings": [{"name": "北海道・三陸沖後発地震注意情報", "status": h.info_type or "発表"}]}
         for code, name in HOKKAIDO_SANRIKU_TARGET_CITIES
     ]
     alert.earthquake = earthquake_block(body)
@@ -229,7 +230,15 @@ def parse_vpbs50(h: Head, file: str | None) -> NormalizedAlert:
                         areas[code] = {"code": code, "name": name, "kind": _area_kind(code),
                                        "code_type": a.get("codeType"), "observed": True,
                                        "warnings": [{"name": t, "status": "発表"} for t in tags]}
-    alert.areas = list(areas.values())
+    fine = [a for a in areas.values() if a["kind"] == "jma_city"]
+    if band is None and fine:
+        # 記録的短時間大雨 names the towns where it fell and their 細分区域 for context: the
+        # towns are the areas (a whole 一次細分 would tell towns where it did not rain).
+        alert.areas = fine
+        alert.coarse_areas = [a for a in areas.values() if a["kind"] != "jma_city"] or None
+    else:
+        # 線状降水帯: the band covers the 細分区域 JMA names; observed towns are inside it.
+        alert.areas = list(areas.values())
     unknown = [t for t in tags if t not in BOSAI_SOKUHO_TAGS]
     if unknown:
         alert.parse_warnings.append(f"unknown 気象防災速報 tag(s) {unknown!r:.80}")
@@ -395,6 +404,9 @@ def parse_vxsu(h: Head, file: str | None) -> NormalizedAlert:
 # --- 台風解析・予報情報 (VPTW60–65) -------------------------------------------------------------
 
 STORM_ZONES = ("暴風域", "暴風警戒域")
+# A real VPTW has the analysis and at most ~8 forecast times; more circles than this are
+# not a typhoon bulletin but a document built to make us draw polygons.
+MAX_STORM_CIRCLES = 32
 
 
 def _radius_km(circle: etree._Element) -> float | None:
@@ -462,6 +474,10 @@ def parse_vptw(h: Head, file: str | None) -> NormalizedAlert:
             cpos = parse_coordinate(base) if base is not None else {"lat": lat, "lon": lon}
             radius = _radius_km(circle)
             if cpos["lat"] is None or cpos["lon"] is None or not radius:
+                continue
+            if len(rings) >= MAX_STORM_CIRCLES:
+                if not any("storm circles" in w for w in alert.parse_warnings):
+                    alert.parse_warnings.append(f"more than {MAX_STORM_CIRCLES} storm circles; the rest ignored")
                 continue
             areas.append({"code": None, "name": f"{ztype}（{when_type or ''}）", "kind": "typhoon_zone",
                           "zone": ztype, "valid_at": when, "lat": cpos["lat"], "lon": cpos["lon"],

@@ -204,3 +204,25 @@ def test_vpbs50_cancel_without_tag_keeps_its_category_from_the_title():
     start, end = text.index('<Information type="情報タグ">'), text.index("</Information>") + len("</Information>")
     d = parse_one(path, (text[:start] + text[end:]).encode())
     assert (d["msg_type"], d["category"], d["heavy_rain_band"]) == ("cancel", "heavy_rain", "observed")
+
+
+def test_vpbs50_record_rain_targets_its_towns_not_the_whole_area():
+    path = fixture("VPBS50_band_observed_hamadori.xml")
+    text = (path.read_bytes().decode()
+            .replace("（線状降水帯発生）", "（記録的短時間大雨）")
+            .replace("<Condition>線状降水帯発生</Condition>", "<Condition>記録雨</Condition>")
+            .replace("""          </Areas>
+        </Item>
+      </Information>""", """          </Areas>
+          <Areas codeType="気象・地震・火山情報／市町村等">
+            <Area>
+              <Name>いわき市</Name>
+              <Code>0720400</Code>
+            </Area>
+          </Areas>
+        </Item>
+      </Information>"""))
+    d = parse_one(path, text.encode())
+    assert (d["category"], d["severity"]) == ("heavy_rain", "Severe") and "heavy_rain_band" not in d
+    assert [a["code"] for a in d["areas"]] == ["0720400", "0754100"]
+    assert [a["code"] for a in d["coarse_areas"]] == ["070020"]
