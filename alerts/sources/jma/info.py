@@ -7,8 +7,10 @@ product (Control/Title)                type_code   category      areas (kind, co
                                                                   :data:`HOKKAIDO_SANRIKU_TARGET_CITIES`
 長周期地震動に関する観測情報             VXSE62      earthquake    ``seismic_area`` (3 digits) with
                                                                   ``lpgm_class`` 0–4 and ``lpgm_stations``
-府県気象防災速報 (線状降水帯発生 /        VPBS50      heavy_rain    ``jma_first`` / ``jma_matome`` /
-直前予測 / 記録的短時間大雨 / 大雪)                                  ``jma_pref`` (6 digits), ``jma_city`` (7)
+府県気象防災速報 (線状降水帯発生 /        VPBS50      heavy_rain    線状降水帯: the named ``jma_first`` /
+直前予測 / 記録的短時間大雨 / 大雪)                                  ``jma_matome`` / ``jma_pref`` (6 digits)
+                                                                  plus observed ``jma_city`` (7); 記録雨:
+                                                                  the towns, 細分区域 in ``coarse_areas``
 府県気象情報 with 線状降水帯 wording      VPFJ50      heavy_rain    Fukushima area names found in the text
 (顕著な大雨に関する気象情報, 半日前の                               (6 digits), else the prefecture
 呼びかけ); others stay generic
@@ -23,6 +25,12 @@ Document-level extras (attributes beyond the dataclass fields, printed by ``to_d
 ``heavy_rain_band`` (``observed`` | ``imminent`` | ``half_day``) and
 ``heavy_rain_band_forecast`` (true for the two forecasts) on VPBS50/VPFJ50;
 ``typhoon`` on VPTW; ``lpgm`` on VXSE62.
+
+Formats: VXSE62 follows JMA's sample (78_01_01_240613). VYSE60, VPBS50, VXSU and VPTW were
+written from JMA's published formats as other projects' parsers and tests show them (no
+JMA sample in ../shared/reference; fixtures/cap/jma/ says what each follows). VXSU in
+particular starts with the 2026 出水期: its 主文 name no station, so a municipality of the
+浸水想定地区 gets the document's highest level, not its own stretch's.
 
 噴火速報 (VFVO56) stays with ``volcano.py``: it already gives city entries with 7-digit
 codes and category ``volcano``.
