@@ -15,8 +15,10 @@ product (Control/Title)                type_code   category      areas (kind, co
 (顕著な大雨に関する気象情報, 半日前の                               (6 digits), else the prefecture
 呼びかけ); others stay generic
 水位周知河川に関する情報                 VXSU        flood         ``river_section`` / ``river`` (JMA river
-                                                                  codes, target nobody) with ``level`` 2–5,
-                                                                  ``jma_city`` (浸水想定地区) with ``level``
+                                                                  codes, target nobody) with ``level`` 2–5
+                                                                  (0 lifted); 浸水想定地区 as flood.py does:
+                                                                  ``city`` (7 digits, named whole) and
+                                                                  ``flood_district`` (no place), ``level``
 台風解析・予報情報（５日予報）（Ｈ３０）   VPTW        weather_      ``typhoon_zone`` (code None) per 暴風域 /
                                                     warning       暴風警戒域 circle; ``geometry`` = circles
 =====================================  ==========  ============  ===========================================
@@ -29,8 +31,9 @@ Document-level extras (attributes beyond the dataclass fields, printed by ``to_d
 Formats: VXSE62 follows JMA's sample (78_01_01_240613). VYSE60, VPBS50, VXSU and VPTW were
 written from JMA's published formats as other projects' parsers and tests show them (no
 JMA sample in ../shared/reference; fixtures/cap/jma/ says what each follows). VXSU in
-particular starts with the 2026 出水期: its 主文 name no station, so a municipality of the
-浸水想定地区 gets the document's highest level, not its own stretch's.
+particular starts with the 2026 出水期; its Body is read by flood.py's ``inundation_areas``
+(the layout 指定河川洪水予報 shares), so a town gets its own station's level where the 主文
+name stations, else its river section's, else the document's.
 
 噴火速報 (VFVO56) stays with ``volcano.py``: it already gives city entries with 7-digit
 codes and category ``volcano``.
@@ -47,6 +50,7 @@ from lxml import etree
 from ..geometry import circle_to_ring, multipolygon
 from ..normalized import NormalizedAlert, max_severity
 from .common import Head, children, iso_datetime, nfkc, parse_coordinate, parse_level, text_of
+from .flood import inundation_areas
 from .seismic import earthquake_block, parse_earthquake_report
 
 __all__ = ["parse_info", "HOKKAIDO_SANRIKU_TARGET_CITIES"]
@@ -313,43 +317,44 @@ def parse_vpfj50_band(h: Head, file: str | None, band: str) -> NormalizedAlert:
 
 # --- 水位周知河川に関する情報 (VXSU50–59) -----------------------------------------------------
 
-# Kind code → 警戒レベル (the codes of 指定河川洪水予報: 10 解除, 2x 氾濫注意, 3x 氾濫警戒,
-# 4x 氾濫危険, 5x 氾濫発生); R08 names say it outright (レベル２氾濫注意報 …).
-RIVER_LEVEL_BY_FIRST_DIGIT = {"2": 2, "3": 3, "4": 4, "5": 5}
+# Kind code → 警戒レベル, as for 指定河川洪水予報 (flood.py): 10 解除 → 0, 2x 氾濫注意,
+# 3x 氾濫警戒, 4x 氾濫危険, 5x 氾濫発生; R08 names say it outright (レベル２氾濫注意報 …).
+RIVER_LEVEL_BY_FIRST_DIGIT = {"1": 0, "2": 2, "3": 3, "4": 4, "5": 5}
 RIVER_SEVERITY = {5: "Extreme", 4: "Severe", 3: "Severe", 2: "Moderate"}
 
 
 def _river_level(name: str | None, code: str | None) -> int | None:
+    """Level of a Headline kind: 0 for 解除 (checked first: 「レベル２氾濫注意報解除」 lifts)."""
     n = nfkc(name)
-    if "解除" in n or (code or "").startswith("1"):
-        return None
+    c = (code or "").strip()
+    if "解除" in n or c == "10":
+        return 0
     lvl = parse_level(n)
     if lvl is not None:
         return lvl
     for word, v in (("氾濫発生", 5), ("氾濫特別", 5), ("氾濫危険", 4), ("氾濫警戒", 3), ("氾濫注意", 2)):
         if word in n:
             return v
-    c = (code or "").strip()
     return RIVER_LEVEL_BY_FIRST_DIGIT.get(c[:1]) if len(c) == 2 else None
 
 
-def _status(cond: str | None, name: str | None) -> str:
+def _status(cond: str | None, level: int | None) -> str:
+    """JMA's status word: 「レベル３氾濫警報（継続）」 → 継続; a lift is always 解除."""
+    if level == 0:
+        return "解除"
     c = nfkc(cond)
     m = re.search(r"（([^）]+)）\s*$", c.replace("(", "（").replace(")", "）"))
-    if m:
-        return m.group(1)
-    if "解除" in nfkc(name) or "解除" in c:
-        return "解除"
-    return c or "発表"
+    return m.group(1) if m else "発表"
 
 
 def parse_vxsu(h: Head, file: str | None) -> NormalizedAlert:
-    """River sections from Head/Headline/Information (発表区間 / 河川 / 予報区域) with
-    their warning and level; municipalities of the 浸水想定地区 (Body Warning items with
-    ``CityCode``) with the level of the document."""
-    areas: list[dict[str, Any]] = []
+    """River sections from Head/Headline/Information (発表区間 / 予報区域 → ``river_section``,
+    河川 → ``river``) with their kind and ``level`` (0 = lifted); the towns and districts of
+    the 浸水想定地区 by the same rules as 指定河川洪水予報 (:func:`flood.inundation_areas`:
+    a town named whole is a ``city`` area, one named only by districts gets
+    ``flood_district`` entries that target no place; each at its own station's level)."""
+    sections: list[dict[str, Any]] = []
     levels: list[int] = []
-    kinds_seen: list[dict[str, Any]] = []
     if not h.is_cancel and h.headline_el is not None:
         for info in children(h.headline_el, "Information"):
             itype = info.get("type") or ""
@@ -361,51 +366,32 @@ def parse_vxsu(h: Head, file: str | None) -> NormalizedAlert:
                 for k in children(item, "Kind"):
                     name, code = text_of(k, "{*}Name"), text_of(k, "{*}Code")
                     lvl = _river_level(name, code)
-                    w: dict[str, Any] = {"name": name, "code": code,
-                                         "status": _status(text_of(k, "{*}Condition"), name)}
+                    cond = text_of(k, "{*}Condition")
+                    w: dict[str, Any] = {"name": name, "code": code, "status": _status(cond, lvl)}
+                    if cond:
+                        w["condition"] = cond
                     if lvl is not None:
                         w["level"] = lvl
                         levels.append(lvl)
                     ws.append(w)
-                    kinds_seen.append(w)
+                item_level = max((w["level"] for w in ws if "level" in w), default=None)
                 for ars in children(item, "Areas"):
                     for a in children(ars, "Area"):
                         e: dict[str, Any] = {"code": text_of(a, "{*}Code"), "name": text_of(a, "{*}Name"),
                                              "kind": scope, "info_type": itype, "warnings": [dict(w) for w in ws]}
-                        lv = [w["level"] for w in ws if "level" in w]
-                        e["level"] = max(lv) if lv else None
-                        areas.append(e)
+                        if item_level is not None:
+                            e["level"] = item_level
+                        sections.append(e)
     doc_level = max(levels) if levels else None
-    main = max(kinds_seen, key=lambda w: w.get("level") or 0) if kinds_seen else None
-    cities: dict[str, dict[str, Any]] = {}
-    if not h.is_cancel and h.body is not None:
-        for warning in children(h.body, "Warning"):
-            for item in children(warning, "Item"):
-                for ars in children(item, "Areas"):
-                    for a in children(ars, "Area"):
-                        city_code = text_of(a, "{*}CityCode")
-                        if not city_code:
-                            continue
-                        e = cities.get(city_code)
-                        if e is None:
-                            e = {"code": city_code, "name": text_of(a, "{*}City"), "kind": "jma_city",
-                                 "pref_name": text_of(a, "{*}Prefecture"), "districts": [], "level": doc_level,
-                                 "warnings": [dict(main)] if main else []}
-                            cities[city_code] = e
-                        sub = text_of(a, "{*}SubCityList")
-                        if sub and sub != "-" and sub not in e["districts"]:
-                            e["districts"].append(sub)
-    areas.extend(cities.values())
+    r08 = any(nfkc(w.get("name")).startswith("レベル") for s in sections for w in s["warnings"])
+    towns, texts = ([], []) if h.is_cancel else inundation_areas(h.body, sections, r08=r08)
     alert = h.new_alert(file=file, category="flood", severity=RIVER_SEVERITY.get(doc_level or 0, "Minor"))
-    alert.areas = areas
-    alert.level = doc_level
-    if h.body is not None and not h.is_cancel:
-        texts = [text_of(p, "{*}Text") for p in h.body.iter("{*}Property") if text_of(p, "{*}Type") == "主文"]
-        texts = [t for t in texts if t]
-        if texts:
-            alert.text = "\n".join([t for t in [alert.text] if t] + texts)
-    if not h.is_cancel and not cities:
-        alert.parse_warnings.append("水位周知河川: no 浸水想定地区 municipalities in the document; river codes target nobody")
+    alert.areas = [*sections, *towns]
+    alert.level = doc_level if not h.is_cancel else None
+    if texts:
+        alert.text = "\n".join([t for t in [alert.text] if t] + texts)
+    if not h.is_cancel and not towns:
+        alert.parse_warnings.append("水位周知河川: no 浸水想定地区 in the document; river codes target nobody")
     return alert
 
 

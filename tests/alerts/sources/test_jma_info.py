@@ -156,21 +156,26 @@ def test_vxsu_levels_per_section_and_municipality():
     assert sections["夏井川（平窪）"]["level"] == 4 and sections["夏井川（小川）"]["level"] == 3
     assert sections["夏井川（小川）"]["warnings"][0]["status"] == "継続"
     assert not any(a["code"] == "070000" for a in d["areas"])  # the prefecture is routing, not the flood area
-    (city,) = [a for a in d["areas"] if a["kind"] == "jma_city"]
-    assert (city["code"], city["level"], city["warnings"][0]["name"]) == ("0720400", 4, "レベル４氾濫危険警報")
-    assert city["districts"] == ["平地区、赤井地区、平窪地区", "小川地区"]
+    # 小野町 is named whole for the 小川 stretch (level 3): a city area, its own level
+    (town,) = [a for a in d["areas"] if a["kind"] == "city"]
+    assert (town["code"], town["level"], town["warnings"][0]["name"]) == ("0752200", 3, "レベル３氾濫警報")
+    # いわき市 is named only by districts: district entries at their own station's level, no city entry
+    districts = {a["name"]: a["level"] for a in d["areas"] if a["kind"] == "flood_district"}
+    assert districts == {"平地区": 4, "赤井地区": 4, "平窪地区": 4, "小川地区": 3}
+    assert not any(a["code"] == "0720400" for a in d["areas"])
 
 
-def test_vxsu_lifted_has_no_level():
+def test_vxsu_lifted_is_level_0():
     path = fixture("VXSU_natsuigawa_level4.xml")
     data = (path.read_bytes().decode()
             .replace("<Name>レベル４氾濫危険警報</Name>\n            <Code>40</Code>", "<Name>レベル４氾濫危険警報解除</Name>\n            <Code>10</Code>")
             .replace("<Name>レベル３氾濫警報</Name>\n            <Code>30</Code>", "<Name>レベル３氾濫警報解除</Name>\n            <Code>10</Code>")
             .replace("（発表）", "（解除）").replace("（継続）", "（解除）")).encode()
     d = parse_one(path, data)
-    assert d.get("level") is None and d["severity"] == "Minor"
-    assert all(w["status"] == "解除" and "level" not in w
+    assert (d["level"], d["severity"]) == (0, "Minor")
+    assert all(w["status"] == "解除" and w["level"] == 0
                for a in d["areas"] if a["kind"] == "river_section" for w in a["warnings"])
+    assert all(a["level"] == 0 for a in d["areas"] if a["kind"] in ("city", "flood_district"))
 
 
 # --- 台風解析・予報情報 -------------------------------------------------------------------
