@@ -28,9 +28,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.events.outbox import relay_outbox
-from alerts.events.service import InvalidAlert, ingest
 from alerts.feeds.atom import FeedItem, parse_feed
 from alerts.feeds.budget import ByteBudget
+from alerts.feeds.ingest import ingest_alerts
 from alerts.feeds.metrics import FEED_BYTES, FEED_DOCUMENTS, FEED_ERRORS, FEED_LAG, FEED_POLLS
 from alerts.feeds.models import FeedEntry, FeedState
 from alerts.sources import parse_document
@@ -446,19 +446,11 @@ class FeedPoller:
         return True
 
     async def _store(self, feed_url: str, item: FeedItem, summary: PollSummary, alerts: list, *, size: int) -> bool:
-        created: list[int] = []
-        invalid: list[str] = []
         try:
             async with self.sessionmaker() as s, s.begin():
-                for alert in alerts:
-                    try:
-                        async with s.begin_nested():
-                            result = await ingest(s, alert)
-                    except InvalidAlert as exc:
-                        invalid.append(str(exc))
-                        continue
-                    if result.created:
-                        created.append(result.alert_id)
+                # The ingest every JMA source shares (the real-time socket's too).
+                stored = await ingest_alerts(s, alerts)
+                created, invalid = stored.created, stored.invalid
                 status = "error" if alerts and len(invalid) == len(alerts) else "ok"
                 await self._record(feed_url, item, status=status, size=size, alert_count=len(alerts) - len(invalid),
                                    error="; ".join(invalid)[:1000] or None, session=s)

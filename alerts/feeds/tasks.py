@@ -9,6 +9,7 @@ from sqlalchemy import delete
 
 from alerts.feeds.models import FeedEntry
 from alerts.feeds.poller import FeedPoller
+from alerts.feeds.realtime_gap import pull_gap_observer
 from server.scheduler import JobContext, ScheduledJob
 
 log = structlog.get_logger()
@@ -21,7 +22,9 @@ ENTRY_RETENTION = timedelta(days=14)
 async def poll_feeds(ctx: JobContext) -> None:
     poller = ctx.resources.get("feeds.poller")
     if poller is None:
-        poller = ctx.resources["feeds.poller"] = FeedPoller(ctx.settings, ctx.sessionmaker, ctx.redis)
+        # With the real-time source on, what PULL stores first is checked for a socket gap.
+        poller = ctx.resources["feeds.poller"] = FeedPoller(ctx.settings, ctx.sessionmaker, ctx.redis,
+                                                            observer=pull_gap_observer(ctx.settings, ctx.redis))
     summary = await poller.poll_once()
     log.info("alerts.feed.poll_done", **{k: v for k, v in summary.as_dict().items() if k != "errors"},
              errors=summary.errors[:10])
