@@ -67,6 +67,12 @@ def scheduler(args) -> int:
     return sched.main(get_settings())
 
 
+def _realtime_configured() -> bool:
+    """A DMDATA key in the settings (environment or .env): start the real-time source."""
+    mod = optional_import("alerts.feeds.realtime_settings")
+    return mod is not None and mod.get_realtime_settings().enabled
+
+
 def run(args) -> int:
     """api + worker + scheduler (+ the demo feed replay) as child processes; Ctrl-C stops all."""
     settings = get_settings()
@@ -79,13 +85,23 @@ def run(args) -> int:
         env.setdefault("BOUSAI_CAP_FEEDS", f'["http://127.0.0.1:{port}/cap/feed.xml"]')
         env.setdefault("BOUSAI_FEED_ALLOWED_HOSTS", '["127.0.0.1"]')
         env.setdefault("BOUSAI_FEED_POLL_SECONDS", "5")
-        if optional_import("alerts.feeds.cli") is not None:
+        if optional_import("alerts.feeds.realtime_server") is not None:
+            # One stand-in replays the scenario to both the Atom feeds and a DMDATA-style socket
+            # (same bytes, EEW chain first), so the demo shows the real-time path and PULL beside it.
+            rt_port = args.demo_feed_port + 1
+            env.setdefault("BOUSAI_REALTIME_URL", f"http://127.0.0.1:{rt_port}/v2/socket")
+            env.setdefault("BOUSAI_REALTIME_API_KEY", "local-dmdata-key")
+            procs.append(("replay", subprocess.Popen(exe + ["realtime", "serve", args.scenario, "--port", str(rt_port),
+                                                            "--feed-port", str(port), "--loop"], env=env)))
+        elif optional_import("alerts.feeds.cli") is not None:
             procs.append(("replay", subprocess.Popen(exe + ["replay", args.scenario, "--port", str(port), "--loop"], env=env)))
     procs.append(("api", subprocess.Popen(exe + ["api"], env=env)))
     if optional_import("server.worker") is not None:
         procs.append(("worker", subprocess.Popen(exe + ["worker"], env=env)))
     if optional_import("server.scheduler") is not None:
         procs.append(("scheduler", subprocess.Popen(exe + ["scheduler"], env=env)))
+    if env.get("BOUSAI_REALTIME_API_KEY") or _realtime_configured():
+        procs.append(("realtime", subprocess.Popen(exe + ["realtime"], env=env)))
     print(
         f"bousai running: API http://{settings.host}:{settings.port}/docs  "
         f"(ready: /readyz, metrics: /metrics); processes: {', '.join(n for n, _ in procs)}. Ctrl-C to stop.",

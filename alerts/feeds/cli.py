@@ -121,6 +121,7 @@ def _status(args) -> int:
         except Exception as exc:  # status must answer even with Redis down
             used = f"unavailable: {exc}"
         return {
+            "realtime": await _realtime_status(poller.redis),
             "feeds": [
                 {
                     "url": st.url,
@@ -144,6 +145,25 @@ def _status(args) -> int:
     return 0
 
 
+async def _realtime_status(redis) -> dict:
+    """The real-time source: on or off, its sockets, and what PULL found that it had missed."""
+    from alerts.feeds.realtime_gap import gap_status
+    from alerts.feeds.realtime_settings import get_realtime_settings
+
+    realtime = get_realtime_settings()
+    out: dict = {"enabled": realtime.enabled, "url": realtime.url, "classifications": realtime.classifications}
+    if not realtime.enabled:
+        out["note"] = "off (BOUSAI_REALTIME_API_KEY unset): JMA through the PULL feeds only, minutes behind, no EEW"
+    try:
+        from alerts.feeds.realtime import connection_status
+
+        out["connections"] = await connection_status(redis)
+        out.update(await gap_status(redis))
+    except Exception as exc:  # status must answer even with Redis down
+        out["unavailable"] = str(exc)[:200]
+    return out
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser("replay", help="serve a scenario's documents as JMA/CAP Atom feeds on loopback, in time")
     p.add_argument("scenario", help="scenario name under fixtures/scenarios/ or a folder with scenario.json")
@@ -161,5 +181,9 @@ def register(subparsers) -> None:
     p = fsub.add_parser("poll", help="poll the configured feeds (BOUSAI_JMA_FEEDS / BOUSAI_CAP_FEEDS)")
     p.add_argument("--once", action="store_true", help="one cycle, print a summary")
     p.set_defaults(func=_poll)
-    p = fsub.add_parser("status", help="per-feed state, entry counts, recent problems, today's bytes")
+    p = fsub.add_parser("status", help="per-feed state, entry counts, recent problems, today's bytes, realtime gaps")
     p.set_defaults(func=_status)
+
+    from alerts.feeds.realtime_cli import register as register_realtime
+
+    register_realtime(subparsers)

@@ -351,3 +351,30 @@ async def test_a_wrong_key_is_refused_and_retried_with_backoff(rt_server, settin
         status = await connection_status(redis_client)
     assert not rt_server.connections
     assert status[0]["last_error"] and "401" in status[0]["last_error"]
+
+
+def test_feeds_status_shows_the_realtime_source_and_its_gaps(settings, monkeypatch, capsys):
+    import redis
+
+    from alerts.feeds import realtime_settings
+    from alerts.feeds.realtime_gap import GAP_TOTAL
+    from server import settings as server_settings
+    from server.cli import main
+
+    monkeypatch.setenv("BOUSAI_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("BOUSAI_REDIS_URL", settings.redis_url)
+    monkeypatch.setenv("BOUSAI_REALTIME_API_KEY", "k")
+    server_settings.get_settings.cache_clear()
+    realtime_settings.get_realtime_settings.cache_clear()
+    r = redis.Redis.from_url(settings.redis_url)
+    r.set(GAP_TOTAL, 7)
+    try:
+        assert main(["feeds", "status"]) == 0
+    finally:
+        r.delete(GAP_TOTAL)
+        r.close()
+        server_settings.get_settings.cache_clear()
+        realtime_settings.get_realtime_settings.cache_clear()
+    printed = capsys.readouterr().out
+    status = orjson.loads(printed[printed.index("{"):])["realtime"]
+    assert status["enabled"] is True and status["gap_total"] == 7 and status["pending_checks"] == 0
