@@ -22,8 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from geo.shelters import service as shelters
 from geo.shelters.models import HAZARDS as SHELTER_HAZARDS
 from geo.shelters.records import crowding_level
-from my_evacuation import alert_facts
 from my_evacuation.i18n import join_list, t
+from server import alert_facts
+from server.alert_facts import AreaFacts
 from my_evacuation.plans import repository as plan_repo
 from my_evacuation.plans.schemas import Destination, Member, PlanBody
 
@@ -32,20 +33,39 @@ MAX_ITEMS_NAMED = 3
 MAX_PLAN_ACTIONS = 2
 
 
-def _action(alert: dict[str, Any], place: dict | None) -> tuple[int, str, str | None] | None:
-    """(level 3/4/5, label key/params, hazard) the alert asks of this place, or None."""
+def place_codes(place: dict | None, category: str | None) -> list[str]:
+    """A place's area codes for one alert category, most specific first (a city's own value
+    before its area's; ``XXXXX00`` names the whole municipality a split city lies in)."""
+    p = place or {}
+    if category == "tsunami":
+        return [c for c in (p.get("tsunami_area_code"),) if c]
+    city = p.get("jma_city_code")
+    whole = city[:5] + "00" if city else None
+    if category in ("earthquake", "eew"):
+        return [c for c in (city, whole, p.get("quake_area_code")) if c]
+    return [c for c in (city, whole, p.get("municipality_code"), p.get("jma_matome_code"), p.get("jma_first_code"),
+                        p.get("jma_pref_code")) if c]
+
+
+def _action(alert: dict[str, Any], place: dict | None, facts: AreaFacts | None = None) -> tuple[int, str, str | None] | None:
+    """(level 3/4/5, label key/params, hazard) the alert asks of this place, or None.
+
+    Read from the alert facts (``server.alert_facts``): the 警戒レベル of the action the
+    danger at this place calls for — 噴火警戒レベル4/5 are 高齢者等避難/避難 (3/4), 噴火警戒
+    レベル3 asks nothing of residents; a tsunami warning means leave now (4)."""
     if alert.get("msg_type") == "cancel" or alert.get("is_drill"):
         return None
-    cat = alert.get("category")
-    hazard = alert_facts.hazard_of(alert)
-    if cat == "tsunami":
-        grade = alert_facts.tsunami_grade_at(alert, (place or {}).get("tsunami_area_code"))
+    if facts is None:
+        facts = alert_facts.facts_at(alert, place_codes(place, alert.get("category")) if place else None)
+    hazard = alert_facts.hazard_of(alert, facts)
+    if facts.tsunami_grade is not None or alert.get("category") == "tsunami":
+        grade = facts.tsunami_grade
         if grade in ("warning", "major_warning"):
             # Everyone in a tsunami warning area leaves at once: treat as level 4 for all.
             return 4, f"tsunami_{grade}", "tsunami"
         return None
-    level = alert_facts.evacuation_level(alert)
-    if cat in ("evacuation", "landslide", "flood", "heavy_rain", "weather_warning", "volcano") and level in (3, 4, 5):
+    level = facts.action_level
+    if level in (3, 4, 5):
         return level, "level_label", hazard
     return None
 
@@ -123,8 +143,9 @@ async def _find_plan(session: AsyncSession, resident_id: int, place_id: int | No
 
 
 async def plan_guidance(session: AsyncSession, resident_id: int, place_id: int | None, place_kind: str,
-                        alert: dict, language: str) -> str | None:
-    """The plan's sentence for this place and alert, or None (no plan, nothing the plan says)."""
+                        alert: dict, language: str, facts: AreaFacts | None = None) -> str | None:
+    """The plan's sentence for this place and alert, or None (no plan, nothing the plan says).
+    ``facts``: the danger at the place as the fan-out read it (else read from ``alert``)."""
     if place_kind == "current":
         return None
     row = await _find_plan(session, resident_id, place_id, place_kind)
@@ -134,9 +155,9 @@ async def plan_guidance(session: AsyncSession, resident_id: int, place_id: int |
     place = await plan_repo.get_place(session, resident_id, place_id) if place_id is not None else None
     if place is None and place_kind == "home":
         place = await plan_repo.get_home(session, resident_id)
-    if alert_facts.is_nuclear(alert) and alert.get("msg_type") != "cancel" and not alert.get("is_drill"):
+    if alert_facts.hazard_of(alert) == "nuclear" and alert.get("msg_type") != "cancel" and not alert.get("is_drill"):
         return await _nuclear(session, plan, place, place_kind, language)
-    action = _action(alert, place)
+    action = _action(alert, place, facts)
     if action is None:
         return None
     level, label_key, hazard = action

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 
-from alerts.sources.normalized import INTENSITIES
+from server.alert_facts import INTENSITIES, GroupFacts
 from server.i18n import catalog_languages, load_catalog
 
 MESSAGES_DIR = Path(__file__).parent / "messages"
@@ -77,15 +77,29 @@ class Composed:
     data: dict[str, str]
 
 
-def subject_for(language: str, category: str, rank: int, *, intensity: str | None = None, title: str | None = None) -> str:
+# Danger groups whose words differ from their category's (server.alert_facts).
+GROUP_TEMPLATES = {"eruption": "eruption", "megaquake": "megaquake", "lpgm": "lpgm", "river": "flood",
+                   "quake": "earthquake", "weather": "weather_warning"}
+
+
+def template_key(category: str, facts: GroupFacts | None) -> str:
+    return GROUP_TEMPLATES.get(facts.group, category) if facts is not None and facts.group else category
+
+
+def subject_for(
+    language: str, category: str, rank: int, *, intensity: str | None = None, title: str | None = None,
+    unreceived: bool = False,
+) -> str:
     """The short name of the danger: 震度5弱, 津波警報, 避難指示 …"""
     try:
         node, lang = lookup(language, "subjects", category)
     except KeyError:
         node, lang = lookup(language, "subjects", "default")
     if isinstance(node, str):  # earthquake: a pattern on the intensity
-        inten = intensity or (INTENSITIES[rank - 1] if 0 < rank <= len(INTENSITIES) else "")
         names, _ = lookup(lang, "intensity_names")
+        if unreceived:  # 震度５弱以上未入電: say what is known, and that the value has not arrived
+            return render(node, {"intensity": names.get("unreceived", "5弱以上（未入電）")})
+        inten = intensity or (INTENSITIES[rank - 1] if 0 < rank <= len(INTENSITIES) else "")
         return render(node, {"intensity": names.get(inten, inten)})
     tmpl = node.get(str(rank)) or node.get("default") or next(iter(node.values()))
     return render(tmpl, {"rank": rank, "title": title or ""})
@@ -120,11 +134,14 @@ def compose(
     intensity: str | None = None,
     warning_names: tuple[str, ...] = (),
     guidance: str | None = None,
+    facts: GroupFacts | None = None,
+    intensity_unreceived: bool = False,
 ) -> Composed:
     if transition not in TRANSITIONS:
         raise ValueError(f"unknown transition {transition!r}")
-    category = alert.get("category") or "other"
-    subject = subject_for(language, category, rank, intensity=intensity, title=alert.get("title") or alert.get("headline"))
+    category = template_key(alert.get("category") or "other", facts)
+    subject = subject_for(language, category, rank, intensity=intensity, title=alert.get("title") or alert.get("headline"),
+                          unreceived=intensity_unreceived)
     told_subject = subject_for(language, category, told_rank if told_rank is not None else rank, title=alert.get("title"))
     places, _ = lookup(language, "place_kinds")
     place = places.get(place_kind or "other", places.get("other", ""))
@@ -141,7 +158,7 @@ def compose(
         "area": area_name or "",
         "place": place,
         "rank": rank,
-        "intensity": names.get(intensity or "", intensity or ""),
+        "intensity": names.get("unreceived", "") if intensity_unreceived else names.get(intensity or "", intensity or ""),
         "warnings": warnings,
         "headline": _free_text(language, alert),
         "title": alert.get("title") or "",
@@ -174,7 +191,7 @@ def compose(
     data = {
         "alert_id": str(alert_id),
         "event_id": str(event_id),
-        "category": category,
+        "category": alert.get("category") or "other",
         "kind": transition,
         "rank": str(rank),
     }

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Index,
     SmallInteger,
     String,
+    Text,
     UniqueConstraint,
     func,
     text,
@@ -58,6 +59,9 @@ class Delivery(Base):
     last_alert_id: Mapped[int] = mapped_column(BigInteger)
     # Places that matched the last alert, and whether a device's current location did.
     place_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), server_default=text("'{}'::bigint[]"))
+    # Warning kinds the resident was told are in force (大雨, 洪水 …): a kind added to a
+    # standing warning is news even when the level stays the same.
+    kinds: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'::text[]"))
     current_location: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     critical: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     held_by_quiet_hours: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))

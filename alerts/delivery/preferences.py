@@ -26,19 +26,24 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from alerts.sources.normalized import CATEGORIES, INTENSITY_RANK
+from alerts.sources.normalized import CATEGORIES
+from server.alert_facts import INTENSITY_RANK
 
 # Yahoo!防災速報's default: 震度3 is felt by most people indoors; weaker shaking is noise.
 DEFAULT_SEISMIC_MIN = "3"
 # 注意報 are issued daily somewhere in the prefecture; by default only 警報 and above push.
 DEFAULT_WEATHER_MIN_LEVEL = "warning"
-WEATHER_LEVELS = {"advisory": 1, "warning": 2, "emergency": 3}
+# On the common danger scale (server.alert_facts): 注意報 2, 警報 3, 特別警報 5 (危険警報 4
+# counts as a warning).
+WEATHER_LEVELS = {"advisory": 2, "warning": 3, "emergency": 5}
 DEFAULT_TZ = "Asia/Tokyo"
 
 
 def _hhmm(value: str) -> time:
     try:
         hh, mm = value.split(":")
+        if (int(hh), int(mm)) == (24, 0):  # "24:00": the end of the day
+            return time.max
         return time(int(hh), int(mm))
     except (ValueError, AttributeError) as exc:
         raise ValueError(f"{value!r} is not a HH:MM time") from exc
@@ -72,7 +77,7 @@ class QuietHours(BaseModel):
         if start == end:
             return False
         if start < end:
-            return start <= local < end
+            return start <= local < end or (end == time.max and local >= start)
         return local >= start or local < end  # spans midnight
 
 
@@ -133,12 +138,14 @@ class Preferences(BaseModel):
     def seismic_threshold(self, place_id: int) -> int:
         return INTENSITY_RANK[self.seismic_thresholds.get(str(place_id), self.seismic_min_intensity)]
 
-    def warning_counts(self, name: str, level: int) -> bool:
+    def warning_counts(self, kind: str, level: int) -> bool:
+        """A warning kind in force (``大雨``, level on the common scale) counts for this resident.
+        ``warning_kinds`` entries match a kind either way round (``大雨`` or ``大雨警報``)."""
         if level < WEATHER_LEVELS[self.weather_min_level]:
             return False
         if self.warning_kinds is None:
             return True
-        return any(k in name for k in self.warning_kinds)
+        return any(k in kind or kind in k for k in self.warning_kinds)
 
     def quiet_now(self, now: datetime) -> bool:
         return self.quiet_hours is not None and self.quiet_hours.active(now)

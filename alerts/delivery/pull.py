@@ -42,6 +42,7 @@ from alerts.delivery.rank import AlertRanker
 from alerts.delivery.schemas import DeliveryState, MyAlert, MyAlerts, NowState
 from alerts.delivery.transitions import TOLD, expose
 from alerts.targeting.service import resident_matches, resident_places, targets_of
+from server.alert_facts import GroupFacts
 from server.errors import AppError
 
 ENDED_VISIBLE = timedelta(hours=24)
@@ -87,10 +88,16 @@ _START = text(
     """
 )
 
+# The newest document of each product of every event in force (the event's facts name
+# them): a resident is matched by any of them, as the fan-out of each matched them.
 _IN_FORCE = text(
     """
-    SELECT a.id, a.received_at
-    FROM alert_events e JOIN alerts a ON a.id = e.latest_alert_id
+    SELECT a.id, a.received_at, e.id AS event_id
+    FROM alert_events e
+    CROSS JOIN LATERAL (
+        SELECT (p.value)::bigint AS alert_id FROM jsonb_each_text(COALESCE(e.facts->'products', '{}')) p
+        UNION SELECT e.latest_alert_id) ids
+    JOIN alerts a ON a.id = ids.alert_id
     WHERE e.state IN ('active', 'updated') AND e.in_force_until > now() AND (NOT a.is_drill OR :drills)
     """
 )
@@ -99,13 +106,13 @@ _ITEMS = text(
     """
     SELECT e.id AS event_id, e.state, e.updated_at AS event_updated_at, e.in_force_until,
            a.id AS alert_id, a.category, a.msg_type, a.headline, a.severity, a.issued_at, a.expires_at, a.is_drill,
-           CASE WHEN a.id = ANY(:matched) THEN a.payload END AS payload,
+           CASE WHEN e.id = ANY(:matched_events) THEN a.payload END AS payload, e.facts,
            d.status, d.rank, d.max_rank, d.held_by_quiet_hours, d.critical, d.current_location, d.place_ids,
            d.told_at, d.cleared_at, d.updated_at AS delivery_updated_at
     FROM alert_events e
     LEFT JOIN deliveries d ON d.event_id = e.id AND d.resident_id = :r
     JOIN alerts a ON a.id = COALESCE(e.latest_alert_id, d.last_alert_id)
-    WHERE e.id IN (SELECT event_id FROM alerts WHERE id = ANY(:matched)
+    WHERE e.id IN (SELECT unnest(CAST(:matched_events AS bigint[]))
                    UNION SELECT dd.event_id FROM deliveries dd JOIN alert_events de ON de.id = dd.event_id
                    WHERE dd.resident_id = :r AND (dd.updated_at > :recent OR de.updated_at > :recent
                          OR (de.state IN ('active', 'updated') AND de.in_force_until > :recent)))
@@ -128,17 +135,27 @@ async def my_alerts(session: AsyncSession, resident_id: int, since: str | None) 
     conn = await session.connection()
     places = await resident_places(conn, resident_id)
     matches = await resident_matches(conn, resident_id, await targets_of(conn, in_force), places)
+    event_of = {r["id"]: r["event_id"] for r in in_force}
+    by_event: dict[int, list] = {}
+    for alert_id, ms in matches.items():
+        seen = by_event.setdefault(event_of[alert_id], [])
+        seen.extend(m for m in ms if m not in seen)
     rows = (
-        await session.execute(_ITEMS, {"r": resident_id, "matched": list(matches), "recent": now - ENDED_VISIBLE})
+        await session.execute(
+            _ITEMS, {"r": resident_id, "matched_events": list(by_event), "recent": now - ENDED_VISIBLE}
+        )
     ).mappings().all()
 
     items: list[tuple[MyAlert, datetime]] = []
     for r in rows:
         active = r["state"] in ("active", "updated") and r["in_force_until"] > now
         now_state = NowState()
-        if active and r["alert_id"] in matches and r["payload"] is not None:
+        if active and r["event_id"] in by_event and r["payload"] is not None:
             payload = r["payload"] if isinstance(r["payload"], dict) else orjson.loads(r["payload"])
-            ex = expose(AlertRanker(payload), prefs, matches[r["alert_id"]])
+            raw = r["facts"] if not isinstance(r["facts"], (str, bytes)) else orjson.loads(r["facts"])
+            # The danger now, by the same facts the fan-out reads (the pull never re-reads one document).
+            ranker = AlertRanker(payload, GroupFacts.from_json(raw) if raw else None, now=now, issued_at=r["issued_at"])
+            ex = expose(ranker, prefs, by_event[r["event_id"]])
             now_state = NowState(
                 rank=ex.raw_rank,
                 place_ids=ex.place_ids,

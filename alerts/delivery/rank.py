@@ -1,138 +1,89 @@
-"""Danger rank: one integer per (alert, resident) so "raises the danger" is a comparison.
+"""The danger a resident's matched area is in: the alert-facts model (``server.alert_facts``)
+read per area code, for one fan-out.
 
-Ranks are comparable only within one event (one category). 0 means nothing in force for
-that resident (an all-clear); a positive rank is a danger to tell about.
+A fan-out is for one document, but what it tells residents is the *danger now* — the
+event's facts over the newest document of each of its products (stored with the event at
+ingest) — so a document that arrives late, a 報知 repeating a 特別警報, or an observation
+product listing a coast without a grade never changes what a resident hears by itself.
+
+Ranks are comparable only within one danger group; 0 means nothing in force there.
 
 =================  =============================================================
-category           rank at a matched area
+group              rank at a matched area (``AreaFacts.rank``)
 =================  =============================================================
-earthquake         seismic intensity 1..9 (1 2 3 4 5- 5+ 6- 6+ 7)
-eew                1 予報, 2 警報 (the area, or the whole message, is a warning)
+quake              seismic intensity 1..9 (1 2 3 4 5- 5+ 6- 6+ 7); 未入電 = 5-
+eew                1 予報, 2 警報 (the area is under the warning)
 tsunami            none 0 < forecast 1 < advisory 2 < warning 3 < major_warning 4
-weather_warning    注意報 1 < 警報 2 < 特別警報 3 over the warnings in force; 0 when
-landslide, flood   every warning of the area is lifted (else the JMA level, 2..5)
-evacuation         警戒レベル 3/4/5; 0 = 解除
+weather            the highest level of the kinds in force: 注意報 2, 警報 3,
+landslide, river   危険警報 / 土砂災害警戒情報 / 氾濫危険 4, 特別警報 / 氾濫発生 5
+volcano            噴火警戒レベル 2..5 at the municipality (1 = no warning: 0)
+evacuation (CAP)   警戒レベル 3/4/5; 0 = 解除
 civil_protection   5 (J-ALERT)
-anything else      the CAP severity (Minor 1 … Extreme 4)
+other CAP          the CAP severity (Minor 1 … Extreme 4)
 =================  =============================================================
-
-A resident's rank is the max over their matched places (``resident_rank``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
-from alerts.sources.normalized import INTENSITY_RANK, SEVERITY_RANK, TSUNAMI_GRADE_RANK
+from server.alert_facts import (
+    AUTHORITY,
+    NOTHING,
+    STALE_SILENT,
+    WARNING,
+    AreaFacts,
+    GroupFacts,
+    combine,
+    doc_facts,
+    is_stale,
+    product_of,
+)
 
-# Warning statuses that mean "not in force" (from the JMA parser's vocabulary).
-INACTIVE_STATUSES = {"解除", "なし", "発表警報・注意報はなし", "発表なし"}
-EEW_FORECAST, EEW_WARNING = 1, 2
-TSUNAMI_WARNING = TSUNAMI_GRADE_RANK["warning"]
-EVAC_ORDER = 4  # 避難指示 (警戒レベル4); 5 is 緊急安全確保
-J_ALERT_RANK = 5
 SEISMIC = {"earthquake", "eew"}
 
 
-def warning_rank(name: str) -> int:
-    if "特別警報" in name:
-        return 3
-    if "警報" in name:
-        return 2
-    if "注意報" in name:
-        return 1
-    # 土砂災害警戒情報 ("警戒") and other announcements: a warning.
-    return 2
-
-
-def in_force(warnings: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    return [w for w in warnings or [] if isinstance(w, dict) and w.get("status") not in INACTIVE_STATUSES]
-
-
-@dataclass(frozen=True, slots=True)
-class AreaDanger:
-    rank: int
-    intensity: str | None = None  # seismic categories: the intensity at the area
-    warning_names: tuple[str, ...] = ()  # weather warnings in force at the area
-
-
-def _level(payload: dict[str, Any]) -> int | None:
-    lvl = payload.get("level")
-    try:
-        return int(lvl) if lvl is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
 class AlertRanker:
-    """Ranks one alert per matched area code (cached: a 100k fan-out hits a few areas)."""
+    """One fan-out's view of the danger: facts per matched area code (cached)."""
 
-    def __init__(self, payload: dict[str, Any]):
+    def __init__(self, payload: dict[str, Any], facts: GroupFacts | None = None, *, now: datetime | None = None,
+                 issued_at: datetime | None = None):
         self.payload = payload
-        self.category = payload.get("category") or "other"
+        self.facts = facts if facts is not None else combine([(0, doc_facts(payload))])
+        self.product = product_of(payload)
+        self.category = self.facts.category if self.facts.group else (payload.get("category") or "other")
         self.areas = {
             str(a.get("code")): a for a in (payload.get("areas") or []) if isinstance(a, dict) and a.get("code") is not None
         }
-        self._cache: dict[str | None, AreaDanger] = {}
+        # A life-critical product past its freshness limit is no longer life-critical.
+        self.stale = bool(now is not None and is_stale(self.category, self.facts.group, issued_at, now))
+        self._cache: dict[str | None, AreaFacts] = {}
+
+    @property
+    def lifecycle(self) -> str:
+        return self.facts.lifecycle
+
+    @property
+    def can_lower(self) -> bool:
+        """Only an authority product of a warning-type danger lowers or lifts it."""
+        return self.facts.lifecycle == WARNING and self.product.role == AUTHORITY
+
+    @property
+    def silent_when_stale(self) -> bool:
+        return self.stale and self.facts.group in STALE_SILENT
 
     def area(self, code: str | None) -> dict[str, Any] | None:
         return self.areas.get(code) if code is not None else None
 
-    def danger(self, area_code: str | None) -> AreaDanger:
-        if area_code not in self._cache:
-            self._cache[area_code] = self._danger(area_code)
-        return self._cache[area_code]
-
-    def _danger(self, area_code: str | None) -> AreaDanger:
-        p, cat = self.payload, self.category
-        area = self.area(area_code)
-        if cat == "earthquake":
-            inten = (area or {}).get("intensity") or (p.get("earthquake") or {}).get("max_intensity")
-            return AreaDanger(INTENSITY_RANK.get(inten, 0), intensity=inten)
-        if cat == "eew":
-            eew = p.get("eew") or {}
-            inten = (area or {}).get("intensity") or (area or {}).get("intensity_from") or eew.get("max_intensity")
-            warning = bool((area or {}).get("eew_warning")) or bool(eew.get("is_warning"))
-            return AreaDanger(EEW_WARNING if warning else EEW_FORECAST, intensity=inten)
-        if cat == "tsunami":
-            grade = (area or {}).get("tsunami_grade")
-            if grade is None and area is None:  # polygon match: the strongest grade of the message
-                grade = max(
-                    (a.get("tsunami_grade") for a in self.areas.values() if a.get("tsunami_grade")),
-                    key=lambda g: TSUNAMI_GRADE_RANK.get(g, 0),
-                    default="none",
-                )
-            return AreaDanger(TSUNAMI_GRADE_RANK.get(grade or "none", 0))
-        if cat == "civil_protection":
-            return AreaDanger(J_ALERT_RANK)
-        if cat == "evacuation":
-            lvl = _level(p)
-            if lvl is None:
-                return AreaDanger(0 if "解除" in str(p.get("headline") or "") else 3)
-            return AreaDanger(max(0, lvl))
-        if area is not None and "warnings" in area:
-            active = in_force(area.get("warnings"))
-            if not active:
-                return AreaDanger(0)
-            names = tuple(str(w.get("name") or "") for w in active)
-            if cat in ("landslide", "flood") and _level(p):
-                return AreaDanger(_level(p) or 0, warning_names=names)
-            return AreaDanger(max(warning_rank(n) for n in names), warning_names=names)
-        if cat in ("landslide", "flood", "volcano") and _level(p) is not None:
-            return AreaDanger(_level(p) or 0)
-        return AreaDanger(SEVERITY_RANK.get(p.get("severity") or "Unknown", 0) or 1)
-
-    def life_critical(self, rank: int) -> bool:
-        """EEW 警報, 大津波警報 / 津波警報, 緊急安全確保 / 避難指示, J-ALERT (PRODUCT: never held back).
-        A drill is never life-critical: it respects quiet hours and never rings as critical."""
-        if self.payload.get("is_drill"):
-            return False
-        cat = self.category
-        if cat == "eew":
-            return rank >= EEW_WARNING
-        if cat == "tsunami":
-            return rank >= TSUNAMI_WARNING
-        if cat == "evacuation":
-            return rank >= EVAC_ORDER
-        return cat == "civil_protection"
+    def danger(self, area_code: str | None) -> AreaFacts:
+        f = self._cache.get(area_code)
+        if f is None:
+            f = self.facts.at(area_code)
+            if f is NOTHING and area_code is not None and area_code not in self.facts.areas:
+                f = replace(NOTHING, code=area_code)
+            if self.stale and f.life_critical:
+                f = replace(f, life_critical=False)
+            self._cache[area_code] = f
+        return f

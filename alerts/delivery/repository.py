@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 ALERT = text(
     """
     SELECT a.id, a.event_id, a.msg_type, a.category, a.payload, a.is_drill, a.issued_at, a.expires_at,
-           e.state AS event_state
+           e.state AS event_state, e.facts AS event_facts
     FROM alerts a JOIN alert_events e ON e.id = a.event_id
     WHERE a.id = :id
     """
@@ -36,7 +36,7 @@ _DEVICES = text(
 )
 _PRIORS = text(
     """
-    SELECT id, resident_id, status, rank, max_rank, last_alert_id, critical FROM deliveries
+    SELECT id, resident_id, status, rank, max_rank, last_alert_id, critical, kinds FROM deliveries
     WHERE event_id = :event_id AND resident_id = ANY(:ids)
     ORDER BY resident_id
     FOR UPDATE
@@ -62,7 +62,7 @@ async def priors(session: AsyncSession, event_id: int, ids: Sequence[int]):
 
 _TOLD_PAGE = text(
     """
-    SELECT id, resident_id, status, rank, max_rank, last_alert_id, critical FROM deliveries
+    SELECT id, resident_id, status, rank, max_rank, last_alert_id, critical, kinds FROM deliveries
     WHERE event_id = :event_id AND last_alert_id < :alert_id AND id > :after
       AND status IN ('told', 'lowered', 'held')
     ORDER BY id
@@ -85,15 +85,16 @@ _UPSERT = text(
     """
     INSERT INTO deliveries AS d (resident_id, event_id, category, status, rank, max_rank, first_alert_id,
         last_alert_id, place_ids, current_location, critical, held_by_quiet_hours, messages_sent, told_at,
-        cleared_at, updated_at)
+        cleared_at, updated_at, kinds)
     SELECT x.resident_id, :event_id, :category, x.status, x.rank, x.rank, :alert_id, :alert_id,
            COALESCE(string_to_array(NULLIF(x.place_ids, ''), ',')::bigint[], '{}'), x.current_location,
            x.critical, x.held, CASE WHEN x.push THEN 1 ELSE 0 END,
-           CASE WHEN x.push THEN now() END, CASE WHEN x.status IN ('cleared','cancelled') THEN now() END, now()
+           CASE WHEN x.push THEN now() END, CASE WHEN x.status IN ('cleared','cancelled') THEN now() END, now(),
+           COALESCE(string_to_array(NULLIF(x.kinds, ''), ','), '{}')
     FROM unnest(CAST(:residents AS bigint[]), CAST(:statuses AS text[]), CAST(:ranks AS smallint[]),
                 CAST(:place_ids AS text[]), CAST(:currents AS boolean[]), CAST(:criticals AS boolean[]),
-                CAST(:helds AS boolean[]), CAST(:pushes AS boolean[]))
-         AS x(resident_id, status, rank, place_ids, current_location, critical, held, push)
+                CAST(:helds AS boolean[]), CAST(:pushes AS boolean[]), CAST(:kinds AS text[]))
+         AS x(resident_id, status, rank, place_ids, current_location, critical, held, push, kinds)
     ON CONFLICT (resident_id, event_id) DO UPDATE SET
         status = EXCLUDED.status,
         rank = EXCLUDED.rank,
@@ -106,7 +107,9 @@ _UPSERT = text(
         messages_sent = d.messages_sent + EXCLUDED.messages_sent,
         told_at = COALESCE(EXCLUDED.told_at, d.told_at),
         cleared_at = CASE WHEN EXCLUDED.status IN ('cleared','cancelled') THEN now() ELSE NULL END,
-        updated_at = now()
+        updated_at = now(),
+        kinds = CASE WHEN EXCLUDED.status IN ('cleared','cancelled') THEN '{}'
+                     WHEN cardinality(EXCLUDED.place_ids) = 0 THEN d.kinds ELSE EXCLUDED.kinds END
     WHERE d.last_alert_id < EXCLUDED.last_alert_id
     RETURNING d.id, d.resident_id
     """
@@ -129,6 +132,7 @@ async def upsert_deliveries(session: AsyncSession, *, event_id: int, alert_id: i
         "criticals": [r["critical"] for r in rows],
         "helds": [r["held"] for r in rows],
         "pushes": [r["push"] for r in rows],
+        "kinds": [",".join(r.get("kinds") or ()) for r in rows],
     }
     return {r.resident_id: r.id for r in (await session.execute(_UPSERT, params)).all()}
 

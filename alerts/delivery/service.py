@@ -35,6 +35,7 @@ from alerts.delivery.compose import Composed, compose
 from alerts.delivery.preferences import Preferences, load_preferences
 from alerts.delivery.rank import AlertRanker
 from alerts.delivery.transitions import Decision, Exposure, Prior, decide, decide_end, expose
+from server.alert_facts import GroupFacts
 from server.modules import optional_import
 from server.push_jobs import publish_push_jobs
 
@@ -64,18 +65,27 @@ class FanOutStats:
 class AlertContext:
     """Everything about the alert a chunk needs, built once per fan-out."""
 
-    def __init__(self, row: Any):
+    def __init__(self, row: Any, now: datetime | None = None):
         self.alert_id: int = row["id"]
         self.event_id: int = row["event_id"]
         self.payload: dict[str, Any] = row["payload"] if isinstance(row["payload"], dict) else orjson.loads(row["payload"])
-        self.category: str = row["category"]
         self.msg_type: str = row["msg_type"]
         self.event_state: str = row["event_state"]
-        self.ranker = AlertRanker(self.payload)
+        raw_facts = row.get("event_facts") if hasattr(row, "get") else None
+        if isinstance(raw_facts, (str, bytes)):
+            raw_facts = orjson.loads(raw_facts)
+        # The danger now (the event's facts over every product's newest document), not this
+        # document alone: see alerts.delivery.rank.
+        facts = GroupFacts.from_json(raw_facts) if raw_facts else None
+        self.ranker = AlertRanker(self.payload, facts, now=now, issued_at=row["issued_at"])
+        self.category: str = self.ranker.category
         # A drill (訓練) goes only to residents who opted into drills, labelled as such.
         self.is_drill: bool = bool(row["is_drill"])
         self._composed: dict[tuple, Composed] = {}
         self.guidance = optional_import("my_evacuation.guidance")
+        # Called with (resident id, decision, exposure, pushes) for every resident-facing
+        # outcome once its chunk is written (``bousai simulate`` reads the real path this way).
+        self.observer: Any = None
 
     def area_name(self, code: str | None) -> str:
         area = self.ranker.area(code)
@@ -94,6 +104,7 @@ class AlertContext:
             ex.best_area if ex else None,
             ex.best_place_kind if ex else None,
             ex.intensity if ex else None,
+            ex.intensity_unreceived if ex else False,
             ex.warning_names if ex else (),
         )
         msg = self._composed.get(key)
@@ -110,6 +121,8 @@ class AlertContext:
                 place_kind=ex.best_place_kind if ex else None,
                 intensity=ex.intensity if ex else None,
                 warning_names=ex.warning_names if ex else (),
+                facts=self.ranker.facts,
+                intensity_unreceived=bool(ex and ex.intensity_unreceived),
             )
             self._composed[key] = msg
         return msg
@@ -177,7 +190,7 @@ async def _guidance_for(session: AsyncSession, ctx: AlertContext, resident_id: i
         return None
     try:
         return await ctx.guidance.plan_guidance(
-            session, resident_id, ex.best_place_id, ex.best_place_kind or "other", ctx.payload, language
+            session, resident_id, ex.best_place_id, ex.best_place_kind or "other", ctx.payload, language, ex.facts
         )
     except Exception:  # guidance is a bonus: never lose the alert for it
         log.exception("alerts.delivery.guidance_failed", resident_id=resident_id)
@@ -189,8 +202,10 @@ async def _write_chunk(
     ctx: AlertContext,
     decisions: list[tuple[int, Decision, Exposure | None]],
     stats: FanOutStats,
+    kinds_after: dict[int, tuple[str, ...]] | None = None,
 ) -> list[int]:
     """Upsert the chunk's deliveries and insert its pushes; returns push message ids."""
+    kinds_after = kinds_after or {}
     rows = []
     for rid, d, ex in decisions:
         stats.count(d.action)
@@ -207,6 +222,7 @@ async def _write_chunk(
                 "critical": bool(ex and ex.life_critical),
                 "held": d.held,
                 "push": d.push,
+                "kinds": kinds_after.get(rid, ex.kinds if ex else ()),
             }
         )
     ids = await repo.upsert_deliveries(
@@ -231,7 +247,7 @@ async def _write_chunk(
                         language=language, transition=d.action, alert=ctx.payload, alert_id=ctx.alert_id,
                         event_id=ctx.event_id, rank=d.rank, area_name=ctx.area_name(ex.best_area),
                         place_kind=ex.best_place_kind, intensity=ex.intensity, warning_names=ex.warning_names,
-                        guidance=extra,
+                        guidance=extra, facts=ctx.ranker.facts, intensity_unreceived=ex.intensity_unreceived,
                     ).body
             # Critical delivery only where the device itself is (its current location
             # matched) and the alert is life-critical; registered places get normal priority.
@@ -250,6 +266,13 @@ async def _write_chunk(
             )
     push_ids = await repo.insert_pushes(session, ctx.alert_id, pushes)
     stats.pushes += len(push_ids)
+    if ctx.observer is not None:
+        by_rid: dict[int, list[dict]] = {}
+        for p in pushes:
+            by_rid.setdefault(p["resident_id"], []).append(p)
+        for rid, d, ex in decisions:
+            if d.action not in ("skip", "silent"):
+                ctx.observer(rid, d, ex, by_rid.get(rid, []))
     return push_ids
 
 
@@ -270,13 +293,22 @@ async def _apply_matches(
         prefs_raw = await repo.residents_preferences(session, rids)
         priors = {r.resident_id: Prior.of(r) for r in await repo.priors(session, ctx.event_id, rids)}
         decisions = []
+        kinds_after: dict[int, tuple[str, ...]] = {}
+        ranker = ctx.ranker
         for rid, matches in by_resident.items():
             prefs = load_preferences(prefs_raw.get(rid))
             if ctx.is_drill and not prefs.drills:
                 continue
-            ex = expose(ctx.ranker, prefs, matches)
-            decisions.append((rid, decide(priors.get(rid), ex, prefs, ctx.alert_id, now), ex))
-        push_ids = await _write_chunk(session, ctx, decisions, stats)
+            ex = expose(ranker, prefs, matches)
+            prior = priors.get(rid)
+            d = decide(prior, ex, prefs, ctx.alert_id, now, lifecycle=ranker.lifecycle, can_lower=ranker.can_lower,
+                       silent=ranker.silent_when_stale)
+            if prior is not None and (d.action == "held" and d.status in ("told", "lowered") or d.action == "silent"
+                                      and not ranker.can_lower):
+                # A held rise, or a product that may not lower: what they were told still stands.
+                kinds_after[rid] = tuple(sorted(set(prior.kinds) | set(ex.kinds))) if d.action == "silent" else prior.kinds
+            decisions.append((rid, d, ex))
+        push_ids = await _write_chunk(session, ctx, decisions, stats, kinds_after)
     await publish_push_jobs(redis, push_ids)
 
 
@@ -312,6 +344,7 @@ async def fan_out(
     *,
     chunk_size: int = CHUNK_SIZE,
     now: datetime | None = None,
+    observer: Any = None,
 ) -> FanOutStats:
     """Deliver one alert. Idempotent: running it again for the same alert pushes nothing new."""
     from alerts.targeting.service import iter_matches, split_residents
@@ -323,14 +356,20 @@ async def fan_out(
     if row is None:
         log.warning("alerts.delivery.alert_missing", alert_id=alert_id)
         return stats
-    ctx = AlertContext(row)
+    ctx = AlertContext(row, now)
+    ctx.observer = observer
+    facts = ctx.ranker.facts
     if row["expires_at"] is not None and row["expires_at"] <= now and ctx.event_state not in ("cleared", "cancelled"):
         # Reached the worker only after it ended (a backlog after an outage): telling anyone now
         # would announce something no longer in force. The pull lists it as expired.
         log.warning("alerts.delivery.expired_before_fan_out", alert_id=alert_id, expires_at=row["expires_at"].isoformat())
         stats.expired = True
     elif ctx.msg_type == "cancel":
-        await _end_for_unmatched(sessionmaker, redis, ctx, "cancelled", stats, now)
+        # A 取消 withdraws its own product: residents hear "withdrawn" only when nothing of
+        # the danger is left (another product of it may still stand: a 津波情報 取消 leaves
+        # the 津波警報 in force).
+        if ctx.event_state == "cancelled" or not facts.in_force:
+            await _end_for_unmatched(sessionmaker, redis, ctx, "cancelled", stats, now)
     else:
         # Targeting reads on its own connection (a server-side cursor in a long read
         # transaction); each chunk commits on another.
@@ -343,10 +382,12 @@ async def fan_out(
                         await _apply_matches(sessionmaker, redis, ctx, first, stats, now)
                     if chunk:
                         await _apply_matches(sessionmaker, redis, ctx, chunk, stats, now)
-        if ctx.event_state in ("cleared", "cancelled"):
-            await _end_for_unmatched(
-                sessionmaker, redis, ctx, "cancelled" if ctx.event_state == "cancelled" else "cleared", stats, now
-            )
+        # The whole danger ended: tell everyone who was told, matched by this document or
+        # not. Only a product that can lift it ends it (an observation or a 報知 never does).
+        if ctx.event_state == "cancelled":
+            await _end_for_unmatched(sessionmaker, redis, ctx, "cancelled", stats, now)
+        elif ctx.event_state == "cleared" and ctx.ranker.can_lower:
+            await _end_for_unmatched(sessionmaker, redis, ctx, "cleared", stats, now)
     async with sessionmaker() as session, session.begin():
         await repo.mark_fanned_out(session, alert_id)
     if not ctx.is_drill and (stats.actions.get("new") or stats.actions.get("raised")):

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from alerts.delivery.preferences import Preferences
-from alerts.delivery.rank import SEISMIC, AlertRanker, warning_rank
-from alerts.sources.normalized import INTENSITY_RANK
+from alerts.delivery.rank import SEISMIC, AlertRanker
+from server.alert_facts import FLASH, INTENSITY_RANK, OBSERVATION, RAISE_ONLY, UNRECEIVED_LOWER_BOUND, AreaFacts
 
 TOLD = ("told", "lowered")  # the resident currently believes a danger is in force
 
@@ -32,11 +32,13 @@ class Prior:
     max_rank: int
     last_alert_id: int
     critical: bool = False  # what they were told was life-critical
+    kinds: tuple[str, ...] = ()  # warning kinds they were told are in force
 
     @classmethod
     def of(cls, row) -> Prior:
-        """From a ``deliveries`` row (``id, status, rank, max_rank, last_alert_id, critical``)."""
-        return cls(row.id, row.status, row.rank, row.max_rank, row.last_alert_id, row.critical)
+        """From a ``deliveries`` row (``id, status, rank, max_rank, last_alert_id, critical, kinds``)."""
+        return cls(row.id, row.status, row.rank, row.max_rank, row.last_alert_id, row.critical,
+                   tuple(getattr(row, "kinds", None) or ()))
 
 
 @dataclass(slots=True)
@@ -46,17 +48,23 @@ class Exposure:
     raw_rank: int = 0  # the danger, whatever the preferences (drives lowering and all-clear)
     notify_rank: int = 0  # the danger of the places and warnings the preferences let through
     life_critical: bool = False
+    level: int = 0  # common danger scale at the place the message talks about
     place_ids: list[int] = field(default_factory=list)
     current_devices: set[int] = field(default_factory=set)  # devices whose current location matched
     best_area: str | None = None
     best_place_kind: str | None = None
     best_place_id: int | None = None
     intensity: str | None = None
+    intensity_unreceived: bool = False
     warning_names: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()  # warning kinds in force that the preferences let through
+    kind_levels: dict[str, int] = field(default_factory=dict)
+    facts: AreaFacts | None = None  # the facts at the place the message talks about
 
 
 def expose(ranker: AlertRanker, prefs: Preferences, matches) -> Exposure:
-    """Fold a resident's matches into one Exposure, applying categories, thresholds and warning kinds."""
+    """Fold a resident's matches into one Exposure, applying categories, thresholds and warning kinds.
+    Life-critical facts pass every preference (one definition: ``server.alert_facts``)."""
     ex = Exposure()
     cat = ranker.category
     category_on = prefs.category_on(cat)
@@ -67,29 +75,32 @@ def expose(ranker: AlertRanker, prefs: Preferences, matches) -> Exposure:
         if m.place_kind == "current" and m.device_id is not None:
             ex.current_devices.add(m.device_id)
         ex.raw_rank = max(ex.raw_rank, d.rank)
-        lc = d.rank > 0 and ranker.life_critical(d.rank)
+        lc = d.rank > 0 and d.life_critical
         ex.life_critical = ex.life_critical or lc
         counted = d.rank
-        names = d.warning_names
+        kinds = d.kinds
         if not lc:
             if not category_on:
-                counted = 0
-            elif cat in SEISMIC and d.intensity is not None:
+                counted, kinds = 0, ()
+            elif cat in SEISMIC and (d.intensity is not None or d.intensity_unreceived):
                 threshold = prefs.seismic_threshold(m.place_id) if m.place_kind != "current" else prefs.seismic_threshold(-1)
-                if INTENSITY_RANK.get(d.intensity, 0) < threshold:
+                inten = d.intensity or UNRECEIVED_LOWER_BOUND
+                if INTENSITY_RANK.get(inten, 0) < threshold:
                     counted = 0
-            elif names:
-                names = tuple(n for n in names if prefs.warning_counts(n, warning_rank(n)))
-                counted = max((warning_rank(n) for n in names), default=0) if cat == "weather_warning" else (
-                    d.rank if names else 0
-                )
+            elif kinds:
+                kinds = tuple((k, lv) for k, lv in kinds if prefs.warning_counts(k, lv))
+                counted = max((lv for _, lv in kinds), default=0)
+        for k, lv in kinds:
+            ex.kind_levels[k] = max(ex.kind_levels.get(k, 0), lv)
         ex.notify_rank = max(ex.notify_rank, counted)
         # The place the message talks about: highest danger, the current location first.
         key = (counted if counted else d.rank, 1 if m.place_kind == "current" else 0)
         if key > best_key:
             best_key = key
             ex.best_area, ex.best_place_kind, ex.best_place_id = m.area_code, m.place_kind, m.place_id
-            ex.intensity, ex.warning_names = d.intensity, names or d.warning_names
+            ex.intensity, ex.intensity_unreceived = d.intensity, d.intensity_unreceived
+            ex.warning_names, ex.level, ex.facts = d.warning_names, d.level, d
+    ex.kinds = tuple(sorted(ex.kind_levels))
     return ex
 
 
@@ -108,30 +119,49 @@ class Decision:
 SKIP = Decision("skip", None, 0, False)
 
 
-def decide(prior: Prior | None, ex: Exposure, prefs: Preferences, alert_id: int, now: datetime) -> Decision:
+def decide(
+    prior: Prior | None,
+    ex: Exposure,
+    prefs: Preferences,
+    alert_id: int,
+    now: datetime,
+    *,
+    lifecycle: str = "warning",
+    can_lower: bool = True,
+    silent: bool = False,
+) -> Decision:
+    """One resident's transition. ``lifecycle`` and ``can_lower`` come from the facts: an
+    EEW, an observation or a flash never lowers or lifts; only an authority product of a
+    warning lowers or lifts it. ``silent``: record, never push (a stale EEW)."""
     if prior is not None and prior.last_alert_id >= alert_id:
         return SKIP
-    quiet = prefs.quiet_now(now)
+    quiet = prefs.quiet_now(now) or silent
+    hold = quiet and not ex.life_critical or silent
     if prior is None or prior.status in ("cleared", "cancelled"):
         if ex.notify_rank <= 0:
             return SKIP if prior is None else Decision("silent", prior.status, prior.rank, False)
-        if quiet and not ex.life_critical:
+        if hold:
             return Decision("held", "held", ex.notify_rank, False, held=True)
         return Decision("new", "told", ex.notify_rank, True)
     if prior.status == "held":
-        if ex.raw_rank == 0:
+        if ex.raw_rank == 0 and can_lower:
             return Decision("silent", "cleared", 0, False)
         if ex.notify_rank > prior.rank:
-            if quiet and not ex.life_critical:
+            if hold:
                 return Decision("held", "held", ex.notify_rank, False, held=True)
             return Decision("new", "told", ex.notify_rank, True)
         return Decision("silent", "held", prior.rank, False)
     # told / lowered
-    if ex.notify_rank > prior.rank:
-        if quiet and not ex.life_critical:
+    added = {k for k, lv in ex.kind_levels.items() if k not in prior.kinds and lv >= prior.rank}
+    if ex.notify_rank > prior.rank or (added and ex.notify_rank > 0):
+        if hold:
             # Keep the told rank, so the rise is pushed by a later update outside quiet hours.
             return Decision("held", prior.status, prior.rank, False, held=True)
-        return Decision("raised", "told", ex.notify_rank, True)
+        return Decision("raised", "told", max(ex.notify_rank, prior.rank), True)
+    if lifecycle in (RAISE_ONLY, OBSERVATION, FLASH) or not can_lower:
+        # An EEW never announces a lowering; shaking that happened does not un-happen; a
+        # 報知 or an observation product never lowers or lifts a warning.
+        return Decision("silent", prior.status, prior.rank, False)
     # The end of something life-critical is always pushed: they were woken for it.
     hold_end = quiet and not prior.critical
     if ex.raw_rank == 0:

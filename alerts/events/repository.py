@@ -108,3 +108,19 @@ async def delete_relayed_outbox(session: AsyncSession, older_than: datetime) -> 
         text("DELETE FROM alert_outbox WHERE relayed_at IS NOT NULL AND relayed_at < :t"), {"t": older_than}
     )
     return result.rowcount or 0
+
+
+_NEWEST_PER_PRODUCT = text(
+    """
+    SELECT DISTINCT ON (COALESCE(product, source_id)) id, payload
+    FROM alerts
+    WHERE event_id = :event_id
+    ORDER BY COALESCE(product, source_id), issued_at DESC, serial DESC NULLS LAST, id DESC
+    """
+)
+
+
+async def newest_per_product(session: AsyncSession, event_pk: int) -> list[tuple[int, dict[str, Any]]]:
+    """(alert id, payload) of the newest document of each product of the event."""
+    rows = (await session.execute(_NEWEST_PER_PRODUCT, {"event_id": event_pk})).all()
+    return [(r.id, r.payload) for r in rows]

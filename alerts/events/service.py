@@ -19,6 +19,7 @@ from shapely.validation import make_valid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.events import repository as repo
+from server import alert_facts
 
 log = structlog.get_logger()
 
@@ -36,10 +37,7 @@ def in_force_until(expires_at: datetime | None, last_issued_at: datetime) -> dat
     return expires_at if expires_at is not None else last_issued_at + NO_EXPIRY_IN_FORCE
 
 
-# CAP severity vocabulary, lowest first; JMA documents are mapped to it by the parser.
-SEVERITY_RANK = {None: 0, "Unknown": 0, "Minor": 1, "Moderate": 2, "Severe": 3, "Extreme": 4}
-# JMA warning statuses that mean "nothing in force any more" for that area.
-JMA_CLEARED_STATUSES = {"解除", "発表警報・注意報はなし"}
+SEVERITY_RANK = {None: 0, **alert_facts.SEVERITY_RANK}
 
 
 class InvalidAlert(ValueError):
@@ -117,65 +115,17 @@ def area_codes(payload: dict[str, Any]) -> list[str]:
     return codes
 
 
-def _evacuation_level(payload: dict[str, Any]) -> Any:
-    """The CAP evacuation level wherever the parser put it (profile: eventCode bousai:evacuation-level)."""
-    for key in ("evacuation_level", "level"):
-        if payload.get(key) is not None:
-            return payload[key]
-    evac = payload.get("evacuation")
-    if isinstance(evac, dict) and evac.get("level") is not None:
-        return evac["level"]
-    for holder in ("event_codes", "eventCodes", "parameters"):
-        codes = payload.get(holder)
-        if isinstance(codes, dict) and codes.get("bousai:evacuation-level") is not None:
-            return codes["bousai:evacuation-level"]
-        if isinstance(codes, list):
-            for c in codes:
-                if isinstance(c, dict) and c.get("valueName") == "bousai:evacuation-level":
-                    return c.get("value")
-    return None
-
-
-def is_all_clear(payload: dict[str, Any]) -> bool:
-    """True when the document ends what the event announced (warnings lifted, evacuation lifted)."""
-    if payload.get("category") == "evacuation":
-        level = _evacuation_level(payload)
-        if level is not None and str(level).strip() in {"0", "解除"}:
-            return True
-        if level is None and "解除" in str(payload.get("headline") or ""):
-            return True
-    statuses = [
-        w.get("status")
-        for area in payload.get("areas") or []
-        if isinstance(area, dict)
-        for w in area.get("warnings") or []
-        if isinstance(w, dict)
-    ]
-    return bool(statuses) and all(s in JMA_CLEARED_STATUSES for s in statuses) and "解除" in statuses
-
-
-# Tsunami grades that are no warning at all (津波予報: 若干の海面変動 / なし).
-TSUNAMI_NOT_IN_FORCE = {"forecast", "none"}
-
-
-def tsunami_lifted(payload: dict[str, Any]) -> bool:
-    """A tsunami document that follows a warning and leaves no area under a warning/advisory."""
-    if payload.get("category") != "tsunami":
-        return False
-    grades = [a.get("tsunami_grade") for a in payload.get("areas") or [] if isinstance(a, dict)]
-    return bool(grades) and all(g in TSUNAMI_NOT_IN_FORCE for g in grades)
-
-
-def next_state(current_state: str | None, msg_type: str, payload: dict[str, Any]) -> str:
-    if msg_type == "cancel":
+def event_state(first_alert: bool, facts: alert_facts.GroupFacts) -> str:
+    """The event's state from the danger now (every product's newest document), whatever
+    order its documents arrived in: ``cancelled`` when every product was withdrawn;
+    ``cleared`` when a warning-type danger has nothing left in force (only a product that
+    can lift it gets it there: observation products and 報知 never lift anything);
+    otherwise ``active`` for the first document and ``updated`` after."""
+    if facts.cancelled:
         return "cancelled"
-    if is_all_clear(payload):
+    if facts.lifecycle == alert_facts.WARNING and facts.authoritative and not facts.in_force:
         return "cleared"
-    if current_state is None:
-        return "active"
-    if tsunami_lifted(payload):
-        return "cleared"
-    return "updated"
+    return "active" if first_alert else "updated"
 
 
 def _alert_values(d: dict[str, Any]) -> dict[str, Any]:
@@ -213,7 +163,8 @@ async def ingest(session: AsyncSession, alert: Any) -> IngestResult:
     """Store one normalized alert idempotently by (source, source_id). Never commits."""
     d = _as_dict(alert)
     values = _alert_values(d)
-    event_key = str(d.get("event_id") or values["source_id"])
+    product = alert_facts.product_of(d)
+    event_key = alert_facts.group_key(d) or values["source_id"]
     try:
         wkt = geometry_wkt(d.get("geometry"))
     except Exception as exc:  # a bad polygon must not lose the alert: area codes still target it
@@ -224,11 +175,13 @@ async def ingest(session: AsyncSession, alert: Any) -> IngestResult:
         session,
         source=values["source"],
         event_id=event_key,
-        category=values["category"],
+        category=product.category if values["category"] != "other" else "other",
         issued_at=values["issued_at"],
         severity=values["severity"],
     )
-    alert_id = await repo.insert_alert(session, {**values, "event_id": event.id}, wkt)
+    alert_id = await repo.insert_alert(
+        session, {**values, "event_id": event.id, "product": product.family, "serial": alert_facts.serial_of(d)}, wkt
+    )
     if alert_id is None:
         existing = await repo.find_alert_ids(session, values["source"], values["source_id"])
         assert existing is not None  # the conflict that suppressed the insert is this row
@@ -240,18 +193,21 @@ async def ingest(session: AsyncSession, alert: Any) -> IngestResult:
     changes: dict[str, Any] = {"first_issued_at": min(event.first_issued_at, issued)}
     if SEVERITY_RANK.get(values["severity"], 0) > SEVERITY_RANK.get(event.max_severity, 0):
         changes["max_severity"] = values["severity"]
-    # A document older than what the event already shows (out-of-order fetch) is stored but
-    # does not roll the event's current state back.
+    # The danger now, from the newest document of each product: a document older than its
+    # product's newest (out-of-order arrival, a retry) changes nothing; a 取消 withdraws its
+    # own product only.
+    docs = await repo.newest_per_product(session, event.id)
+    facts = alert_facts.combine((i, alert_facts.doc_facts(p)) for i, p in docs)
+    changes.update(facts=facts.to_json(), state=event_state(first_alert, facts))
     if first_alert or issued >= event.last_issued_at:
         changes.update(
-            state=next_state(None if first_alert else event.state, values["msg_type"], d),
             severity=values["severity"],
             latest_alert_id=alert_id,
             last_issued_at=issued,
             in_force_until=in_force_until(values["expires_at"], issued),
         )
         if first_alert:
-            changes["category"] = values["category"]
+            changes["category"] = product.category if values["category"] != "other" else "other"
     else:
         log.info("alerts.ingest.out_of_order", source_id=values["source_id"], event_id=event_key)
     await repo.update_event(session, event.id, **changes)

@@ -8,10 +8,11 @@ ingest path stores. Vocabularies live here so one place says what a valid value 
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from server import alert_facts
 
 SOURCES = frozenset({"jma", "cap"})
 MSG_TYPES = frozenset({"alert", "update", "cancel"})
@@ -32,13 +33,12 @@ CATEGORIES = frozenset(
         "other",
     }
 )
-SEVERITIES = ("Extreme", "Severe", "Moderate", "Minor", "Unknown")
-SEVERITY_RANK = {"Unknown": 0, "Minor": 1, "Moderate": 2, "Severe": 3, "Extreme": 4}
-TSUNAMI_GRADES = ("major_warning", "warning", "advisory", "forecast", "none")
-TSUNAMI_GRADE_RANK = {"none": 0, "forecast": 1, "advisory": 2, "warning": 3, "major_warning": 4}
-# JMA seismic intensity scale (震度階級), weakest first.
-INTENSITIES = ("1", "2", "3", "4", "5-", "5+", "6-", "6+", "7")
-INTENSITY_RANK = {v: i + 1 for i, v in enumerate(INTENSITIES)}
+# The vocabularies are the alert-facts model's (defined once, in server.alert_facts).
+SEVERITIES, SEVERITY_RANK = alert_facts.SEVERITIES, alert_facts.SEVERITY_RANK
+TSUNAMI_GRADES, TSUNAMI_GRADE_RANK = alert_facts.TSUNAMI_GRADES, alert_facts.TSUNAMI_GRADE_RANK
+INTENSITIES, INTENSITY_RANK = alert_facts.INTENSITIES, alert_facts.INTENSITY_RANK
+normalize_intensity = alert_facts.normalize_intensity
+nfkc = alert_facts.nfkc
 
 REQUIRED_KEYS = (
     "source",
@@ -56,17 +56,6 @@ REQUIRED_KEYS = (
     "status",
     "is_drill",
 )
-
-
-def normalize_intensity(value: str | None) -> str | None:
-    """JMA intensity in any spelling → ``1 … 7`` / ``5-`` … ``6+``; None if not an
-    intensity (``不明``, ``over``, ``震度５弱以上未入電``, ``0``)."""
-    if value is None:
-        return None
-    v = unicodedata.normalize("NFKC", str(value)).strip()
-    v = v.removeprefix("震度").strip()
-    v = v.replace("弱", "-").replace("強", "+").replace("−", "-").replace("＋", "+")
-    return v if v in INTENSITY_RANK else None
 
 
 def max_intensity(values) -> str | None:
@@ -204,8 +193,3 @@ def validate_alert_dict(d: dict[str, Any]) -> list[str]:
         problems.append("level not an int")
     return problems
 
-
-
-
-def nfkc(text: str | None) -> str:
-    return unicodedata.normalize("NFKC", text or "")

@@ -17,7 +17,8 @@ import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from my_evacuation import alert_facts
+from my_evacuation.guidance import place_codes
+from server import alert_facts
 from my_evacuation.config import MyEvacuationSettings, get_config
 from my_evacuation.family.schemas import StatusIn, StatusOut
 from my_evacuation.family.statuses import set_status
@@ -41,16 +42,14 @@ def event_key(alert_id: int, alert: dict[str, Any]) -> str:
     return f"alert:{alert_id}"
 
 
-async def _place_codes(session: AsyncSession, resident_ids: list[int]) -> dict[int, set[str]]:
+async def _place_codes(session: AsyncSession, resident_ids: list[int]) -> dict[int, list[dict[str, str | None]]]:
     rows = await session.execute(text(
         """SELECT resident_id, quake_area_code, jma_city_code, tsunami_area_code FROM places
            WHERE resident_id = ANY(CAST(:ids AS bigint[])) AND (kind <> 'current' OR expires_at > now())"""),
         {"ids": resident_ids})
-    codes: dict[int, set[str]] = defaultdict(set)
+    codes: dict[int, list[dict[str, str | None]]] = defaultdict(list)
     for r in rows:
-        codes[r.resident_id].update(c for c in (r.quake_area_code, r.jma_city_code) if c)
-        if r.tsunami_area_code:
-            codes[r.resident_id].add("tsunami:" + r.tsunami_area_code)
+        codes[r.resident_id].append(dict(r._mapping))
     return codes
 
 
@@ -64,7 +63,7 @@ async def reasons_for(session: AsyncSession, resident_ids: list[int], alert: dic
     if cat == "civil_protection":
         return {r: "civil_protection" for r in resident_ids} if cfg.check_civil_protection else {}
     if cat == "evacuation":
-        level = alert_facts.evacuation_level(alert)
+        level = alert_facts.facts_at(alert, None).action_level
         if level is not None and level >= cfg.check_min_evacuation_level:
             return {r: f"evacuation:{level}" for r in resident_ids}
         return {}
@@ -76,17 +75,20 @@ async def reasons_for(session: AsyncSession, resident_ids: list[int], alert: dic
         chunk = resident_ids[i:i + CHUNK]
         codes = await _place_codes(session, chunk)
         for rid in chunk:
-            mine = codes.get(rid, set())
+            best: alert_facts.AreaFacts | None = None
+            for place in codes.get(rid, []):
+                # The place's own city, else its area: never the document's maximum.
+                f = alert_facts.facts_at(alert, place_codes(place, cat))
+                if f.rank and (best is None or f.rank > best.rank):
+                    best = f
+            if best is None:
+                continue
             if cat == "earthquake":
-                v = alert_facts.intensity_at(alert, mine)
-                if v is not None and alert_facts.INTENSITY_RANK[v] >= min_rank:
-                    out[rid] = f"intensity:{v}"
-            else:
-                grades = [alert_facts.tsunami_grade_at(alert, c.removeprefix("tsunami:")) for c in mine
-                          if c.startswith("tsunami:")]
-                best = max((g for g in grades if g), key=lambda g: alert_facts.TSUNAMI_GRADE_RANK.get(g, 0), default=None)
-                if best in cfg.check_tsunami_grades:
-                    out[rid] = f"tsunami:{best}"
+                inten = best.intensity or (alert_facts.UNRECEIVED_LOWER_BOUND if best.intensity_unreceived else None)
+                if inten is not None and alert_facts.INTENSITY_RANK[inten] >= min_rank:
+                    out[rid] = f"intensity:{inten}"
+            elif best.tsunami_grade in cfg.check_tsunami_grades:
+                out[rid] = f"tsunami:{best.tsunami_grade}"
     return out
 
 

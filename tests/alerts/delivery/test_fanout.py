@@ -97,7 +97,7 @@ async def test_quiet_hours_hold_back_and_record_ordinary_alerts(committed, redis
     stats = await fan_out(committed, redis_client, aid, now=NIGHT)
     assert stats.actions == {"held": 1} and stats.pushes == 0
     (row,) = await delivery(committed, h.resident_id)
-    assert row["status"] == "held" and row["held_by_quiet_hours"] and row["rank"] == 2
+    assert row["status"] == "held" and row["held_by_quiet_hours"] and row["rank"] == 3  # 警報: level 3
 
 
 async def test_quiet_hours_never_hold_back_life_critical_alerts(committed, redis_client):
