@@ -80,8 +80,9 @@ async def apply_alert(session: AsyncSession, alert_id: int) -> dict[str, Any] | 
             continue
         before = await shelters.get(session, sid)
         want = status == "open"
-        if bool(before["is_open"]) == want or (before["updated_at"] and before["updated_at"] > alert.issued_at):
-            # Already so, or changed since this message was issued (by staff or a newer message): newest wins.
+        reopened_since = not want and before["opened_at"] is not None and before["opened_at"] > alert.issued_at
+        if bool(before["is_open"]) == want or reopened_since:
+            # Already so; or a closing issued before the shelter was (re)opened arrives late: newest wins.
             unchanged.append(sid)
             continue
         after = await shelters.set_status(session, sid, is_open=want)

@@ -125,7 +125,8 @@ async def verify(session: AsyncSession, raw: str) -> tuple[str, str]:
     """(shelter id, municipality code) of a valid current code; 400 otherwise."""
     token = token_of(raw)
     parts = token.split(".")
-    if len(parts) != 5 or not parts[1].isdigit() or not parts[3].isdigit():
+    # Digits only, and few of them: an id past int4 would reach the database as an error.
+    if len(parts) != 5 or not (parts[1].isdigit() and len(parts[1]) <= 9 and parts[3].isdigit() and len(parts[3]) <= 9):
         raise InvalidCode("this is not a shelter check-in code")
     _, kid, sid_b64, ver, mac = parts
     try:

@@ -4,7 +4,7 @@ the roster (``/v1/staff/roster``)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from geo.shelters import repository as shelters_repo
@@ -92,7 +92,7 @@ async def staff_check_in(shelter_id: str, body: StaffCheckinIn, response: Respon
 
 
 @router.post("/v1/staff/checkins/{checkin_id}/checkout", response_model=CheckinOut, tags=["staff: evacuees"])
-async def staff_check_out(checkin_id: int, body: StaffCheckoutIn, session: AsyncSession = SESSION,
+async def staff_check_out(body: StaffCheckoutIn, checkin_id: int = Path(ge=1, le=2**63 - 1), session: AsyncSession = SESSION,
                           principal: StaffPrincipal = Depends(operators)):
     return await service.staff_check_out(session, principal, checkin_id, body)
 

@@ -125,16 +125,24 @@ async def check_in(session: AsyncSession, resident_id: int, body: CheckinIn) -> 
     })
     if row is None:  # unreachable under the resident lock; kept for a submitter without one
         return await _repeat(session, await repo.by_client_id(session, submitted_by, body.client_id), body.code)
-    if not superseded:
-        previous = await repo.current_of_resident_other_than(session, resident_id, row["id"])
-        if previous is not None:
-            await _end(session, previous, "moved")
-        await shelters_repo.adjust_checked_in(session, shelter_id, headcount)
-        await statuses.set_at_shelter(session, resident_id, shelter_id)
-    # Also out of any outside-shelter entry: the household is in a shelter now.
-    if not superseded:
-        await repo.delete_outside(session, resident_id)
-    return _present(row, await _shelter_now(session, shelter_id))
+    if superseded:
+        return _present(row, await _shelter_now(session, shelter_id))
+    deltas = {shelter_id: headcount}
+    previous = await repo.current_of_resident_other_than(session, resident_id, row["id"])
+    if previous is not None:  # a check-in elsewhere (or a re-scan here) ends the one before
+        await repo.set_state(session, previous["id"], "moved")
+        deltas[previous["shelter_id"]] = deltas.get(previous["shelter_id"], 0) - previous["headcount"]
+    await statuses.set_at_shelter(session, resident_id, shelter_id)
+    await repo.delete_outside(session, resident_id)  # in a shelter now, no longer outside
+    # Last, and in id order: a shelter's row is what every check-in there waits for, so its
+    # lock is held from here to the commit and no longer; two households moving crosswise
+    # between two shelters take the two locks in the same order (no deadlock).
+    shelter = None
+    for sid in sorted(deltas):
+        changed = await shelters_repo.adjust_checked_in(session, sid, deltas[sid])
+        if sid == shelter_id:
+            shelter = changed
+    return _present(row, shelter)
 
 
 async def _repeat(session: AsyncSession, existing: dict, code: str | None) -> dict[str, Any]:
