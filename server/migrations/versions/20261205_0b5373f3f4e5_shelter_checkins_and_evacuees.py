@@ -1,7 +1,7 @@
 """shelter check-ins, households outside shelters, check-in code keys, municipal shelter numbers
 
 Revision ID: 0b5373f3f4e5
-Revises: b4d8e2f6a913
+Revises: 3c1f9a7e2b40
 Create Date: 2026-12-05 03:31:10.040517
 
 Check-ins with a shelter's signed code (idempotent per submitter and client id), households
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 revision = '0b5373f3f4e5'
-down_revision = 'b4d8e2f6a913'
+down_revision = '3c1f9a7e2b40'
 branch_labels = None
 depends_on = None
 
