@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.shelters_live import service
@@ -19,13 +19,19 @@ readers = require_staff(roles=("admin", "prefecture", "municipal", "viewer"))
 
 @router.get("/v1/staff/shelters")
 async def list_shelters(
+    response: Response,
     municipality_code: str | None = Query(None, pattern=r"^[0-9]{6}$"),
     is_open: bool | None = None,
+    q: str | None = Query(None, max_length=100, description="part of the name, kana, address or id"),
     limit: int = Query(500, ge=1, le=5000),
+    offset: int = Query(0, ge=0, le=1_000_000),
     session: AsyncSession = SESSION,
     principal: StaffPrincipal = Depends(readers),
 ):
-    rows = await service.list_in_scope(session, principal, municipality_code=municipality_code, is_open=is_open, limit=limit)
+    """A page of the shelters in scope; ``X-Total-Count`` says how many match in all."""
+    rows, total = await service.list_in_scope(session, principal, municipality_code=municipality_code, is_open=is_open,
+                                              limit=limit, q=q, offset=offset)
+    response.headers["X-Total-Count"] = str(total)
     return [service.present(r) for r in rows]
 
 

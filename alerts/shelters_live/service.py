@@ -4,6 +4,7 @@ plan names the shelter and those near it under an active alert, once each. Never
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,19 +45,30 @@ async def get_in_scope(session: AsyncSession, principal: StaffPrincipal, shelter
 
 
 async def list_in_scope(
-    session: AsyncSession, principal: StaffPrincipal, *, municipality_code: str | None, is_open: bool | None, limit: int
-) -> list[dict]:
+    session: AsyncSession, principal: StaffPrincipal, *, municipality_code: str | None, is_open: bool | None, limit: int,
+    q: str | None = None, offset: int = 0,
+) -> tuple[list[dict], int]:
+    """A page of the shelters in scope (open first, then by municipality and name) and how many
+    match in all. ``q`` matches the name, kana, address or id (NFKC, case-insensitive), so 全角
+    and half-width digits find the same shelter."""
     municipality_code = principal.scope_filter(municipality_code)
+    pattern = None
+    if q and q.strip():
+        needle = unicodedata.normalize("NFKC", q.strip()).lower()
+        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    where = """(CAST(:m AS text) IS NULL OR municipality_code = :m)
+               AND (CAST(:o AS boolean) IS NULL OR is_open = :o)
+               AND (CAST(:p AS text) IS NULL OR lower(normalize(name, NFKC)) LIKE :p
+                    OR lower(normalize(COALESCE(name_kana, ''), NFKC)) LIKE :p
+                    OR lower(normalize(COALESCE(address, ''), NFKC)) LIKE :p OR lower(id) LIKE :p)"""
+    params = {"m": municipality_code, "o": is_open, "p": pattern, "lim": limit, "off": offset}
+    total = (await session.execute(text(f"SELECT count(*) FROM shelters WHERE {where}"), params)).scalar_one()
     rows = await session.execute(
-        text(
-            """SELECT id FROM shelters
-               WHERE (CAST(:m AS text) IS NULL OR municipality_code = :m)
-                 AND (CAST(:o AS boolean) IS NULL OR is_open = :o)
-               ORDER BY is_open DESC, municipality_code, name LIMIT :lim"""
-        ),
-        {"m": municipality_code, "o": is_open, "lim": limit},
+        text(f"SELECT id FROM shelters WHERE {where} ORDER BY is_open DESC, municipality_code, name, id "
+             "LIMIT :lim OFFSET :off"),
+        params,
     )
-    return [await shelters.get(session, r[0]) for r in rows]
+    return [await shelters.get(session, r[0]) for r in rows], total
 
 
 async def change(session: AsyncSession, principal: StaffPrincipal, shelter_id: str, ch: ShelterChange,
