@@ -220,6 +220,8 @@ def _cmd(args) -> int:
         print("bench ingest: -n and --baseline-n must be positive")
         return 2
     db, redis_url = _bench_urls(settings, args)
+    if args.source == "realtime":
+        return _cmd_realtime(settings, args, db, redis_url)
     print(f"bench ingest: {args.n} entries, one at a time; database {make_url(db).database}, redis {redis_url}")
     print("method: poller in a tight conditional-GET loop against a loopback feed server; per entry, time from the")
     print("  feed GET that returned the new entry to the alert committed + XADDed to alerts:new (poll interval excluded).")
@@ -237,10 +239,32 @@ def _cmd(args) -> int:
     return 0
 
 
+def _cmd_realtime(settings: Settings, args, db: str, redis_url: str) -> int:
+    from alerts.feeds.realtime_bench import TARGET_P99_MS as RT_P99, run_realtime_ingest_bench
+
+    print(f"bench ingest --source realtime: {args.n} messages one at a time, PULL baseline as many "
+          f"entries; database {make_url(db).database}, redis {redis_url}")
+    print("method: DMDATA stand-in + real websockets client on loopback, one process; per message, time from the")
+    print("  stand-in sending the frame to the alert committed + XADDed to alerts:new. baseline: the PULL poller in a")
+    print("  tight conditional-GET loop (poll interval excluded), entry published → committed + XADDed, same run.")
+    # The PULL baseline gets as many entries as the socket (--baseline-n sizes the naive baseline of --source pull).
+    r = asyncio.run(run_realtime_ingest_bench(settings, n=args.n, baseline_n=args.n, database_url=db,
+                                              redis_url=redis_url))
+    print(f"realtime (left server → on stream): p50 {r['left_server_to_stream_p50_ms']} ms, "
+          f"p99 {r['left_server_to_stream_p99_ms']} ms (target p99 ≤ {RT_P99:.0f} ms: "
+          f"{'met' if r['meets_target'] else 'NOT met'}); client share p50 {r['client_received_to_stream_p50_ms']} ms")
+    print(f"baseline PULL (published → on stream, no poll interval): p50 {r['baseline_pull_publish_to_stream_p50_ms']}"
+          f" ms, p99 {r['baseline_pull_publish_to_stream_p99_ms']} ms")
+    print(orjson.dumps(r).decode())
+    return 0
+
+
 def register_bench(bench_subparsers) -> None:
     p = bench_subparsers.add_parser("ingest", help="feed entry → alert committed and on the stream (p50/p99)")
     p.add_argument("-n", type=int, default=200, help="entries to publish, one at a time")
     p.add_argument("--baseline-n", type=int, default=30, help="entries for the naive baseline")
     p.add_argument("--database-url", help="benchmark database (default: <configured db>_bench, created + migrated)")
     p.add_argument("--redis-url", help="benchmark Redis (default: configured Redis, db 11)")
+    p.add_argument("--source", choices=("pull", "realtime"), default="pull",
+                   help="realtime: DMDATA-style WebSocket message → stored, PULL as the same-run baseline")
     p.set_defaults(func=_cmd)
