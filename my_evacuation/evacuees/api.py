@@ -19,6 +19,8 @@ from my_evacuation.evacuees.schemas import (
     StaffCheckinIn,
     StaffCheckoutIn,
 )
+from my_evacuation.evacuees.config import get_evacuees_settings
+from server import ratelimit
 from server.audit.service import record
 from server.auth.deps import current_device
 from server.auth.service import CurrentDevice
@@ -26,6 +28,18 @@ from server.deps import SESSION
 from server.errors import NotFound
 from server.staff.deps import require_staff
 from server.staff.principal import StaffPrincipal
+
+
+
+async def checkin_rate_limit(request: Request) -> None:
+    key = ratelimit.bearer_key(request)
+    if key is None:
+        return  # no credential: the auth dependency answers 401
+    limit = get_evacuees_settings().checkin_requests_per_minute
+    verdict = await ratelimit.hit_failsafe(request.app.state.redis, "checkin", key, limit=limit, window=60)
+    if not verdict.allowed:
+        ratelimit.raise_limited(verdict, "check-in requests")
+
 
 router = APIRouter()
 
@@ -36,7 +50,8 @@ MUNI = Query(None, pattern=r"^[0-9]{6}$")
 
 # --- residents ---------------------------------------------------------------------------
 
-@router.post("/v1/shelters/checkin", response_model=CheckinOut, tags=["shelters"])
+@router.post("/v1/shelters/checkin", response_model=CheckinOut, tags=["shelters"],
+             dependencies=[Depends(checkin_rate_limit)])
 async def check_in(body: CheckinIn, response: Response, session: AsyncSession = SESSION,
                    current: CurrentDevice = Depends(current_device)):
     """Check in with the shelter's code. Repeat with the same ``client_id`` as often as needed
@@ -46,7 +61,8 @@ async def check_in(body: CheckinIn, response: Response, session: AsyncSession = 
     return out
 
 
-@router.post("/v1/shelters/checkout", response_model=CheckinOut, tags=["shelters"])
+@router.post("/v1/shelters/checkout", response_model=CheckinOut, tags=["shelters"],
+             dependencies=[Depends(checkin_rate_limit)])
 async def check_out(body: CheckoutIn, session: AsyncSession = SESSION,
                     current: CurrentDevice = Depends(current_device)):
     return await service.check_out(session, current.resident_id, body)

@@ -18,6 +18,9 @@ class EvacueesSettings(BaseSettings):
     # A household outside shelters stays on the roster this long after its last update unless
     # renewed (the app renews while the household says it is still away).
     outside_ttl_hours: int = 24
+    # Per device credential on /v1/shelters/checkin|checkout (outside the /v1/me limit): a phone
+    # flushing its offline queue sends a handful; a script trying codes is stopped here.
+    checkin_requests_per_minute: int = 60
 
 
 @lru_cache

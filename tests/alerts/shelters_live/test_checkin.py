@@ -219,3 +219,32 @@ async def test_qr_sheet_is_an_svg_with_the_name_and_instructions(app, client, en
     from lxml import etree
 
     etree.fromstring(r.content)  # well-formed
+
+
+async def test_checkin_requests_are_rate_limited_per_device(app, client, engine, monkeypatch):
+    from my_evacuation.evacuees.config import get_evacuees_settings
+
+    await add_shelters(engine)
+    monkeypatch.setattr(get_evacuees_settings(), "checkin_requests_per_minute", 3)
+    me, _ = await new_resident(client)
+    codes = [(await client.post("/v1/shelters/checkin", headers=me, json={"client_id": f"r{i}", "code": "nope", "at": _now()}))
+             for i in range(4)]
+    assert [r.status_code for r in codes] == [400, 400, 400, 429]
+    assert codes[-1].json()["code"] == "rate_limited"
+
+
+async def test_expired_outside_entries_are_forgotten(app, client, engine):
+    from my_evacuation.evacuees.tasks import forget_expired_outside
+
+    me, _ = await new_resident(client)
+    assert (await client.put("/v1/me/evacuation", headers=me, json={"whereabouts": "car"})).status_code == 200
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE outside_evacuations SET expires_at = now() - interval '1 minute'"))
+    assert (await client.get("/v1/me/evacuation", headers=me)).json() is None
+
+    class Ctx:
+        sessionmaker = app.state.sessionmaker
+
+    await forget_expired_outside(Ctx())
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM outside_evacuations"))).scalar() == 0
