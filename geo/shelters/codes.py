@@ -121,8 +121,10 @@ def token_of(raw: str) -> str:
     raise InvalidCode("this is not a shelter check-in code")
 
 
-async def verify(session: AsyncSession, raw: str) -> tuple[str, str]:
-    """(shelter id, municipality code) of a valid current code; 400 otherwise."""
+async def verify(session: AsyncSession, raw: str, *, any_version: bool = False) -> tuple[str, str]:
+    """(shelter id, municipality code) of a valid current code; 400 otherwise. ``any_version``
+    accepts a genuine code of an older version too (to recognise a repeat sent from a queue
+    filled before the code was rotated)."""
     token = token_of(raw)
     parts = token.split(".")
     # Digits only, and few of them: an id past int4 would reach the database as an error.
@@ -139,7 +141,7 @@ async def verify(session: AsyncSession, raw: str) -> tuple[str, str]:
     found = await shelters_repo.code_version(session, shelter_id)
     if found is None:
         raise InvalidCode("this code names a shelter that is no longer in the registry", code="unknown_shelter")
-    if int(ver) != found[2]:
+    if int(ver) != found[2] and not any_version:
         raise InvalidCode("this shelter's code was replaced; scan the code posted at the shelter now",
                           code="checkin_code_replaced")
     return found[0], found[1]

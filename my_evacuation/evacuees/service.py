@@ -146,8 +146,10 @@ async def check_in(session: AsyncSession, resident_id: int, body: CheckinIn) -> 
 
 
 async def _repeat(session: AsyncSession, existing: dict, code: str | None) -> dict[str, Any]:
-    if code is not None:
-        shelter_id, _ = await codes.verify(session, code) if code else (existing["shelter_id"], None)
+    """The same client id again: the first answer again, even if the code was rotated since
+    (the queue held it); a genuine code of another shelter under the same id is a conflict."""
+    if code:
+        shelter_id, _ = await codes.verify(session, code, any_version=True)
         if shelter_id != existing["shelter_id"]:
             raise Conflict("this client id was already used for a check-in at another shelter",
                            code="client_id_reused", detail={"shelter_id": existing["shelter_id"]})

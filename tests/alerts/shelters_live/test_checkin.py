@@ -194,6 +194,9 @@ async def test_bad_codes_and_payloads_are_4xx_with_a_message(app, client, engine
     assert (r2.status_code, r2.json()["code"]) == (400, "checkin_code_replaced")
     new = (await client.get(f"/v1/staff/shelters/{S_FUK}/checkin-code", headers=op)).json()["token"]
     assert (await client.post("/v1/shelters/checkin", headers=me, json={**base, "code": new})).status_code == 201
+    # The queue sends it again with the old code: still the same check-in, not an error.
+    r = await client.post("/v1/shelters/checkin", headers=me, json=base)
+    assert r.status_code == 200 and r.json()["duplicate"] is True
     # The same client id for another shelter is a conflict, not a silent second check-in.
     other = await _code(client, op, S_FUK2)
     r = await client.post("/v1/shelters/checkin", headers=me, json={**base, "code": other})
