@@ -87,13 +87,16 @@ async def run_realtime_ingest_bench(settings: Settings, *, n: int, baseline_n: i
     bench_settings = settings.model_copy(
         update={"jma_feeds": [feed_server.feed_url("eqvol")], "cap_feeds": [], "feed_allowed_hosts": []}
     )
+    # Documents are told apart by their EventID (minutes after 2026-01-01 + offset): a random
+    # offset per run keeps a second run on the same database from finding its documents stored.
+    base = int(run, 16) % 5_000_000
     try:
         # Warm-up of both paths (connections, first parse), not measured.
-        await _measure_socket(rt_server, bench_settings, sessionmaker, redis, 5, 0, run)
-        await _measure_poller(feed_server, bench_settings, sessionmaker, redis, 5, 5, run)
-        left_ms, client_ms = await _measure_socket(rt_server, bench_settings, sessionmaker, redis, n, 10, run)
+        await _measure_socket(rt_server, bench_settings, sessionmaker, redis, 5, base, run)
+        await _measure_poller(feed_server, bench_settings, sessionmaker, redis, 5, base + 5, run)
+        left_ms, client_ms = await _measure_socket(rt_server, bench_settings, sessionmaker, redis, n, base + 10, run)
         pull_get_ms, pull_publish_ms = await _measure_poller(feed_server, bench_settings, sessionmaker, redis,
-                                                             baseline_n, 10 + n, run)
+                                                             baseline_n, base + 10 + n, run)
         on_stream = await redis.xlen(ALERTS_STREAM)
     finally:
         await rt_server.stop()
