@@ -19,6 +19,7 @@
   function applyLang() {
     document.documentElement.lang = state.lang;
     for (const e of $$("[data-i18n]")) e.textContent = t(e.dataset.i18n);
+    for (const e of $$("[data-i18n-placeholder]")) e.placeholder = t(e.dataset.i18nPlaceholder);
     $("#lang-toggle").textContent = state.lang === "ja" ? "English" : "日本語";
     if (state.me) renderWho();
   }
@@ -203,8 +204,36 @@
   });
 
   // --- shelters ------------------------------------------------------------------------
-  const refreshShelters = newestOnly(() => api("GET", "/v1/staff/shelters?limit=500"), (shelters) => {
+  // Shelters: one page of the search at a time (the prefecture has 2,600+); X-Total-Count says how many.
+  const SHELTER_PAGE = 200;
+  async function loadShelters() {
+    const q = new URLSearchParams({ limit: SHELTER_PAGE, offset: state.shOffset || 0 });
+    if (state.shQ) q.set("q", state.shQ);
+    const r = await fetch(`/v1/staff/shelters?${q}`, { headers: { Authorization: "Bearer " + state.token } });
+    if (r.status === 401) { signOut(); flash(t("session_expired"), true); throw new Error("unauthorized"); }
+    return { rows: await r.json(), total: Number(r.headers.get("x-total-count") || 0) };
+  }
+
+  async function printQr(id) {  // the A4 sheet (name, code, instructions) in a new window, ready to print
+    const r = await fetch(`/v1/staff/shelters/${encodeURIComponent(id)}/checkin-code.svg`,
+      { headers: { Authorization: "Bearer " + state.token } });
+    if (!r.ok) { flash(r.statusText, true); return; }
+    window.open(URL.createObjectURL(await r.blob()), "_blank");
+  }
+
+  async function showRoster() {  // counts only here; every read is audited on the server
+    const ro = await api("GET", "/v1/staff/roster"), c = ro.counts;
+    $("#roster-summary").textContent = t("roster_line").replace("{in}", c.checked_in.people)
+      .replace("{inh}", c.checked_in.households).replace("{out}", c.outside.people).replace("{outh}", c.outside.households)
+      .replace("{help}", c.need_help).replace("{unanswered}", c.safety_checks_unanswered);
+  }
+
+  const refreshShelters = newestOnly(loadShelters, ({ rows: shelters, total }) => {
     const operator = ["prefecture", "municipal"].includes(state.me.role);
+    const from = total ? (state.shOffset || 0) + 1 : 0;
+    state.shTotal = total;
+    $("#sh-count").textContent = `${from}–${(state.shOffset || 0) + shelters.length} / ${total}`;
+    $("#roster-csv").hidden = !operator;
     $("#shelters tbody").replaceChildren(...shelters.map((s) => {
       const occ = el("input", { type: "number", min: 0, value: s.occupancy ?? "", class: "occ", "data-id": s.id });
       const cap = el("input", { type: "number", min: 0, value: s.capacity ?? "", class: "cap", "data-id": s.id });
@@ -215,9 +244,11 @@
         el("button", { type: "button", class: "act-save", "data-id": s.id, onclick: () => act(() => api("PATCH",
           `/v1/staff/shelters/${encodeURIComponent(s.id)}`, { occupancy: occ.value === "" ? null : Number(occ.value),
             capacity: cap.value === "" ? null : Number(cap.value) }), t("save")) }, t("save")),
+        el("button", { type: "button", class: "act-qr", "data-id": s.id, onclick: () => printQr(s.id) }, t("qr")),
       ] : [];
       return el("tr", { "data-id": s.id }, el("td", {}, s.name), el("td", {}, t(s.is_open ? "opened" : "closed")),
         el("td", {}, operator ? cap : String(s.capacity ?? "-")), el("td", {}, operator ? occ : String(s.occupancy ?? "-")),
+        el("td", { class: "checked-in" }, String(s.checked_in ?? 0)),
         el("td", { class: "crowd sh-" + s.crowding }, t("crowd_" + s.crowding)), el("td", {}, ...buttons));
     }));
   });
@@ -251,6 +282,14 @@
       if (state.me) refreshAll();
     });
     for (const b of $$("nav button")) b.addEventListener("click", () => showTab(b.dataset.tab));
+    let searchTimer = null;
+    $("#sh-q").addEventListener("input", () => { clearTimeout(searchTimer); searchTimer = setTimeout(() => {
+      state.shQ = $("#sh-q").value.trim(); state.shOffset = 0; refreshShelters(); }, 250); });
+    $("#sh-prev").addEventListener("click", () => { state.shOffset = Math.max(0, (state.shOffset || 0) - SHELTER_PAGE); refreshShelters(); });
+    $("#sh-next").addEventListener("click", () => {
+      if ((state.shOffset || 0) + SHELTER_PAGE < (state.shTotal || 0)) { state.shOffset = (state.shOffset || 0) + SHELTER_PAGE; refreshShelters(); } });
+    $("#roster-show").addEventListener("click", () => showRoster().catch((e) => flash(e.message, true)));
+    $("#roster-csv").addEventListener("click", () => download("/v1/staff/roster.csv", "roster.csv"));
     $("#c-kind").addEventListener("change", kindChanged);
     $("#compose-form").addEventListener("submit", saveDraft);
     $("#c-draw-start").addEventListener("click", () => state.map.startDrawing((n) => { $("#c-draw-count").textContent = n ? `${n}` : ""; }));
