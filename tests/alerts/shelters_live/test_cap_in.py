@@ -124,9 +124,27 @@ async def test_an_import_that_lands_on_a_gsi_row_keeps_the_municipal_number_as_a
                         "gsi:E0720400350112": "gsi:E0720400350112", "E0720400350112": "gsi:E0720400350112", "zzz": None}
 
 
-def test_the_worker_consumes_stored_alerts_for_shelters_in_its_own_group():
-    from alerts.events.outbox import ALERTS_STREAM
-    from server.worker import discover
+async def test_the_worker_opens_them_from_the_alert_stream_in_its_own_group(app, client, settings, engine, redis_client):
+    """The path make run takes: ingest → outbox → ``alerts:new`` → this consumer group."""
+    from alerts.events.outbox import ALERTS_STREAM, relay_outbox
+    from server.worker import Worker, discover
+    from tests.server.test_worker import make_ctx, run_until
 
     handlers, _ = discover()
-    assert any(h.stream == ALERTS_STREAM and h.group == "shelters_live" for h in handlers)
+    mine = [h for h in handlers if h.stream == ALERTS_STREAM and h.group == "shelters_live"]
+    assert len(mine) == 1
+    await _registry(app)
+    doc = dict(render_scenario("fukushima_quake_then_rain"))["07_cap_shelter.xml"]
+    async with unit_of_work(app.state.sessionmaker) as s:
+        await ingest(s, parse_document(doc, "07_cap_shelter.xml")[0])
+    assert await relay_outbox(app.state.sessionmaker, redis_client) == 1
+    worker = Worker(make_ctx(settings, engine, redis_client, "shelters"), mine, [])
+
+    async def all_open():
+        async with engine.connect() as conn:
+            return (await conn.execute(text("SELECT count(*) FROM shelters WHERE is_open"))).scalar() == len(DEMO_IDS)
+
+    await run_until(worker, all_open)
+    lat, lon = IWAKI_CITY_HALL
+    r = await client.get("/v1/shelters", params={"lat": lat, "lon": lon, "open": "true"})
+    assert {s["id"] for s in r.json()["shelters"]} == set(DEMO_IDS)
