@@ -181,7 +181,7 @@ class Delivery:
 
 @dataclass
 class ConnectionStatus:
-    state: str = "starting"  # starting | connected | backoff | stopped
+    state: str = "starting"  # starting | connecting | connected | backoff | stopped
     socket_id: Any = None
     since: str | None = None
     last_message_at: str | None = None
@@ -281,9 +281,9 @@ class RealtimeSource:
         failures = 0
         st = self.status[n]
         while not stop.is_set():
-            started = False
+            st.set("connecting")
             try:
-                started = await self._one_connection(n, stop)
+                await self._one_connection(n, stop)
                 reason = "closed"
             except SocketStartError as exc:
                 reason = "socket_start_failed"
@@ -304,6 +304,7 @@ class RealtimeSource:
                 log.exception("alerts.realtime.connection_crashed", connection=n)
             if stop.is_set():
                 break
+            started = st.state == "connected"  # the server's start was heard, whatever ended it
             # A socket that got going resets the backoff: a maintenance restart is followed
             # by a reconnect within a second, not by the ceiling of earlier failures.
             failures = 1 if started else failures + 1
@@ -316,13 +317,12 @@ class RealtimeSource:
             except TimeoutError:
                 pass
 
-    async def _one_connection(self, n: int, stop: asyncio.Event) -> bool:
-        """One socket from start to close. True once the server's ``start`` was heard."""
+    async def _one_connection(self, n: int, stop: asyncio.Event) -> None:
+        """One socket from start to close (the status turns ``connected`` on the server's ``start``)."""
         st = self.status[n]
         start = await self.socket_start()
         ws_info = start["websocket"]
         protocols = [p for p in ws_info.get("protocol") or [SUBPROTOCOL] if isinstance(p, str)] or [SUBPROTOCOL]
-        started = False
         async with connect(
             ws_info["url"],
             subprotocols=protocols,
@@ -349,7 +349,6 @@ class RealtimeSource:
                     st.last_message_at = datetime.now(UTC).isoformat()
                     await self._accept(n, msg, received)
                 elif kind == "start":
-                    started = True
                     st.set("connected", socket_id=msg.get("socketId"), last_error=None)
                     await self._write_status()
                     log.info("alerts.realtime.socket_started", connection=n, socket_id=msg.get("socketId"),
@@ -363,7 +362,6 @@ class RealtimeSource:
                 elif kind != "pong":
                     REALTIME_ERRORS.labels("unknown_type").inc()
                     log.warning("alerts.realtime.unknown_message", connection=n, type=str(kind)[:50])
-        return started
 
     def _frame(self, frame: str | bytes) -> dict[str, Any] | None:
         try:

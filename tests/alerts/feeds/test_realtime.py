@@ -378,3 +378,53 @@ def test_feeds_status_shows_the_realtime_source_and_its_gaps(settings, monkeypat
     printed = capsys.readouterr().out
     status = orjson.loads(printed[printed.index("{"):])["realtime"]
     assert status["enabled"] is True and status["gap_total"] == 7 and status["pending_checks"] == 0
+
+
+async def test_eew_chain_reaches_each_resident_through_the_worker_once_per_alert(
+    rt_server, settings, engine, redis_client
+):
+    """Socket → ingest → alerts:new → the real worker's delivery consumer → pushes; two sockets
+    and every frame sent twice, yet each resident gets each alert at most once."""
+    from collections import Counter
+
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from alerts.delivery.tasks import STREAM_HANDLERS
+    from server.worker import Worker, WorkerContext
+    from tests.alerts.delivery.conftest import FUKUSHIMA_CITY, IWAKI, add_household, delivery, pushes
+    from tests.conftest import truncate_all
+
+    sm = async_sessionmaker(engine, expire_on_commit=False)
+    try:
+        coast = await add_household(sm, places={"home": IWAKI})
+        inland = await add_household(sm, places={"home": FUKUSHIMA_CITY})
+        rt_server.duplicate = True
+        ctx = WorkerContext(settings=settings, engine=engine, sessionmaker=sm, redis=redis_client, name="rt-test")
+        worker = Worker(ctx, [h for h in STREAM_HANDLERS if h.stream == ALERTS_STREAM], [])
+        worker_task = asyncio.create_task(worker.run())
+        try:
+            async with Running(settings, rt_settings(rt_server, connections=2), sm, redis_client) as run:
+                await rt_server.wait_connections(2)
+                for doc in eew_chain(datetime.now(UTC) - timedelta(seconds=8)):
+                    await rt_server.publish(doc)
+                await until(lambda: run.recorder.count("stored") == 3, what="chain stored")
+
+            async def fanned_out():
+                async with sm() as s:
+                    return (await s.execute(select(func.count()).select_from(Alert)
+                                            .where(Alert.fanned_out_at.is_not(None)))).scalar_one() == 3
+
+            await until(fanned_out, timeout=20, what="chain fanned out")
+        finally:
+            worker.stop.set()
+            await asyncio.wait_for(worker_task, 40)
+        sent = await pushes(sm)
+        per_pair = Counter((p["dres"], p["alert_id"]) for p in sent)
+        assert per_pair and max(per_pair.values()) == 1  # never the same alert twice to a resident
+        assert {r for r, _ in per_pair} == {coast.resident_id, inland.resident_id}
+        assert all(p["data"]["kind"] in ("new", "raised") for p in sent)
+        # One delivery record per resident for the chain's one event.
+        assert len(await delivery(sm, coast.resident_id)) == 1
+        assert len(await delivery(sm, inland.resident_id)) == 1
+    finally:
+        await truncate_all(engine)
