@@ -47,7 +47,8 @@ def _municipalities(payload: dict[str, Any]) -> list[str]:
 
 async def _already_reported(session: AsyncSession, source_id: str) -> bool:
     return (await session.execute(text(
-        "SELECT EXISTS (SELECT 1 FROM audit_log WHERE target_type = 'cap' AND target_id = :t AND action = 'shelter.cap_unknown')"),
+        "SELECT EXISTS (SELECT 1 FROM audit_log "
+        "WHERE target_type = 'cap' AND target_id = :t AND action = 'shelter.cap_unknown')"),
         {"t": source_id})).scalar_one()
 
 

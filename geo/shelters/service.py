@@ -151,7 +151,9 @@ _GSI_COMMON_ID = re.compile(r"[EN][0-9]{12,14}")
 _MUNICIPAL_ID = re.compile(r"([0-9]{6})[-:_/](.+)")
 
 
-async def resolve_refs(session: AsyncSession, refs: Sequence[str], municipality_codes: Sequence[str] = ()) -> dict[str, str | None]:
+async def resolve_refs(
+    session: AsyncSession, refs: Sequence[str], municipality_codes: Sequence[str] = ()
+) -> dict[str, str | None]:
     """Shelter references as other systems write them (a CAP ``bousai:shelter-id``) → registry id,
     or None when nothing matches. Tried in order: the registry id itself (``gsi:E0720400350112``,
     ``072044:0001``); a bare GSI 共通ID (``E0720400350112``); a municipality code with the

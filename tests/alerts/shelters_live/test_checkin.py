@@ -11,7 +11,6 @@ from tests.alerts.shelters_live.evacuees_kit import (
     PLAN,
     S_FUK,
     S_FUK2,
-    S_KOR,
     add_shelters,
     family_of,
     new_resident,
