@@ -315,6 +315,10 @@ def _print(report: dict) -> None:
 
 
 def cmd(args) -> int:
+    if args.source == "realtime":  # the document over the real-time socket, PULL as the baseline
+        from alerts.feeds.realtime_e2e_bench import cmd as realtime_cmd
+
+        return realtime_cmd(args)
     settings = get_settings()
     database_url = args.database_url or bench_database_url(settings)
     redis_url = args.redis_url or bench_redis_url(settings)
@@ -333,4 +337,6 @@ def register_bench(bsub) -> None:
     p.add_argument("--no-baseline", action="store_true", help="skip the 1-worker baseline run")
     p.add_argument("--database-url", help="default: the bousai_bench_e2e database next to BOUSAI_DATABASE_URL (dropped and rebuilt)")
     p.add_argument("--redis-url", help="default: Redis db 11 of BOUSAI_REDIS_URL (flushed)")
+    p.add_argument("--source", choices=("pull", "realtime"), default="pull",
+                   help="realtime: from a DMDATA-style socket message (baseline: the PULL path, same workers)")
     p.set_defaults(func=cmd)
