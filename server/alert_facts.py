@@ -192,11 +192,11 @@ def _p(family: str, group: str, role: str, lifecycle: str, category: str) -> Pro
 
 # JMA type code → product. Codes not listed fall back by category (``product_of``).
 JMA_PRODUCTS: dict[str, Product] = {
-    # 緊急地震速報: 警報, 予報 and 地震動予報 are one product family with one Serial
-    # sequence per EventID; 取消 withdraws the EEW.
-    "VXSE43": _p("eew", "eew", AUTHORITY, RAISE_ONLY, "eew"),
-    "VXSE44": _p("eew", "eew", AUTHORITY, RAISE_ONLY, "eew"),
-    "VXSE45": _p("eew", "eew", AUTHORITY, RAISE_ONLY, "eew"),
+    # 緊急地震速報: 予報 and 地震動予報 share one Serial sequence per EventID; the 警報 counts
+    # its own. A 取消 of any of them means the EEW was wrong: it withdraws the whole EEW.
+    "VXSE43": _p("eew_warning", "eew", AUTHORITY, RAISE_ONLY, "eew"),
+    "VXSE44": _p("eew_forecast", "eew", AUTHORITY, RAISE_ONLY, "eew"),
+    "VXSE45": _p("eew_forecast", "eew", AUTHORITY, RAISE_ONLY, "eew"),
     "VXSE42": _p("eew_test", "info", INFO, INFO_ONLY, "eew"),
     "VXSE51": _p("quake_flash", "quake", AUTHORITY, OBSERVATION, "earthquake"),
     "VXSE52": _p("hypocentre", "quake", INFO, OBSERVATION, "earthquake"),
@@ -446,6 +446,11 @@ def _area_facts(payload: Mapping[str, Any], p: Product, area: Mapping[str, Any])
         if "warnings" not in area:
             return None
         kinds, names = _kinds_of(area)
+        if p.family == "special_warning_notice":
+            # A 特別警報報知 announces 特別警報; the 警報 it mentions when one is lifted is the
+            # warning product's news to tell, not the 報知's.
+            kinds = tuple(k for k in kinds if k[1] >= 5)
+            names = tuple(n for n in names if "特別警報" in n)
         level = max((lv for _, lv in kinds), default=0)
         return AreaFacts(code, name, level, level, level >= 5 and not drill, level >= 2, kinds=kinds,
                          warning_names=names, action_level=level if level >= 3 else None)
@@ -633,10 +638,12 @@ def combine(docs: Iterable[tuple[int, DocFacts]]) -> GroupFacts:
     if not newest:
         return GroupFacts("", "other", WARNING, {}, NOTHING, False, False)
     any_doc = next(iter(newest.values()))[1]
-    group, category = any_doc.group, any_doc.product.category
+    group, category = any_doc.product.group, any_doc.product.category
     lifecycle = any_doc.product.lifecycle
     live = [(i, d) for i, d in newest.values() if not d.is_cancel and d.product.role != INFO]
     cancelled = all(d.is_cancel for _, d in newest.values())
+    if group == "eew" and any(d.is_cancel for _, d in newest.values()):
+        live, cancelled = [], True  # an EEW 取消 withdraws the EEW, 警報 and 予報 alike
     authorities = [d for _, d in live if d.product.role == AUTHORITY]
     sources = authorities or [d for _, d in live if d.product.role == SUPPLEMENT]
     areas: dict[str, AreaFacts] = {}

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "alerts.sources.cli",
     "alerts.feeds.cli",
     "alerts.demo",
+    "alerts.simulate",
     "server.bench",
 )
 

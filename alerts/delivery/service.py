@@ -83,7 +83,7 @@ class AlertContext:
         self.is_drill: bool = bool(row["is_drill"])
         self._composed: dict[tuple, Composed] = {}
         self.guidance = optional_import("my_evacuation.guidance")
-        # Called with (resident id, decision, exposure, pushes) for every resident-facing
+        # Called with (context, resident id, decision, exposure, pushes) for every resident-facing
         # outcome once its chunk is written (``bousai simulate`` reads the real path this way).
         self.observer: Any = None
 
@@ -272,7 +272,7 @@ async def _write_chunk(
             by_rid.setdefault(p["resident_id"], []).append(p)
         for rid, d, ex in decisions:
             if d.action not in ("skip", "silent"):
-                ctx.observer(rid, d, ex, by_rid.get(rid, []))
+                ctx.observer(ctx, rid, d, ex, by_rid.get(rid, []))
     return push_ids
 
 

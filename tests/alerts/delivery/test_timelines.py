@@ -1,0 +1,297 @@
+"""Golden timelines: real JMA sequences replayed through ``bousai simulate``'s path (parse →
+store → targeting → preferences → transitions → composition), asserting what each test
+resident is told, document by document. Each numbered case of issue 11 has its test here.
+
+The documents are read from ../shared/reference (skipped with a reason when absent);
+documents derived from them for a step JMA's sample set lacks are written to tmp_path.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import re
+from pathlib import Path
+
+import pytest
+
+from alerts.simulate import add_residents, read_places, run_documents
+from alerts.sources import parse_document
+from tests.conftest import reference_path
+
+SAMPLES = "jmaxml/samples"
+
+# Places across Fukushima (geocoded by the project's own areas).
+FUKUSHIMA_PLACES = """id,lat,lon
+iwaki,37.05,140.89
+minamisoma,37.64,140.96
+konan,37.42,140.14
+aizuwakamatsu,37.49,139.93
+minamiaizu,37.20,139.77
+fukushima,37.75,140.47
+"""
+
+
+def sample(name: str) -> Path:
+    return reference_path(SAMPLES, name)
+
+
+async def simulate(sm, redis, places_csv: str, docs: list[Path | str]) -> list[dict]:
+    residents = await add_residents(sm, read_places(io.StringIO(places_csv)))
+    out: list[dict] = []
+    await run_documents(sm, redis, residents, [str(d) for d in docs], out.append)
+    errors = [o for o in out if "error" in o]
+    assert not errors, errors
+    return out
+
+
+def of(outcomes: list[dict], place: str) -> list[dict]:
+    return [o for o in outcomes if o["place"] == place]
+
+
+def derived(tmp_path: Path, src: Path, name: str, **subs: str) -> Path:
+    """A document derived from a reference sample (a step the sample set lacks)."""
+    text = src.read_text(encoding="utf-8")
+    for old, new in subs.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    out = tmp_path / name
+    out.write_text(text, encoding="utf-8")
+    return out
+
+
+# --- 1. tsunami: an observation product never clears a warning -------------------------------
+
+
+async def test_offshore_observation_never_clears_a_major_tsunami_warning(committed, redis_client):
+    docs = [sample("32-39_11_02_250206_VTSE41.xml"), sample("61_11_03_250206_VTSE52.xml"),
+            sample("32-39_11_06_250206_VTSE41.xml")]
+    out = await simulate(committed, redis_client, FUKUSHIMA_PLACES, docs)
+    for place in ("iwaki", "minamisoma"):
+        (first, *rest) = of(out, place)
+        assert first["action"] == "new" and first["tsunami_grade"] == "major_warning"
+        assert first["life_critical"] and first["level"] == 5 and "大津波警報" in first["title"]
+        assert rest == []  # no 【解除】 from the VTSE52, no second "new" from the next VTSE41
+    assert of(out, "aizuwakamatsu") == [] and of(out, "fukushima") == []  # inland
+
+
+async def test_2011_tsunami_chain_lowers_and_lifts_only_through_the_warning_product(committed, redis_client):
+    root = reference_path(SAMPLES)
+    docs = sorted(p for p in root.iterdir() if re.match(r"(32-39_1[123]|61_11)_.*VTSE", p.name))
+    out = await simulate(committed, redis_client, FUKUSHIMA_PLACES, docs)
+    assert out, "the chain tells the coast something"
+    for o in out:
+        if o["action"] in ("lower", "clear"):
+            assert o["product"] == "tsunami_warning", o
+        if o["life_critical"]:
+            assert o["action"] != "hold", o
+    for place in ("iwaki", "minamisoma"):
+        assert [o["action"] for o in of(out, place)].count("new") == 1
+
+
+# --- 2. EEW: Serial order, never "lowered", 取消 ends it ----------------------------------------
+
+EEW_PLACES = """id,lat,lon,quake_area
+nanyo,,,622
+kochi_west,,,632
+kochi_middle,,,631
+"""
+
+
+def eew_chain() -> list[Path]:
+    root = reference_path(SAMPLES)
+    return sorted(p for p in root.iterdir() if re.match(r"(36_01|37_01|77_01)_.*VXSE4[345]", p.name))
+
+
+async def test_eew_chain_in_order_raises_once_never_lowers_and_its_cancel_withdraws_it(committed, redis_client):
+    out = await simulate(committed, redis_client, EEW_PLACES, eew_chain())
+    nanyo = [o["action"] for o in of(out, "nanyo")]
+    # 予報 (震度4) first, then the 警報: one rise; the closing 取消 withdraws it.
+    assert nanyo == ["new", "raise", "cancel"], nanyo
+    warned = of(out, "nanyo")[1]
+    assert warned["life_critical"] and "警報" in warned["title"] and "引き下げ" not in warned["title"]
+    assert [o["action"] for o in of(out, "kochi_middle")] == ["new", "raise", "cancel"]
+    assert all(o["action"] not in ("lower", "clear") for o in out)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_eew_chain_shuffled_never_lowers_and_nothing_comes_after_its_cancel(committed, redis_client, seed):
+    docs = eew_chain()
+    random.Random(seed).shuffle(docs)
+    out = await simulate(committed, redis_client, EEW_PLACES, docs)
+    assert all(o["action"] not in ("lower", "clear") for o in out)
+    for place in ("nanyo", "kochi_west", "kochi_middle"):
+        actions = [o["action"] for o in of(out, place)]
+        assert actions.count("new") <= 1 and actions.count("raise") <= 1, actions
+        if "cancel" in actions:
+            assert actions[-1] == "cancel", actions  # an older report never revives a withdrawn EEW
+    cancels = [i for i, d in enumerate(docs) if "_33_" in d.name]
+    before_cancel = {str(d) for d in docs[: min(cancels)]}
+    for o in out:
+        if o["action"] in ("new", "raise"):
+            assert o["doc"] in before_cancel, o
+
+
+# --- 3. volcano: its own scale, 噴火速報 life-critical ----------------------------------------
+
+VOLCANO_PLACES = """id,lat,lon,city,quiet
+tsumagoi,,,1042500,
+otaki,,,2042900,1
+"""
+
+
+async def test_volcano_level_is_its_own_scale_and_a_rise_to_5_is_told(committed, redis_client, tmp_path):
+    first = sample("45_01_01_200522_VFVO50.xml")
+    raised = derived(tmp_path, first, "raised_VFVO50.xml", **{
+        "2020-05-22T13:03:00+09:00": "2020-05-22T15:00:00+09:00",
+        "レベル３（入山規制）": "レベル５（避難）",
+        "火口周辺警報：入山規制等": "噴火警報：避難等",
+    })
+    out = await simulate(committed, redis_client, VOLCANO_PLACES, [first, raised])
+    told, rise = of(out, "tsumagoi")
+    assert told["action"] == "new" and "噴火警戒レベル3" in told["title"] and not told["life_critical"]
+    assert rise["action"] == "raise" and "噴火警戒レベル5" in rise["title"] and rise["life_critical"]
+
+
+async def test_eruption_flash_is_life_critical_and_never_held_by_quiet_hours(committed, redis_client):
+    out = await simulate(committed, redis_client, VOLCANO_PLACES, [sample("67_01_01_140927_VFVO56.xml")])
+    (o,) = of(out, "otaki")
+    assert o["action"] == "new" and o["life_critical"] and "噴火速報" in o["title"]
+
+
+def test_volcano_level_3_asks_no_evacuation_of_residents():
+    from my_evacuation.guidance import _action
+
+    (alert,) = parse_document(sample("45_01_01_200522_VFVO50.xml").read_bytes())
+    place = {"jma_city_code": "1042500"}
+    assert _action(alert.to_dict(), place) is None  # 入山規制 is not 高齢者等避難
+
+
+# --- 4. R06 warnings: per-area level, escalations told ------------------------------------------
+
+R06_PLACES = """id,lat,lon,city
+matsue,,,3220100
+"""
+
+
+async def test_r06_city_with_only_a_level_2_advisory_is_not_ranked_at_the_documents_level(committed, redis_client):
+    doc = sample("15_17_01_250630_VPWW56.xml")
+    (alert,) = parse_document(doc.read_bytes())
+    assert alert.level == 4  # the document's highest
+    out = await simulate(committed, redis_client, R06_PLACES + "matsue_adv,,,3220100\n", [doc])
+    assert out == []  # 松江市 has only レベル２土砂災害注意報: below the default 警報 threshold
+
+
+# --- 5. 特別警報 is life-critical -------------------------------------------------------------
+
+
+async def test_special_warning_at_night_is_never_held(committed, redis_client):
+    places = "id,lat,lon,city,quiet\nhamada,,,3220200,1\nmatsue,,,3220100,1\n"
+    out = await simulate(committed, redis_client, places, [sample("15_12_01_161130_VPWW53.xml")])
+    (o,) = of(out, "hamada")
+    assert o["action"] == "new" and o["life_critical"] and "特別警報" in o["title"] and o["level"] == 5
+    assert of(out, "matsue") == []  # 注意報 only
+
+
+# --- 6. 取消 cancels exactly its product -----------------------------------------------------------
+
+
+async def test_tsunami_information_cancel_leaves_the_warning_standing(committed, redis_client, tmp_path):
+    warning = sample("32-39_11_02_250206_VTSE41.xml")
+    info_cancel = derived(tmp_path, sample("38-39_03_02_210805_VTSE51.xml"), "cancel_VTSE51.xml", **{
+        "<EventID>20210805103531</EventID>": "<EventID>20110311144640</EventID>",
+        "2021-08-05T12:56:00+09:00": "2011-03-11T15:30:00+09:00",
+    })
+    out = await simulate(committed, redis_client, FUKUSHIMA_PLACES, [warning, info_cancel])
+    assert [o["action"] for o in of(out, "iwaki")] == ["new"]  # nobody is told "withdrawn"
+
+
+# --- 7. the place's own intensity; 震度速報 → 震源・震度情報 never "lowered" ----------------------
+
+QUAKE_PLACES = """id,lat,lon,city,quake_area
+kanoya,,,4620300,771
+"""
+
+
+async def test_intensity_report_followed_by_detail_never_lowers(committed, redis_client):
+    docs = [sample(n) for n in ("32-35_04_02_100831_VXSE51.xml", "32-35_04_04_240613_VXSE53.xml",
+                                "32-35_04_05_100831_VXSE51.xml", "32-35_04_06_240613_VXSE53.xml")]
+    out = await simulate(committed, redis_client, QUAKE_PLACES, docs)
+    assert [o["action"] for o in out if o["place"] == "kanoya"] == ["new"]
+    assert all(o["action"] != "lower" for o in out)
+
+
+async def test_unreceived_intensity_is_said_as_such_never_the_documents_maximum(committed, redis_client):
+    doc = sample("32-35_06_04_240613_VXSE53.xml")
+    (alert,) = parse_document(doc.read_bytes())
+    missing = next(a for a in alert.areas if a.get("kind") == "seismic_city" and "未入電" in str(a.get("condition")))
+    listed = next(a for a in alert.areas if a.get("kind") == "seismic_city" and a.get("intensity"))
+    places = f"id,lat,lon,city,quake_area\nmissing,,,{missing['code']},{missing['area_code']}\nlisted,,,{listed['code']},{listed['area_code']}\n"
+    out = await simulate(committed, redis_client, places, [doc])
+    (m,) = of(out, "missing")
+    assert m["intensity"] is None and m["intensity_unreceived"] and "未入電" in m["title"]
+    (li,) = of(out, "listed")
+    assert li["intensity"] == listed["intensity"]
+
+
+# --- 8. 特別警報 issue → 解除 across VPWW53/54 and VPNO50 -------------------------------------
+
+
+async def test_one_special_warning_in_three_products_is_one_notification(committed, redis_client):
+    real = reference_path("jmaxml", "real")
+    docs = [real / "20240725040511_0_VPWW54_060000.xml", real / "20240725040512_0_VPNO50_060000.xml"]
+    (alert,) = parse_document(docs[0].read_bytes())
+    city = next(a["code"] for a in alert.areas if any("特別警報" in (w.get("name") or "") for w in a.get("warnings") or []))
+    out = await simulate(committed, redis_client, f"id,lat,lon,city\nyamagata,,,{city}\n", docs)
+    assert [o["action"] for o in out] == ["new"] and out[0]["life_critical"]
+
+
+def _lifted_notice(tmp_path: Path) -> tuple[Path, Path, str]:
+    issued = sample("62_01_01_130412_VPNO50.xml")
+    lifted = derived(tmp_path, issued, "lifted_VPNO50.xml", **{
+        "2011-09-03T12:00:00+09:00": "2011-09-05T06:00:00+09:00",
+        "<Name>大雨特別警報</Name>\n<Code>33</Code>": "<Name>大雨警報</Name>\n<Code>03</Code>",
+        "【特別警報（大雨）】奈良県に特別警報を発表しました。警報本文をご確認ください。":
+            "【特別警報解除】奈良県の大雨特別警報を警報に切り替えました。",
+    })
+    (alert,) = parse_document(issued.read_bytes())
+    return issued, lifted, alert.areas[0]["code"]
+
+
+async def test_special_warning_notice_lifted_tells_the_never_told_nothing(committed, redis_client, tmp_path):
+    _, lifted, city = _lifted_notice(tmp_path)
+    out = await simulate(committed, redis_client, f"id,lat,lon,city\nnever_told,,,{city}\n", [lifted])
+    assert out == []  # no 「【警報】…解除」
+
+
+async def test_special_warning_notice_lifted_never_lowers_what_was_told(committed, redis_client, tmp_path):
+    issued, lifted, city = _lifted_notice(tmp_path)
+    out = await simulate(committed, redis_client, f"id,lat,lon,city\ntold,,,{city}\n", [issued, lifted])
+    assert [o["action"] for o in out] == ["new"]  # no 「特別警報は警報に引き下げ」 from the 報知
+
+
+# --- the whole reference set: invariants over every document in file-name order --------------
+
+
+async def test_every_reference_document_in_order_keeps_the_invariants(committed, redis_client):
+    root = reference_path("jmaxml")
+    docs = sorted((p for sub in ("samples", "real") for p in (root / sub).iterdir() if p.suffix == ".xml"),
+                  key=lambda p: p.name)
+    residents = await add_residents(committed, read_places(io.StringIO(FUKUSHIMA_PLACES)))
+    out: list[dict] = []
+    await run_documents(committed, redis_client, residents, [str(d) for d in docs], out.append)
+    outcomes = [o for o in out if "action" in o]
+    by_place = {p.id: p for p in residents.values()}
+    for o in outcomes:
+        assert not (o["life_critical"] and o["action"] == "hold"), o
+        if o["category"] == "tsunami" and o["action"] in ("lower", "clear"):
+            assert o["product"] == "tsunami_warning", o
+        if o["category"] == "eew":
+            assert o["action"] not in ("lower", "clear"), o
+        if o["category"] == "earthquake" and o["action"] in ("new", "raise") and o["intensity"]:
+            (alert,) = [a for a in parse_document(Path(o["doc"]).read_bytes())][:1]
+            codes = by_place[o["place"]].codes
+            city = codes.get("jma_city_code")
+            areas = {a["code"]: a for a in alert.areas}
+            own = areas.get(city) or areas.get(city[:5] + "00") or areas.get(codes.get("quake_area_code"))
+            assert own is not None and own.get("intensity") == o["intensity"], (o, own)
