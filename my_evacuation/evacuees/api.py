@@ -4,7 +4,10 @@ the roster (``/v1/staff/roster``)."""
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from geo.shelters import repository as shelters_repo
@@ -30,13 +33,20 @@ from server.staff.deps import require_staff
 from server.staff.principal import StaffPrincipal
 
 
+# One round trip to Redis on the local network; past this it is down for this request.
+RATE_LIMIT_DEADLINE_SECONDS = 0.5
+
 
 async def checkin_rate_limit(request: Request) -> None:
     key = ratelimit.bearer_key(request)
     if key is None:
         return  # no credential: the auth dependency answers 401
     limit = get_evacuees_settings().checkin_requests_per_minute
-    verdict = await ratelimit.hit_failsafe(request.app.state.redis, "checkin", key, limit=limit, window=60)
+    try:
+        async with asyncio.timeout(RATE_LIMIT_DEADLINE_SECONDS):
+            verdict = await ratelimit.hit(request.app.state.redis, "checkin", key, limit=limit, window=60)
+    except (RedisError, OSError, TimeoutError):
+        return  # Redis down: a check-in at a shelter matters more than counting it
     if not verdict.allowed:
         ratelimit.raise_limited(verdict, "check-in requests")
 
