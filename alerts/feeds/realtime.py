@@ -246,10 +246,24 @@ class RealtimeSource:
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await self._release_unprocessed()
             for st in self.status:
                 st.set("stopped")
             await self._write_status()
             log.info("alerts.realtime.stopped")
+
+    async def _release_unprocessed(self) -> None:
+        """Claims of messages still queued at shutdown go back, so another process's socket
+        (or a redelivery after restart) may store them instead of skipping them as seen."""
+        left = []
+        while not self.queue.empty():
+            left.append(self.queue.get_nowait().message_id)
+        if left:
+            try:
+                await self.redis.delete(*(message_key(mid) for mid in left))
+            except Exception as exc:
+                log.warning("alerts.realtime.release_failed", count=len(left), error=str(exc)[:200])
+            log.warning("alerts.realtime.unprocessed_at_stop", count=len(left))
 
     async def socket_start(self) -> dict[str, Any]:
         """``POST /v2/socket``: a ticket and the URL to open."""
