@@ -9,6 +9,7 @@ documents derived from them for a step JMA's sample set lacks are written to tmp
 from __future__ import annotations
 
 import io
+from datetime import datetime
 import random
 import re
 from pathlib import Path
@@ -295,3 +296,64 @@ async def test_every_reference_document_in_order_keeps_the_invariants(committed,
             areas = {a["code"]: a for a in alert.areas}
             own = areas.get(city) or areas.get(city[:5] + "00") or areas.get(codes.get("quake_area_code"))
             assert own is not None and own.get("intensity") == o["intensity"], (o, own)
+
+
+# --- 10. freshness: an EEW that arrives after the shaking is recorded, never pushed -----------
+
+
+async def test_stale_eew_is_not_pushed_but_recorded(committed, redis_client):
+    from datetime import timedelta
+
+    from sqlalchemy import text
+
+    from alerts.delivery.service import fan_out
+    from alerts.events.service import ingest
+
+    residents = await add_residents(committed, read_places(io.StringIO(EEW_PLACES)))
+    (alert,) = parse_document(sample("37_01_01_240613_VXSE43.xml").read_bytes())
+    async with committed() as s, s.begin():
+        res = await ingest(s, alert)
+    issued = datetime.fromisoformat(alert.issued_at)
+    stats = await fan_out(committed, redis_client, res.alert_id, now=issued + timedelta(minutes=5))
+    assert stats.pushes == 0 and stats.actions.get("held") == 2  # 南予 and 高知県西部 (警報 areas)
+    async with committed() as s:
+        rows = (await s.execute(text("SELECT status, critical FROM deliveries"))).all()
+    assert {r.status for r in rows} == {"held"} and not any(r.critical for r in rows)
+    assert len(residents) == 3
+
+
+# --- the command line contract ------------------------------------------------------------------
+
+
+def test_simulate_command_prints_one_json_line_per_outcome_and_a_summary(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    places = tmp_path / "places.csv"
+    places.write_text(FUKUSHIMA_PLACES, encoding="utf-8")
+    docs = [str(sample("32-39_11_02_250206_VTSE41.xml")), str(sample("61_11_03_250206_VTSE52.xml"))]
+    env = {**__import__("os").environ, "BOUSAI_DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:5432/bousai",
+           "BOUSAI_REDIS_URL": "redis://127.0.0.1:6379/13"}
+    run = subprocess.run([sys.executable, "-m", "server.cli", "simulate", "--places", str(places), *docs],
+                         capture_output=True, text=True, timeout=300, env=env, cwd=Path(__file__).resolve().parents[3])
+    assert run.returncode == 0, run.stderr
+    lines = [json.loads(line) for line in run.stdout.splitlines()]
+    *outcomes, summary = lines
+    assert summary == {"simulate": {"documents": 2, "places": 6, "outcomes": 2}}
+    keys = {"doc", "place", "action", "category", "product", "level", "life_critical", "critical", "intensity",
+            "tsunami_grade", "language", "title", "body"}
+    assert {o["place"] for o in outcomes} == {"iwaki", "minamisoma"}
+    for o in outcomes:
+        assert keys <= set(o) and o["doc"] == docs[0] and o["action"] == "new"
+
+
+def test_simulate_command_refuses_a_bad_places_file(tmp_path):
+    import subprocess
+    import sys
+
+    places = tmp_path / "places.csv"
+    places.write_text("id,lat,lon\nx,abc,140\n", encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "server.cli", "simulate", "--places", str(places), str(places)],
+                         capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[3])
+    assert run.returncode == 2 and "line 2" in run.stderr and "lat" in run.stderr
