@@ -303,7 +303,8 @@ class RealtimeSource:
                 reason = "socket_start_failed"
                 st.last_error = str(exc)[:300]
                 REALTIME_CONNECTIONS.labels("socket_start_failed").inc()
-                log.warning("alerts.realtime.socket_start_failed", connection=n, status=exc.status, error=str(exc)[:300])
+                log.warning("alerts.realtime.socket_start_failed", connection=n, status=exc.status,
+                            error=str(exc)[:300])
             except (ConnectionClosed, InvalidHandshake, OSError, TimeoutError) as exc:
                 reason = type(exc).__name__
                 st.last_error = f"{reason}: {exc}"[:300]
