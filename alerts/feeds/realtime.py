@@ -519,6 +519,10 @@ async def run_realtime(settings: Settings, realtime: RealtimeSettings, stop: asy
     from server.db import make_engine, make_sessionmaker
     from server.redis import make_redis
 
+    if realtime.metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(realtime.metrics_port, addr=settings.host)
     engine = make_engine(settings, pool_size=4, max_overflow=2)
     redis = make_redis(settings)
     source = RealtimeSource(settings, realtime, make_sessionmaker(engine), redis)

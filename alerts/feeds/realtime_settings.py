@@ -63,6 +63,10 @@ class RealtimeSettings(BaseSettings):
     # Decoded messages waiting for ingest; past this the socket drops (and counts) rather
     # than stall its ping answers. PULL backfills a dropped document.
     queue_size: int = 1000
+    # Prometheus scrape port of the realtime process (bousai_realtime_*, bousai_feed_gap_total);
+    # the api's /metrics shows only its own process. Off by default: the gap total is also in
+    # Redis, where `bousai feeds status` reads it.
+    metrics_port: int | None = None
 
     @property
     def enabled(self) -> bool:
