@@ -21,6 +21,9 @@ class EvacueesSettings(BaseSettings):
     # Per device credential on /v1/shelters/checkin|checkout (outside the /v1/me limit): a phone
     # flushing its offline queue sends a handful; a script trying codes is stopped here.
     checkin_requests_per_minute: int = 60
+    # Ended check-ins (names, needs) are kept for the after-action review of a disaster season,
+    # then deleted; people still checked in are never deleted.
+    checkin_retention_days: int = 90
 
 
 @lru_cache

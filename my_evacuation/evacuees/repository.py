@@ -126,6 +126,12 @@ async def delete_outside(session: AsyncSession, resident_id: int) -> bool:
                                   {"r": resident_id})).rowcount > 0
 
 
+async def delete_ended_checkins(session: AsyncSession, older_than: datetime) -> int:
+    return (await session.execute(text(
+        "DELETE FROM shelter_checkins WHERE state <> 'in' AND COALESCE(checked_out_at, received_at) < :t"),
+        {"t": older_than})).rowcount
+
+
 async def delete_expired_outside(session: AsyncSession) -> int:
     return (await session.execute(text("DELETE FROM outside_evacuations WHERE expires_at <= now()"))).rowcount
 

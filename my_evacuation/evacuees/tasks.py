@@ -1,11 +1,15 @@
 """Evacuees' retention (picked up by ``server.scheduler``): households outside shelters whose
-entry expired (not renewed for a day) leave the table, not only the roster."""
+entry expired (not renewed for a day) leave the table, not only the roster; ended check-ins
+leave after ``BOUSAI_EVACUEES_CHECKIN_RETENTION_DAYS``."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
 
 import structlog
 
 from my_evacuation.evacuees import repository as repo
+from my_evacuation.evacuees.config import get_evacuees_settings
 from server.scheduler import JobContext
 
 log = structlog.get_logger()
@@ -17,4 +21,14 @@ async def forget_expired_outside(ctx: JobContext) -> None:
     log.info("my_evacuation.evacuees.outside_expired", count=n)
 
 
-RETENTION_TASKS = {"my_evacuation.evacuees.outside": forget_expired_outside}
+async def forget_ended_checkins(ctx: JobContext) -> None:
+    cutoff = datetime.now(UTC) - timedelta(days=get_evacuees_settings().checkin_retention_days)
+    async with ctx.sessionmaker() as s, s.begin():
+        n = await repo.delete_ended_checkins(s, cutoff)
+    log.info("my_evacuation.evacuees.checkins_forgotten", count=n)
+
+
+RETENTION_TASKS = {
+    "my_evacuation.evacuees.outside": forget_expired_outside,
+    "my_evacuation.evacuees.checkins": forget_ended_checkins,
+}

@@ -250,3 +250,27 @@ async def test_expired_outside_entries_are_forgotten(app, client, engine):
     await forget_expired_outside(Ctx())
     async with engine.connect() as conn:
         assert (await conn.execute(text("SELECT count(*) FROM outside_evacuations"))).scalar() == 0
+
+
+async def test_ended_checkins_are_forgotten_after_the_retention_but_never_those_still_in(app, client, engine):
+    from my_evacuation.evacuees.tasks import forget_ended_checkins
+
+    await add_shelters(engine)
+    op = await staff_headers(app, client, "municipal", FUKUSHIMA)
+    ids = []
+    for i in range(3):
+        r = await client.post(f"/v1/staff/shelters/{S_FUK}/checkins", headers=op, json={"client_id": f"d{i}"})
+        ids.append(r.json()["id"])
+    for i in ids[:2]:
+        assert (await client.post(f"/v1/staff/checkins/{i}/checkout", headers=op, json={})).status_code == 200
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE shelter_checkins SET checked_out_at = now() - interval '91 days', "
+                                "received_at = now() - interval '91 days' WHERE id = ANY(:ids)"), {"ids": [ids[0], ids[2]]})
+
+    class Ctx:
+        sessionmaker = app.state.sessionmaker
+
+    await forget_ended_checkins(Ctx())
+    async with engine.connect() as conn:
+        left = sorted(r[0] for r in await conn.execute(text("SELECT id FROM shelter_checkins")))
+    assert left == [ids[1], ids[2]]
