@@ -34,7 +34,7 @@ from alerts.delivery import repository as repo
 from alerts.delivery.compose import Composed, compose
 from alerts.delivery.preferences import Preferences, load_preferences
 from alerts.delivery.rank import AlertRanker
-from alerts.delivery.transitions import Decision, Exposure, Prior, decide, decide_end, expose
+from alerts.delivery.transitions import Decision, Exposure, Prior, decide, decide_end, expose, kind_strings
 from server.alert_facts import GroupFacts
 from server.modules import optional_import
 from server.push_jobs import publish_push_jobs
@@ -306,7 +306,10 @@ async def _apply_matches(
             if prior is not None and (d.action == "held" and d.status in ("told", "lowered") or d.action == "silent"
                                       and not ranker.can_lower):
                 # A held rise, or a product that may not lower: what they were told still stands.
-                kinds_after[rid] = tuple(sorted(set(prior.kinds) | set(ex.kinds))) if d.action == "silent" else prior.kinds
+                merged = prior.kind_levels
+                for k, lv in ex.kind_levels.items():
+                    merged[k] = max(merged.get(k, 0), lv)
+                kinds_after[rid] = kind_strings(merged) if d.action == "silent" else prior.kinds
             decisions.append((rid, d, ex))
         push_ids = await _write_chunk(session, ctx, decisions, stats, kinds_after)
     await publish_push_jobs(redis, push_ids)

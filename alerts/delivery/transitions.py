@@ -32,7 +32,11 @@ class Prior:
     max_rank: int
     last_alert_id: int
     critical: bool = False  # what they were told was life-critical
-    kinds: tuple[str, ...] = ()  # warning kinds they were told are in force
+    kinds: tuple[str, ...] = ()  # warning kinds they were told are in force, as "kind:level"
+
+    @property
+    def kind_levels(self) -> dict[str, int]:
+        return kind_levels(self.kinds)
 
     @classmethod
     def of(cls, row) -> Prior:
@@ -57,7 +61,7 @@ class Exposure:
     intensity: str | None = None
     intensity_unreceived: bool = False
     warning_names: tuple[str, ...] = ()
-    kinds: tuple[str, ...] = ()  # warning kinds in force that the preferences let through
+    kinds: tuple[str, ...] = ()  # warning kinds in force that the preferences let through ("kind:level")
     kind_levels: dict[str, int] = field(default_factory=dict)
     facts: AreaFacts | None = None  # the facts at the place the message talks about
 
@@ -100,8 +104,21 @@ def expose(ranker: AlertRanker, prefs: Preferences, matches) -> Exposure:
             ex.best_area, ex.best_place_kind, ex.best_place_id = m.area_code, m.place_kind, m.place_id
             ex.intensity, ex.intensity_unreceived = d.intensity, d.intensity_unreceived
             ex.warning_names, ex.level, ex.facts = d.warning_names, d.level, d
-    ex.kinds = tuple(sorted(ex.kind_levels))
+    ex.kinds = kind_strings(ex.kind_levels)
     return ex
+
+
+def kind_strings(levels: dict[str, int]) -> tuple[str, ...]:
+    return tuple(f"{k}:{lv}" for k, lv in sorted(levels.items()))
+
+
+def kind_levels(kinds) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for item in kinds or ():
+        k, _, lv = str(item).rpartition(":")
+        if k and lv.isdigit():
+            out[k] = max(out.get(k, 0), int(lv))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +169,10 @@ def decide(
             return Decision("new", "told", ex.notify_rank, True)
         return Decision("silent", "held", prior.rank, False)
     # told / lowered
-    added = {k for k, lv in ex.kind_levels.items() if k not in prior.kinds and lv >= prior.rank}
+    # A kind added to a standing warning, or raised (暴風警報 → 暴風特別警報 beside a 大雨特別警報),
+    # at or above what they were told, is news even when the top level stays the same.
+    was = prior.kind_levels
+    added = {k for k, lv in ex.kind_levels.items() if lv > was.get(k, 0) and lv >= prior.rank}
     if ex.notify_rank > prior.rank or (added and ex.notify_rank > 0):
         if hold:
             # Keep the told rank, so the rise is pushed by a later update outside quiet hours.

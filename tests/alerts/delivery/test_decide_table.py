@@ -23,7 +23,7 @@ def ex(rank, *, lc=False, notify=None, kinds=None):
 
 
 def told(rank, *, critical=False, kinds=(), status="told"):
-    return Prior(1, status, rank, rank, 1, critical, tuple(kinds))
+    return Prior(1, status, rank, rank, 1, critical, tuple(f"{k}:{lv}" for k, lv in dict(kinds).items()))
 
 
 @pytest.mark.parametrize(
@@ -42,8 +42,11 @@ def told(rank, *, critical=False, kinds=(), status="told"):
         (told(4), ex(0), PLAIN, NOW, {"can_lower": False}, "silent"),  # …nor lifts
         (told(3), ex(3), PLAIN, NOW, {}, "silent"),
         # a kind added to a standing warning at the same level is news; a weaker one is not
-        (told(3, kinds=("大雨",)), ex(3, kinds={"大雨": 3, "洪水": 3}), PLAIN, NOW, {}, "raised"),
-        (told(5, kinds=("大雨",)), ex(5, kinds={"大雨": 5, "洪水": 3}), PLAIN, NOW, {}, "silent"),
+        (told(3, kinds={"大雨": 3}), ex(3, kinds={"大雨": 3, "洪水": 3}), PLAIN, NOW, {}, "raised"),
+        (told(5, kinds={"大雨": 5}), ex(5, kinds={"大雨": 5, "洪水": 3}), PLAIN, NOW, {}, "silent"),
+        # a second 特別警報 beside a standing one
+        (told(5, kinds={"大雨": 5, "暴風": 3}), ex(5, kinds={"大雨": 5, "暴風": 5}), PLAIN, NOW, {}, "raised"),
+        (told(3, kinds={"大雨": 3, "洪水": 3}), ex(3, kinds={"大雨": 3}), PLAIN, NOW, {}, "silent"),
         # EEW and observations never lower, whatever they say
         (told(2), ex(1), PLAIN, NOW, {"lifecycle": "raise_only"}, "silent"),
         (told(1), ex(2, lc=True), PLAIN, NOW, {"lifecycle": "raise_only"}, "raised"),

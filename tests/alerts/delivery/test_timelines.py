@@ -357,3 +357,38 @@ def test_simulate_command_refuses_a_bad_places_file(tmp_path):
     run = subprocess.run([sys.executable, "-m", "server.cli", "simulate", "--places", str(places), str(places)],
                          capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[3])
     assert run.returncode == 2 and "line 2" in run.stderr and "lat" in run.stderr
+
+
+# --- 4 (cont.). escalations: レベル3 → レベル4, a kind added, a second 特別警報 ---------------------
+
+
+def _r06_level4(tmp_path: Path) -> Path:
+    """松江市's レベル３大雨警報 of the R06 sample raised to レベル４大雨危険警報, an hour later."""
+    src = sample("15_17_01_250630_VPWW55.xml").read_text(encoding="utf-8")
+    src = src.replace("2024-11-02T11:19:00+09:00", "2024-11-02T12:19:00+09:00")
+    at = src.index("<Code>3220100</Code>", src.index("<Body"))
+    start = src.rindex("<Item>", 0, at)
+    item = src[start:at].replace("レベル３大雨警報", "レベル４大雨危険警報").replace("警戒レベル３相当", "警戒レベル４相当")
+    out = tmp_path / "level4_VPWW55.xml"
+    out.write_text(src[:start] + item + src[at:], encoding="utf-8")
+    return out
+
+
+async def test_r06_level_3_to_level_4_is_told(committed, redis_client, tmp_path):
+    out = await simulate(committed, redis_client, R06_PLACES, [sample("15_17_01_250630_VPWW55.xml"), _r06_level4(tmp_path)])
+    assert [(o["action"], o["level"]) for o in out] == [("new", 3), ("raise", 4)]
+    assert "危険警報" in out[1]["title"]
+
+
+async def test_a_second_special_warning_beside_a_standing_one_is_told(committed, redis_client):
+    docs = [sample("15_09_01_160628_VPWW53.xml"), sample("15_09_02_160628_VPWW53.xml")]
+    out = await simulate(committed, redis_client, "id,lat,lon,city\nwakayama,,,3020100\n", docs)
+    assert [o["action"] for o in out] == ["new", "raise"]  # 暴風・波浪 特別警報 added to 大雨特別警報
+    assert all(o["life_critical"] for o in out)
+
+
+async def test_special_warning_lowered_to_an_advisory_by_the_warning_product(committed, redis_client):
+    docs = [sample(n) for n in ("15_08_01_130412_VPWW53.xml", "15_08_03_160628_VPWW53.xml", "15_08_04_160628_VPWW53.xml")]
+    out = await simulate(committed, redis_client, "id,lat,lon,city\nnara,,,2920100\n", docs)
+    assert [o["action"] for o in out] == ["new", "lower"]
+    assert out[0]["life_critical"] and "特別警報" in out[0]["title"] and out[1]["level"] == 2  # 大雨注意報
