@@ -9,6 +9,7 @@ domain by name, so the dependency direction stays one way.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import importlib
 import pkgutil
@@ -21,7 +22,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from server.db import asyncpg_dsn, make_engine, make_sessionmaker
-from server.errors import error_body, install_error_handlers
+from server.errors import ErrorGuardMiddleware, error_body, install_error_handlers
+from server.input_guard import NulGuardMiddleware
 from server.logging import configure_logging
 from server.metrics import MetricsMiddleware, metrics_response
 from server.middleware import BodySizeLimitMiddleware
@@ -31,6 +33,12 @@ from server.redis import make_redis
 from server.settings import Settings, get_settings
 
 log = structlog.get_logger()
+
+# Each readiness check's deadline: load balancers probe with ~2 s timeouts, and a probe that
+# times out says less than a 503 that names what is down.
+READINESS_CHECK_SECONDS = 1.5
+# Closing the pools at shutdown: a clean close is milliseconds; past this the database is gone.
+SHUTDOWN_CLOSE_SECONDS = 2.0
 
 
 def discover_api_modules() -> list:
@@ -54,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.settings = settings
-        app.state.engine = make_engine(settings)
+        app.state.engine = make_engine(settings, statement_timeout=settings.db_statement_timeout_seconds)
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
         app.state.redis = make_redis(settings)
         # Raw asyncpg pool for the hottest, ephemeral writes (current locations): one round
@@ -63,7 +71,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             asyncpg_dsn(settings.database_url),
             min_size=2,
             max_size=settings.db_pool_size,
-            server_settings={"synchronous_commit": "off", "application_name": "bousai-api-ephemeral"},
+            server_settings={"synchronous_commit": "off", "application_name": "bousai-api-ephemeral",
+                             "statement_timeout": str(int(settings.db_statement_timeout_seconds * 1000))},
+            # The same deadlines as the engine's: an outage is a 503, never a hang.
+            timeout=settings.db_connect_timeout_seconds,
+            command_timeout=settings.db_statement_timeout_seconds,
         )
         for m in api_modules:
             hook = getattr(m, "on_startup", None)
@@ -81,8 +93,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 if hook is not None:
                     await hook(app)
             await app.state.redis.aclose()
-            await app.state.ephemeral_pg.close()
-            await app.state.engine.dispose()
+            # A database that stopped answering must not hold the shutdown too.
+            try:
+                async with asyncio.timeout(SHUTDOWN_CLOSE_SECONDS):
+                    await app.state.ephemeral_pg.close()
+            except TimeoutError:
+                app.state.ephemeral_pg.terminate()
+            try:
+                async with asyncio.timeout(SHUTDOWN_CLOSE_SECONDS):
+                    await app.state.engine.dispose()
+            except TimeoutError:
+                log.warning("server.engine_dispose_timeout")
 
     app = FastAPI(
         title="bousai",
@@ -102,23 +123,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def healthz():
         return {"status": "ok"}
 
+    async def _database_ok() -> None:
+        async with app.state.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    abandoned: set[asyncio.Task] = set()
+
+    async def _check(check) -> str:
+        # Not awaited past the deadline: a check cancelled on a silent database can take as
+        # long again to unwind (closing its connection), and /readyz answers within 2 s.
+        task = asyncio.ensure_future(check())
+        done, _ = await asyncio.wait({task}, timeout=READINESS_CHECK_SECONDS)
+        if not done:
+            task.cancel()
+            abandoned.add(task)
+            task.add_done_callback(lambda t: (abandoned.discard(t), t.cancelled() or t.exception()))
+            return "error: no answer within %.1f s" % READINESS_CHECK_SECONDS
+        if task.exception() is not None:  # readiness must answer, whatever broke
+            return f"error: {type(task.exception()).__name__}"
+        return "ok"
+
     @app.get("/readyz", tags=["ops"])
     async def readyz():
-        checks = {}
-        try:
-            async with app.state.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-            checks["database"] = "ok"
-        except Exception as exc:  # readiness must answer, whatever broke
-            checks["database"] = f"error: {type(exc).__name__}"
-        try:
-            await app.state.redis.ping()
-            checks["redis"] = "ok"
-        except Exception as exc:
-            checks["redis"] = f"error: {type(exc).__name__}"
+        # Both checks at once, each within its deadline.
+        db, redis = await asyncio.gather(_check(_database_ok), _check(app.state.redis.ping))
+        checks = {"database": db, "redis": redis}
         ok = all(v == "ok" for v in checks.values())
         if not ok:
-            return JSONResponse({**error_body("not ready", "not_ready", checks)}, status_code=503)
+            return JSONResponse({**error_body("not ready", "not_ready", checks)}, status_code=503,
+                                headers={"Retry-After": str(settings.outage_retry_after_seconds)})
         return {"status": "ready", "checks": checks}
 
     @app.get("/metrics", tags=["ops"], include_in_schema=False)
@@ -134,10 +167,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     from server.staff.settings import get_staff_settings
 
+    # Outside the routers and their fast paths: no NUL reaches any of them (server.input_guard).
+    app.add_middleware(NulGuardMiddleware)
     app.add_middleware(
         ResidentRateLimit, fastapi_app=app, per_minute=get_staff_settings().resident_requests_per_minute
     )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Whatever escapes is answered here (503 for an outage) and logged without values.
+    app.add_middleware(ErrorGuardMiddleware, fastapi_app=app)
     app.add_middleware(MetricsMiddleware)
     return app
 

@@ -29,11 +29,29 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def make_engine(settings: Settings, *, url: str | None = None, **kw) -> AsyncEngine:
+def make_engine(
+    settings: Settings, *, url: str | None = None, statement_timeout: float | None = None, **kw
+) -> AsyncEngine:
+    """An engine whose connects and pool waits have deadlines (settings); with
+    ``statement_timeout`` every statement has one too, enforced by the client (a database
+    that accepts but never answers) and by the server (a runaway query)."""
     kw.setdefault("pool_size", settings.db_pool_size)
     kw.setdefault("max_overflow", settings.db_max_overflow)
     kw.setdefault("pool_pre_ping", True)
-    return create_async_engine(url or settings.database_url, **kw)
+    kw.setdefault("pool_timeout", settings.db_pool_timeout_seconds)
+    # Parameters never go into error messages: they carry home coordinates, tokens, usernames.
+    kw.setdefault("hide_parameters", True)
+    url = url or settings.database_url
+    connect_args = dict(kw.pop("connect_args", {}))
+    if "+asyncpg" not in url:  # the deadlines below are asyncpg's connect arguments
+        return create_async_engine(url, connect_args=connect_args, **kw)
+    connect_args.setdefault("timeout", settings.db_connect_timeout_seconds)
+    if statement_timeout:
+        connect_args.setdefault("command_timeout", statement_timeout)
+        server_settings = dict(connect_args.get("server_settings") or {})
+        server_settings.setdefault("statement_timeout", str(int(statement_timeout * 1000)))
+        connect_args["server_settings"] = server_settings
+    return create_async_engine(url, connect_args=connect_args, **kw)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -7,7 +7,13 @@ Use as a dependency::
 
     router = APIRouter(dependencies=[Depends(rate_limit("resident", 120, 60, key=device_key))])
 
-or call :func:`hit` directly (sign-in attempts count failures only, see ``server.staff``).
+or call :func:`hit_failsafe` directly (sign-in attempts, see ``server.staff``).
+
+When Redis does not answer (down, or silent past :data:`REDIS_DEADLINE_SECONDS`) every limit
+here *fails safe*: the request is counted in this process instead (the same limits, per
+process rather than shared), so sign-in and every route keep answering and guessing is
+still bounded; each such check counts in ``bousai_ratelimit_degraded_total{limit}`` and a
+warning is logged at most once a minute per limit.
 Resident routes adopt it per device with ``key=bearer_key``, e.g. on a router::
 
     APIRouter(dependencies=[Depends(rate_limit("resident", 120, 60, key=bearer_key))])
@@ -15,19 +21,36 @@ Resident routes adopt it per device with ``key=bearer_key``, e.g. on a router::
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import orjson
 import redis.asyncio as aioredis
+import structlog
 from fastapi import Request
+from prometheus_client import Counter
 from redis.exceptions import RedisError
 
 from server.auth.tokens import MalformedAuthorization, asgi_authorization, bearer_from_header, credential_key
 from server.errors import AppError, error_body
 
 KEY_PREFIX = "ratelimit:"
+# A limit check is one round trip to Redis on the local network (well under a millisecond):
+# one that has not answered in half a second is down as far as this request is concerned.
+REDIS_DEADLINE_SECONDS = 0.5
+# The in-process fallback forgets everything past this many keys (a flood of addresses must
+# not grow it without bound; forgetting only ever allows more).
+LOCAL_MAX_KEYS = 100_000
+
+log = structlog.get_logger()
+
+RATELIMIT_DEGRADED = Counter(
+    "bousai_ratelimit_degraded_total",
+    "Rate-limit checks counted in process because Redis did not answer (limits are per process meanwhile)",
+    ["limit"],
+)
 
 
 class RateLimited(AppError):
@@ -41,6 +64,8 @@ class Verdict:
     count: int
     limit: int
     retry_after: int
+    # Counted in this process because Redis did not answer.
+    degraded: bool = False
 
 
 def _key(name: str, subject: str, window: int) -> tuple[str, int]:
@@ -57,6 +82,64 @@ async def hit(redis: aioredis.Redis, name: str, subject: str, *, limit: int, win
         pipe.expire(key, window + 1)
         count, _ = await pipe.execute()
     return Verdict(allowed=int(count) <= limit, count=int(count), limit=limit, retry_after=remaining)
+
+
+class LocalWindows:
+    """The same fixed windows in this process's memory: the fallback while Redis is away."""
+
+    def __init__(self, max_keys: int = LOCAL_MAX_KEYS) -> None:
+        self.max_keys = max_keys
+        self.counts: dict[str, int] = {}
+
+    def add(self, key: str, cost: int) -> int:
+        if key not in self.counts and len(self.counts) >= self.max_keys:
+            self.counts.clear()
+        self.counts[key] = self.counts.get(key, 0) + cost
+        return self.counts[key]
+
+    def clear(self) -> None:
+        self.counts.clear()
+
+
+LOCAL = LocalWindows()
+_last_warned: dict[str, float] = {}
+
+
+def _degraded(name: str, exc: BaseException) -> None:
+    RATELIMIT_DEGRADED.labels(name).inc()
+    now = time.monotonic()
+    if now - _last_warned.get(name, -1e9) >= 60:
+        _last_warned[name] = now
+        log.warning("server.ratelimit.redis_unavailable", limit=name, error=type(exc).__name__,
+                    policy="counted in process until Redis answers")
+
+
+async def hit_failsafe(
+    redis: aioredis.Redis, name: str, subject: str, *, limit: int, window: int, cost: int = 1
+) -> Verdict:
+    """:func:`hit`, counted in this process when Redis does not answer (see the module's policy)."""
+    try:
+        async with asyncio.timeout(REDIS_DEADLINE_SECONDS):
+            return await hit(redis, name, subject, limit=limit, window=window, cost=cost)
+    except (RedisError, OSError, TimeoutError) as exc:
+        _degraded(name, exc)
+        key, remaining = _key(name, subject, window)
+        count = LOCAL.add(key, cost)
+        return Verdict(allowed=count <= limit, count=count, limit=limit, retry_after=remaining, degraded=True)
+
+
+async def give_back(redis: aioredis.Redis, name: str, subject: str, *, window: int, cost: int = 1) -> None:
+    """Undo ``cost`` of a :func:`hit_failsafe` (e.g. a sign-in that succeeded)."""
+    key, _ = _key(name, subject, window)
+    if key in LOCAL.counts:
+        LOCAL.counts[key] = max(0, LOCAL.counts[key] - cost)
+    try:
+        async with asyncio.timeout(REDIS_DEADLINE_SECONDS), redis.pipeline(transaction=True) as pipe:
+            pipe.decrby(key, cost)
+            pipe.expire(key, window + 1)  # never a key without expiry, even across a window boundary
+            await pipe.execute()
+    except (RedisError, OSError, TimeoutError) as exc:
+        _degraded(name, exc)
 
 
 async def peek(redis: aioredis.Redis, name: str, subject: str, *, window: int) -> int:
@@ -109,7 +192,7 @@ def rate_limit(
             subject = await subject  # type: ignore[misc]
         if subject is None:
             return
-        verdict = await hit(request.app.state.redis, name, str(subject), limit=limit, window=window)
+        verdict = await hit_failsafe(request.app.state.redis, name, str(subject), limit=limit, window=window)
         if not verdict.allowed:
             raise_limited(verdict, "requests")
 
@@ -148,11 +231,9 @@ class ResidentRateLimit:
                 return await self.app(scope, receive, send)  # the auth check answers 401
             client = scope.get("client")
             subject, limit = "a:" + (client[0] if client else "unknown"), REGISTRATIONS_PER_ADDRESS_PER_MINUTE
-        try:
-            verdict = await hit(self.fastapi_app.state.redis, "resident", subject, limit=limit, window=60)
-        except (OSError, RedisError):
-            verdict = None  # Redis down must never take the resident API with it
-        if verdict is not None and not verdict.allowed:
+        # Redis down must never take the resident API with it: counted in process meanwhile.
+        verdict = await hit_failsafe(self.fastapi_app.state.redis, "resident", subject, limit=limit, window=60)
+        if not verdict.allowed:
             body = orjson.dumps(error_body(f"too many requests; retry in {verdict.retry_after} s", "rate_limited",
                                            {"limit": verdict.limit, "retry_after": verdict.retry_after}))
             await send({"type": "http.response.start", "status": 429, "headers": [

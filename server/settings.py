@@ -25,6 +25,20 @@ class Settings(BaseSettings):
     # Pool sized for 2 uvicorn workers x 20 on a small Postgres (max_connections 100).
     db_pool_size: int = 20
     db_max_overflow: int = 10
+    # Every wait on the database has a deadline, so an outage is a 503, never a hang:
+    # Postgres on the local network connects in milliseconds; 2 s means it is not answering.
+    db_connect_timeout_seconds: float = 2.0
+    # A request waits this long for a pooled connection before answering 503 (all 30 busy for
+    # 5 s is an overload, and clients retry after Retry-After).
+    db_pool_timeout_seconds: float = 5.0
+    # The api's statements (client side and server side): the slowest route statement (a
+    # report over the prefecture) takes well under a second; 10 s means the database is stuck,
+    # and the route answers 503 before a client or proxy gives up (30 s). Workers, the
+    # scheduler and the CLI keep no statement limit (bulk loads and 1M-place fan-outs).
+    db_statement_timeout_seconds: float = 10.0
+    # Retry-After on a 503 for a dependency outage: a Postgres or Redis restart takes seconds;
+    # clients retrying sooner only add load.
+    outage_retry_after_seconds: int = 5
 
     # --- api ---------------------------------------------------------------------
     host: str = "127.0.0.1"

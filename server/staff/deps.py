@@ -37,7 +37,7 @@ async def current_staff(request: Request, session: AsyncSession = SESSION) -> St
     account = await session.get(StaffAccount, claims.account_id)
     if account is None or not account.is_active or account.token_version != claims.version:
         raise Unauthorized("staff token revoked; sign in again", code="token_revoked")
-    verdict = await ratelimit.hit(
+    verdict = await ratelimit.hit_failsafe(
         request.app.state.redis, "staff", str(account.id), limit=settings.staff_requests_per_minute, window=60
     )
     if not verdict.allowed:
