@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import ratelimit
 from server.deps import SESSION
-from server.errors import Unauthorized
 from server.staff import service
 from server.staff.deps import require_staff
 from server.staff.principal import StaffPrincipal
@@ -28,26 +27,26 @@ any_staff = require_staff()
 
 @router.post("/v1/staff/auth/login", response_model=TokenOut)
 async def login(body: LoginIn, request: Request, session: AsyncSession = SESSION):
-    """Password sign-in → a short-lived bearer token. Failures are counted per username and per address."""
+    """Password sign-in → a short-lived bearer token. Every attempt is counted (atomically,
+    before the password is checked) per (username, address) and per address; a success is
+    given back. Another address is never locked out by someone else's guesses."""
     settings = get_staff_settings()
     redis = request.app.state.redis
     window = settings.staff_login_window_seconds
     ip = ratelimit.client_address(request)
-    user_key = body.username.lower()
-    for name, subject, limit in (
-        ("staff-login-user", user_key, settings.staff_login_max_per_username),
+    pair = f"{body.username.lower()}|{ip}"
+    counted = (
+        ("staff-login-pair", pair, settings.staff_login_max_per_user_address),
         ("staff-login-ip", ip, settings.staff_login_max_per_ip),
-    ):
-        if await ratelimit.peek(redis, name, subject, window=window) >= limit:
-            verdict = await ratelimit.hit(redis, name, subject, limit=limit, window=window, cost=0)
-            ratelimit.raise_limited(verdict, "sign-in attempts")
-    try:
-        account = await service.authenticate(session, body.username, body.password)
-    except Unauthorized:
-        await ratelimit.hit(redis, "staff-login-user", user_key, limit=settings.staff_login_max_per_username, window=window)
-        await ratelimit.hit(redis, "staff-login-ip", ip, limit=settings.staff_login_max_per_ip, window=window)
-        raise
-    await ratelimit.clear(redis, "staff-login-user", user_key, window=window)
+    )
+    verdicts = [await ratelimit.hit_failsafe(redis, name, subject, limit=limit, window=window)
+                for name, subject, limit in counted]
+    refused = [v for v in verdicts if not v.allowed]
+    if refused:
+        ratelimit.raise_limited(max(refused, key=lambda v: v.retry_after), "sign-in attempts")
+    account = await service.authenticate(session, body.username, body.password)  # Unauthorized: stays counted
+    for name, subject, _ in counted:
+        await ratelimit.give_back(redis, name, subject, window=window)
     token, exp = issue_token(settings, account.id, account.token_version)
     return TokenOut(token=token, expires_at=exp, account=service.principal_of(account).public())
 

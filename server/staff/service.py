@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from datetime import UTC, datetime
 
 from sqlalchemy import select, text
@@ -13,9 +15,27 @@ from server.staff.models import StaffAccount
 from server.staff.passwords import hash_password, needs_rehash, verify_password
 from server.staff.principal import StaffPrincipal
 from server.staff.schemas import AccountIn, AccountUpdate
+from server.staff.settings import get_staff_settings
 
 # Roles that act on the whole prefecture and so carry no municipality.
 PREFECTURE_ROLES = ("admin", "prefecture")
+
+
+_slots_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+def _password_slots() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()  # a semaphore belongs to one loop (the CLI runs its own)
+    if loop not in _slots_by_loop:
+        _slots_by_loop[loop] = asyncio.Semaphore(get_staff_settings().staff_password_checks_at_once)
+    return _slots_by_loop[loop]
+
+
+async def _off_loop(fn, *args):
+    """argon2 (tens of ms of CPU, 64 MiB) in a worker thread, a bounded number at once: on the
+    event loop a burst of sign-ins stalled every other request, /healthz included."""
+    async with _password_slots():
+        return await asyncio.to_thread(fn, *args)
 
 
 def principal_of(a: StaffAccount) -> StaffPrincipal:
@@ -60,7 +80,7 @@ async def create_account(session: AsyncSession, actor: StaffPrincipal | None, da
     account = StaffAccount(
         username=data.username,
         display_name=data.display_name,
-        password_hash=hash_password(data.password),
+        password_hash=await _off_loop(hash_password, data.password),
         role=data.role,
         municipality_code=data.municipality_code,
         is_active=True,
@@ -100,7 +120,7 @@ async def update_account(session: AsyncSession, actor: StaffPrincipal, account_i
     if data.display_name is not None:
         account.display_name = data.display_name
     if data.password is not None:
-        account.password_hash = hash_password(data.password)
+        account.password_hash = await _off_loop(hash_password, data.password)
         revoke = True
     if role != account.role or muni != account.municipality_code:
         account.role, account.municipality_code = role, muni
@@ -124,11 +144,11 @@ async def authenticate(session: AsyncSession, username: str, password: str) -> S
     account = (
         await session.execute(select(StaffAccount).where(StaffAccount.username == username))
     ).scalar_one_or_none()
-    ok = verify_password(account.password_hash if account else None, password)
+    ok = await _off_loop(verify_password, account.password_hash if account else None, password)
     if not ok or account is None or not account.is_active:
         raise Unauthorized("wrong username or password", code="bad_credentials")
     if needs_rehash(account.password_hash):
-        account.password_hash = hash_password(password)
+        account.password_hash = await _off_loop(hash_password, password)
     account.last_login_at = datetime.now(UTC)
     await session.flush()
     return account

@@ -18,10 +18,19 @@ class StaffSettings(BaseSettings):
     staff_token_secret: str | None = None
     # Short-lived: a stolen console token is worth 15 minutes; the console signs in again.
     staff_token_ttl_seconds: int = 15 * 60
-    # Sign-in attempts: per username and per client address, in a sliding 15-minute window.
-    staff_login_max_per_username: int = 10
+    # Sign-in attempts are counted before the password is checked, in 15-minute windows:
+    # - per (username, address): 10 guesses at one account from one place, then wait. Keyed by
+    #   the pair so that anyone who knows a username cannot lock its owner out: the right
+    #   password from another address (the console in the crisis room) still works.
+    staff_login_max_per_user_address: int = 10
+    # - per address over all usernames: stops one address guessing across accounts. A sign-in
+    #   that succeeds is given back, so an office behind one NAT signing in at shift change
+    #   never reaches it; 50 failures is far more than people mistyping.
     staff_login_max_per_ip: int = 50
     staff_login_window_seconds: int = 15 * 60
+    # argon2id takes ~50 ms of CPU and 64 MiB per check, run off the event loop: at most this
+    # many at once per process (the shared 2 cores), the rest wait their turn.
+    staff_password_checks_at_once: int = 2
     # Staff API calls per account per minute: a console polls a few times a minute; 300 leaves room for bursts.
     staff_requests_per_minute: int = 300
     # Resident API calls per device per minute (for resident routes that adopt server.ratelimit).
