@@ -38,7 +38,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.delivery.preferences import load_preferences
-from alerts.delivery.rank import AlertRanker
+from alerts.delivery.rank import AlertRanker, most_specific, needs_city
 from alerts.delivery.schemas import DeliveryState, MyAlert, MyAlerts, NowState
 from alerts.delivery.transitions import TOLD, expose
 from alerts.targeting.service import resident_matches, resident_places, targets_of
@@ -155,7 +155,10 @@ async def my_alerts(session: AsyncSession, resident_id: int, since: str | None) 
             raw = r["facts"] if not isinstance(r["facts"], (str, bytes)) else orjson.loads(r["facts"])
             # The danger now, by the same facts the fan-out reads (the pull never re-reads one document).
             ranker = AlertRanker(payload, GroupFacts.from_json(raw) if raw else None, now=now, issued_at=r["issued_at"])
-            ex = expose(ranker, prefs, by_event[r["event_id"]])
+            mine = by_event[r["event_id"]]
+            if needs_city(ranker.facts):
+                mine = most_specific(ranker.facts, mine, {p["id"]: p.get("jma_city_code") for p in places})
+            ex = expose(ranker, prefs, mine)
             now_state = NowState(
                 rank=ex.raw_rank,
                 place_ids=ex.place_ids,

@@ -87,3 +87,26 @@ class AlertRanker:
                 f = replace(f, life_critical=False)
             self._cache[area_code] = f
         return f
+
+
+def most_specific(facts: GroupFacts, matches, city_of: dict[int, str | None]):
+    """Matches re-pointed at the place's own city where the danger knows it: an earthquake
+    area report (震度速報, by 地震情報細分区域) matched after a city report (震源・震度情報) of
+    the same quake must tell the place's own city's intensity, not its area's maximum."""
+    from alerts.targeting.service import Match
+
+    out = []
+    for m in matches:
+        code = m.area_code
+        city = city_of.get(m.place_id)
+        if city and code is not None and len(code) == 3:
+            for c in (city, city[:5] + "00"):
+                if c in facts.areas:
+                    m = Match(m.resident_id, m.place_id, m.place_kind, m.device_id, c)
+                    break
+        out.append(m)
+    return out
+
+
+def needs_city(facts: GroupFacts) -> bool:
+    return facts.group == "quake" and any(len(c) == 7 for c in facts.areas)

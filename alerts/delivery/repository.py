@@ -181,3 +181,12 @@ async def residents_with_plans(session: AsyncSession, ids: Sequence[int]) -> set
 async def mark_fanned_out(session: AsyncSession, alert_id: int) -> None:
     """The alert's fan-out finished: the outbox catch-up stops watching its stream entry."""
     await session.execute(text("UPDATE alerts SET fanned_out_at = now() WHERE id = :id"), {"id": alert_id})
+
+
+_CITIES = text("SELECT id, jma_city_code FROM places WHERE id = ANY(:ids)")
+
+
+async def city_codes(session: AsyncSession, place_ids: Sequence[int]) -> dict[int, str | None]:
+    if not place_ids:
+        return {}
+    return {r.id: r.jma_city_code for r in (await session.execute(_CITIES, {"ids": list(set(place_ids))})).all()}

@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from alerts.delivery import repository as repo
 from alerts.delivery.compose import Composed, compose
 from alerts.delivery.preferences import Preferences, load_preferences
-from alerts.delivery.rank import AlertRanker
+from alerts.delivery.rank import AlertRanker, most_specific, needs_city
 from alerts.delivery.transitions import Decision, Exposure, Prior, decide, decide_end, expose, kind_strings
 from server.alert_facts import GroupFacts
 from server.modules import optional_import
@@ -295,6 +295,9 @@ async def _apply_matches(
         decisions = []
         kinds_after: dict[int, tuple[str, ...]] = {}
         ranker = ctx.ranker
+        if needs_city(ranker.facts):
+            city_of = await repo.city_codes(session, [m.place_id for m in chunk if m.area_code and len(m.area_code) == 3])
+            by_resident = {rid: most_specific(ranker.facts, ms, city_of) for rid, ms in by_resident.items()}
         for rid, matches in by_resident.items():
             prefs = load_preferences(prefs_raw.get(rid))
             if ctx.is_drill and not prefs.drills:

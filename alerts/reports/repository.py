@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.alert_facts import GroupFacts
+
 # Residents counted for an operator: those with a place (or a current location) in the scope.
 # NULL scope = the whole prefecture (everyone).
 _IN_SCOPE = """
@@ -109,8 +111,8 @@ async def active_alerts(session: AsyncSession, limit: int) -> list[dict]:
     simplified geometry for the console map."""
     rows = await session.execute(
         text(
-            """SELECT a.id AS alert_id, a.source, a.category, a.headline, a.severity, a.is_drill, a.issued_at,
-                      a.area_codes, ST_AsGeoJSON(ST_SimplifyPreserveTopology(a.geom, 0.0005), 5)::json AS geometry
+            """SELECT a.id AS alert_id, a.source, e.category, a.headline, a.severity, a.is_drill, a.issued_at,
+                      a.area_codes, e.facts, ST_AsGeoJSON(ST_SimplifyPreserveTopology(a.geom, 0.0005), 5)::json AS geometry
                FROM alert_events e JOIN alerts a ON a.id = e.latest_alert_id
                WHERE e.state IN ('active', 'updated') AND e.in_force_until > now()
                  AND a.msg_type <> 'cancel'
@@ -118,4 +120,21 @@ async def active_alerts(session: AsyncSession, limit: int) -> list[dict]:
         ),
         {"lim": limit},
     )
-    return [dict(r._mapping) for r in rows]
+    out = []
+    for r in rows:
+        item = dict(r._mapping)
+        raw = item.pop("facts", None)
+        # The danger now (server.alert_facts), not the latest document alone: per area on the
+        # common danger scale, so the map colours what is in force where.
+        facts = GroupFacts.from_json(raw) if raw else None
+        if facts is not None:
+            in_force = {c: a for c, a in facts.areas.items() if a.in_force}
+            if in_force or facts.areas:
+                item["area_codes"] = sorted(in_force)
+            item["area_levels"] = {c: a.level for c, a in in_force.items()}
+            item["level"] = facts.max.level
+            item["life_critical"] = any(a.life_critical for a in in_force.values()) or facts.default.life_critical
+        else:
+            item["area_levels"], item["level"], item["life_critical"] = {}, 0, False
+        out.append(item)
+    return out

@@ -392,3 +392,18 @@ async def test_special_warning_lowered_to_an_advisory_by_the_warning_product(com
     out = await simulate(committed, redis_client, "id,lat,lon,city\nnara,,,2920100\n", docs)
     assert [o["action"] for o in out] == ["new", "lower"]
     assert out[0]["life_critical"] and "特別警報" in out[0]["title"] and out[1]["level"] == 2  # 大雨注意報
+
+
+async def test_detail_before_the_intensity_report_keeps_the_places_own_city(committed, redis_client):
+    # Out of order: 震源・震度情報 (cities) first, then the 震度速報 (areas) of the same quake.
+    docs = [sample("32-35_04_04_240613_VXSE53.xml"), sample("32-35_04_02_100831_VXSE51.xml")]
+    (detail,) = parse_document(docs[0].read_bytes())
+    (flash,) = parse_document(docs[1].read_bytes())
+    area = next(a for a in flash.areas if a.get("intensity"))
+    weaker = [a for a in detail.areas if a.get("kind") == "seismic_city" and a.get("area_code") == area["code"]
+              and a.get("intensity") != area["intensity"]]
+    if not weaker:
+        pytest.skip("every city of the area has the area's intensity in this sample")
+    city = weaker[0]
+    out = await simulate(committed, redis_client, f"id,lat,lon,city,quake_area\nx,,,{city['code']},{area['code']}\n", docs)
+    assert [(o["action"], o["intensity"]) for o in out] == [("new", city["intensity"])]
