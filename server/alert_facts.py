@@ -237,6 +237,7 @@ for _code in ("VPZJ50", "VPCJ50", "VPFJ50", "VPFD50", "VPFD51", "VPFW50", "VFVO5
               "VFVO54", "VFVO55", "VFVO60", "VFSV", "VPTW", "VPTA"):
     JMA_PRODUCTS[_code] = _p(f"bulletin_{_code}", "info", INFO, INFO_ONLY, "other")
 
+HEAVY_RAIN_BAND_FORECAST = _p("heavy_rain_band_forecast", "flash", AUTHORITY, FLASH, "heavy_rain")
 _CAP_LIFECYCLE = {"civil_protection": FLASH}
 _CATEGORY_FALLBACK = {"eew": "VXSE44", "earthquake": "VXSE53", "tsunami": "VTSE41", "weather_warning": "VPWW53",
                       "heavy_rain": "VPWW53", "landslide": "VXWW50", "flood": "VXKO", "volcano": "VFVO50",
@@ -259,6 +260,11 @@ def _type_code(payload: Mapping[str, Any]) -> str:
 def product_of(payload: Mapping[str, Any]) -> Product:
     category = str(payload.get("category") or "other")
     if payload.get("source") == "jma":
+        band = payload.get("heavy_rain_band")
+        if band and _type_code(payload) in ("VPFJ50", "VPCJ50", "VPBS50"):
+            # 顕著な大雨に関する情報 (線状降水帯), in whichever bulletin carries it: observed or
+            # imminent is a level-4 danger; the half-day advance notice is a heads-up.
+            return HEAVY_RAIN_BAND_FORECAST if band == "half_day" else JMA_PRODUCTS["VPBS50"]
         p = JMA_PRODUCTS.get(_type_code(payload))
         if p is not None:
             return p
@@ -486,7 +492,7 @@ def _area_facts(payload: Mapping[str, Any], p: Product, area: Mapping[str, Any])
     if p.group == "megaquake":
         return AreaFacts(code, name, LEVEL_WARNING, 1, False, True)
     if p.group == "flash":
-        level = {"record_rainfall": 4, "heavy_rain_band": 4, "tornado": 3}.get(p.family, 3)
+        level = {"record_rainfall": 4, "heavy_rain_band": 4, "heavy_rain_band_forecast": 3, "tornado": 3}.get(p.family, 3)
         return AreaFacts(code, name, level, level, False, True)
     return None
 

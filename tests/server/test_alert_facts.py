@@ -174,3 +174,23 @@ def test_products_of_one_danger_share_a_group(payload, key):
 def test_freshness(category, group, age_s, stale):
     issued = datetime(2026, 11, 22, 10, 0, tzinfo=JST)
     assert af.is_stale(category, group, issued, issued + timedelta(seconds=age_s)) is stale
+
+
+@pytest.mark.parametrize(
+    ("payload", "family", "level"),
+    [
+        (jma("VPFJ50", "heavy_rain", [{"code": "070020", "name": "浜通り"}], heavy_rain_band="half_day"),
+         "heavy_rain_band_forecast", 3),
+        (jma("VPBS50", "heavy_rain", [{"code": "070020", "name": "浜通り"}], heavy_rain_band="observed"),
+         "heavy_rain_band", 4),
+        (jma("VPFJ50", "heavy_rain", [{"code": "070020", "name": "浜通り"}]), "bulletin_VPFJ50", 0),
+        (jma("VYSE60", "earthquake", [{"code": "0720400", "name": "いわき市", "kind": "jma_city"}]),
+         "subsequent_quake_advisory", 3),
+        (jma("VXSE62", "earthquake", [{"code": "251", "name": "浜通り", "lpgm_class": 3}]), "long_period_motion", 4),
+    ],
+)
+def test_products_a_fukushima_resident_needs(payload, family, level):
+    d = af.doc_facts(payload)
+    assert d.product.family == family
+    code = payload["areas"][0]["code"]
+    assert af.combine([(1, d)]).at(code).level == level

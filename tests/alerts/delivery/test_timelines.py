@@ -407,3 +407,33 @@ async def test_detail_before_the_intensity_report_keeps_the_places_own_city(comm
     city = weaker[0]
     out = await simulate(committed, redis_client, f"id,lat,lon,city,quake_area\nx,,,{city['code']},{area['code']}\n", docs)
     assert [(o["action"], o["intensity"]) for o in out] == [("new", city["intensity"])]
+
+
+# --- CAP sequences (the project's own fixtures, written in the municipalities' CAP profile) ------
+
+REPO = Path(__file__).resolve().parents[3]
+CAP = REPO / "fixtures" / "cap"
+CAP_PLACES = """id,lat,lon,quiet
+fukushima,37.75,140.47,1
+watari,37.745,140.49,1
+iwaki,37.05,140.89,1
+"""
+
+
+async def test_cap_evacuation_order_raised_then_withdrawn(committed, redis_client):
+    docs = [CAP / "evacuation_level4_fukushima.xml", CAP / "evacuation_level5_update.xml", CAP / "evacuation_cancel.xml"]
+    out = await simulate(committed, redis_client, CAP_PLACES, docs)
+    told = [o for o in out if o["action"] in ("new", "raise", "cancel")]
+    assert told, out
+    for place in {o["place"] for o in told}:
+        actions = [o["action"] for o in of(out, place)]
+        assert actions[0] == "new" and actions[-1] == "cancel", actions  # quiet hours never hold 避難指示
+        assert all(o["life_critical"] for o in of(out, place) if o["action"] != "cancel")
+    assert of(out, "iwaki") == []
+
+
+async def test_jalert_is_life_critical_and_a_required_monthly_test_is_never_an_alert(committed, redis_client):
+    docs = [CAP / "jalert_missile.xml", CAP / "ipaws_required_monthly_test.xml"]
+    out = await simulate(committed, redis_client, CAP_PLACES, docs)
+    assert {o["doc"] for o in out} == {str(docs[0])}
+    assert all(o["action"] == "new" and o["life_critical"] for o in out) and len(out) == 3
