@@ -21,12 +21,14 @@ from typing import Any
 
 from lxml import etree
 
+from server import alert_facts
+
 from ..normalized import SEVERITY_RANK, NormalizedAlert, max_severity
 from .common import Head, area_level_of_type, children, head_information_areas, nfkc, parse_level, text_of
 from .heavy_rain import town_areas
 
-# Statuses meaning "nothing in force for this kind here".
-INACTIVE_STATUSES = {"解除", "なし", "発表警報・注意報はなし", "発表なし"}
+# "Not in force here": the alert-facts model's vocabulary, defined once.
+INACTIVE_STATUSES = alert_facts.INACTIVE_STATUSES
 LEVEL_ORDER = ["city", "matome", "first", "pref", "other", "by_kind"]
 
 
