@@ -437,3 +437,23 @@ async def test_jalert_is_life_critical_and_a_required_monthly_test_is_never_an_a
     out = await simulate(committed, redis_client, CAP_PLACES, docs)
     assert {o["doc"] for o in out} == {str(docs[0])}
     assert all(o["action"] == "new" and o["life_critical"] for o in out) and len(out) == 3
+
+
+# --- the preview staff see before they issue: the same rules, nothing kept ----------------------
+
+
+async def test_preview_tells_who_would_be_told_what_and_keeps_nothing(committed, redis_client):
+    from sqlalchemy import text
+
+    from alerts.delivery.preview import preview
+
+    await add_residents(committed, read_places(io.StringIO(FUKUSHIMA_PLACES)))
+    (alert,) = parse_document(sample("32-39_11_02_250206_VTSE41.xml").read_bytes())
+    async with committed() as s, s.begin():
+        seen = await preview(s, alert.to_dict(), now=datetime.fromisoformat(alert.issued_at))
+    assert seen["residents"] == 2 and seen["actions"] == {"new": 2} and seen["life_critical"] and seen["level"] == 5
+    (msg,) = seen["messages"]
+    assert msg["language"] == "ja" and "大津波警報" in msg["title"]
+    async with committed() as s:
+        assert (await s.execute(text("SELECT count(*) FROM alerts"))).scalar_one() == 0
+        assert (await s.execute(text("SELECT count(*) FROM deliveries"))).scalar_one() == 0

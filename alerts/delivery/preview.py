@@ -1,0 +1,100 @@
+"""Who would be told what: a draft alert through the fan-out's own rules, written nowhere.
+
+The draft is stored through the real ingest inside a savepoint (so its event's facts are
+combined with whatever is already in force, exactly as on the live path), matched by the
+real targeting, decided by ``transitions.decide`` against each resident's current
+``deliveries`` row and preferences, and composed per language by the fan-out's own
+``AlertContext``; then the savepoint is rolled back. Nothing is pushed, nothing is kept.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from contextlib import aclosing
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alerts.delivery import repository as repo
+from alerts.delivery.preferences import load_preferences
+from alerts.delivery.rank import most_specific, needs_city
+from alerts.delivery.transitions import Prior, decide, expose
+
+# Outcome names as ``bousai simulate`` prints them.
+ACTIONS = {"new": "new", "raised": "raise", "lowered": "lower", "cleared": "clear", "cancelled": "cancel", "held": "hold"}
+SAMPLES_PER_KEY = 1
+
+_PRIORS = text(
+    """
+    SELECT id, resident_id, status, rank, max_rank, last_alert_id, critical, kinds FROM deliveries
+    WHERE event_id = :event_id AND resident_id = ANY(:ids)
+    """
+)
+_LANGUAGES = text("SELECT resident_id, language FROM devices WHERE resident_id = ANY(:ids) ORDER BY id")
+
+
+async def preview(session: AsyncSession, normalized: dict[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
+    """``{"residents", "actions": {action: n}, "life_critical", "level", "messages": [...]}`` for
+    a draft alert; runs in a savepoint of ``session`` that is always rolled back."""
+    from alerts.delivery.service import AlertContext
+    from alerts.events.service import ingest
+    from alerts.targeting.service import iter_matches
+
+    now = now or datetime.now(UTC)
+    actions: Counter[str] = Counter()
+    samples: dict[tuple[str, str], dict[str, Any]] = {}
+    residents = 0
+    life_critical = False
+    level = 0
+    savepoint = await session.begin_nested()
+    try:
+        stored = await ingest(session, normalized)
+        row = await repo.load_alert(session, stored.alert_id)
+        ctx = AlertContext(row, now)
+        conn = await session.connection()
+        async with aclosing(iter_matches(conn, stored.alert_id, chunk_size=2000)) as chunks:
+            async for chunk in chunks:
+                by_resident: dict[int, list[Any]] = {}
+                for m in chunk:
+                    by_resident.setdefault(m.resident_id, []).append(m)
+                rids = list(by_resident)
+                prefs_raw = await repo.residents_preferences(session, rids)
+                priors = {r.resident_id: Prior.of(r) for r in (await session.execute(
+                    _PRIORS, {"event_id": ctx.event_id, "ids": rids})).all()}
+                languages: dict[int, set[str]] = {}
+                for r in (await session.execute(_LANGUAGES, {"ids": rids})).all():
+                    languages.setdefault(r.resident_id, set()).add(r.language or "ja")
+                if needs_city(ctx.ranker.facts):
+                    city_of = await repo.city_codes(session, [m.place_id for m in chunk])
+                    by_resident = {r: most_specific(ctx.ranker.facts, ms, city_of) for r, ms in by_resident.items()}
+                for rid, matches in by_resident.items():
+                    prefs = load_preferences(prefs_raw.get(rid))
+                    if ctx.is_drill and not prefs.drills:
+                        continue
+                    ex = expose(ctx.ranker, prefs, matches)
+                    d = decide(priors.get(rid), ex, prefs, ctx.alert_id, now, lifecycle=ctx.ranker.lifecycle,
+                               can_lower=ctx.ranker.can_lower, silent=ctx.ranker.silent_when_stale)
+                    if d.action not in ACTIONS:
+                        continue
+                    residents += 1
+                    action = ACTIONS[d.action]
+                    actions[action] += 1
+                    life_critical = life_critical or ex.life_critical
+                    level = max(level, ex.level)
+                    for lang in sorted(languages.get(rid, {"ja"})):
+                        key = (action, lang)
+                        if key not in samples:
+                            shown = d if d.action != "held" else d.__class__("new", d.status, d.rank, False)
+                            msg = ctx.message(lang, shown, ex)
+                            samples[key] = {"action": action, "language": lang, "title": msg.title, "body": msg.body}
+    finally:
+        await savepoint.rollback()
+    return {
+        "residents": residents,
+        "actions": dict(actions),
+        "life_critical": life_critical,
+        "level": level,
+        "messages": sorted(samples.values(), key=lambda m: (m["action"], m["language"])),
+    }
