@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     apns_topic: str = "jp.fukushima.bousai"
     webpush_vapid_private_key: str | None = None
     webpush_vapid_subject: str = "mailto:bousai@example.jp"
+    # Web Push endpoints must be https to a public host; hosts listed here are allowed although
+    # private: only for the local stand-in push service of tests and benchmarks, never in production.
+    webpush_allow_private_hosts: list[str] = Field(default_factory=list)
 
     # --- scheduler ---------------------------------------------------------------
     scheduler_lock_ttl_seconds: int = 30

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+
+from server.push.endpoints import endpoint_problem
 
 # Languages of PRODUCT.md (15 + やさしい日本語 "ja-easy").
 LANGUAGES = (
@@ -23,6 +25,15 @@ class WebPushSubscription(BaseModel):
     model_config = ConfigDict(extra="ignore")
     endpoint: HttpUrl
     keys: WebPushKeys
+
+    @field_validator("endpoint")
+    @classmethod
+    def _public_https(cls, endpoint: HttpUrl) -> HttpUrl:
+        # The worker POSTs to it: never to loopback, the private network or a metadata address.
+        problem = endpoint_problem(str(endpoint))
+        if problem:
+            raise ValueError(problem)
+        return endpoint
 
 
 class DeviceRegistration(BaseModel):

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth.models import Device, Resident
 from server.auth.schemas import DeviceRegistration, DeviceUpdate
 from server.auth.tokens import hash_token, new_token
-from server.errors import Unauthorized
+from server.errors import AppError, Conflict, Unauthorized
+from server.push.endpoints import EndpointNotPublic, require_public
 
 
 @dataclass(slots=True)
@@ -28,25 +29,51 @@ async def authenticate(session: AsyncSession, token: str) -> CurrentDevice:
     return CurrentDevice(device_id=row[0], resident_id=row[1])
 
 
-async def _release_push_address(session: AsyncSession, kind: str | None, address: str | None, keep_device: int | None):
-    """Detach a push address from whichever device holds it, so it is never registered twice."""
+async def _check_push_address(kind: str | None, address: str | None) -> None:
+    if kind == "webpush" and address:
+        try:
+            # Its shape was checked with the payload; here what its name resolves to (a name
+            # that does not resolve now is checked again before every send).
+            await require_public(address, unresolved_ok=True)
+        except EndpointNotPublic as exc:
+            raise AppError(str(exc), code="endpoint_not_public", status_code=422) from exc
+
+
+async def _move_push_address(
+    session: AsyncSession, kind: str | None, address: str | None, current: CurrentDevice | None, keep_device: int | None
+) -> int | None:
+    """Detach a push address from the device holding it, so it is never registered twice — but
+    only for the holder's own resident (a request with the bearer token of one of its devices).
+    Anyone else who sends it gets 409: a push address is no credential, and moving it silenced
+    that phone and routed its family's messages elsewhere."""
     if not kind or not address:
         return None
-    stmt = (
-        update(Device)
-        .where(Device.push_kind == kind, Device.push_token == address)
-        .values(push_token=None, push_kind=None, webpush_subscription=None)
-        .returning(Device.id)
+    holder = (
+        await session.execute(
+            select(Device.id, Device.resident_id)
+            .where(Device.push_kind == kind, Device.push_token == address)
+            .with_for_update()
+        )
+    ).first()
+    if holder is None or holder.id == keep_device:
+        return None
+    if current is None or holder.resident_id != current.resident_id:
+        raise Conflict(
+            "this push address belongs to another device; send that device's bearer token to move it here",
+            code="push_address_in_use",
+        )
+    await session.execute(
+        update(Device).where(Device.id == holder.id).values(push_token=None, push_kind=None, webpush_subscription=None)
     )
-    if keep_device is not None:
-        stmt = stmt.where(Device.id != keep_device)
-    return (await session.execute(stmt)).scalar_one_or_none()
+    return holder.id
 
 
 async def register_device(
     session: AsyncSession, reg: DeviceRegistration, current: CurrentDevice | None
 ) -> tuple[Device, str, int | None]:
     """New device, for a new resident, or for the caller's resident when a valid token is sent."""
+    kind, address = reg.push_address()
+    await _check_push_address(kind, address)
     if current is None:
         resident = Resident(language=reg.language)
         session.add(resident)
@@ -54,8 +81,7 @@ async def register_device(
         resident_id = resident.id
     else:
         resident_id = current.resident_id
-    kind, address = reg.push_address()
-    moved_from = await _release_push_address(session, kind, address, keep_device=None)
+    moved_from = await _move_push_address(session, kind, address, current, keep_device=None)
     token = new_token()
     device = Device(
         resident_id=resident_id,
@@ -83,7 +109,8 @@ async def update_device(session: AsyncSession, current: CurrentDevice, upd: Devi
     )
     kind, address = reg_like.push_address()
     if kind:
-        await _release_push_address(session, kind, address, keep_device=device.id)
+        await _check_push_address(kind, address)
+        await _move_push_address(session, kind, address, current, keep_device=device.id)
         device.push_kind, device.push_token = kind, address
         device.webpush_subscription = (
             upd.webpush_subscription.model_dump(mode="json") if upd.webpush_subscription else None

@@ -107,6 +107,7 @@ def build_webpush(settings: Settings, *, ca_file: str | None = None):
         vapid_private_key=settings.webpush_vapid_private_key or "",
         subject=settings.webpush_vapid_subject,
         ca_file=ca_file,
+        allow_hosts=frozenset(settings.webpush_allow_private_hosts),
     )
 
 

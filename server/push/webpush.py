@@ -18,6 +18,7 @@ from pywebpush import WebPushException, webpush_async
 
 from server.push.base import PushConfigError, PushMessage, PushResult, Status, check_batch
 from server.push.classification import classify_webpush
+from server.push.endpoints import EndpointNotPublic, PublicOnlyResolver, require_public
 
 # Push services keep a message this long for an offline browser unless the message says otherwise.
 DEFAULT_TTL = 24 * 3600
@@ -52,6 +53,7 @@ class WebPushProvider:
         ca_file: str | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
         timeout: float = 30.0,
+        allow_hosts: frozenset[str] | set[str] | list[str] = frozenset(),
     ):
         self.vapid = load_vapid(vapid_private_key)
         self.subject = subject
@@ -59,10 +61,13 @@ class WebPushProvider:
         self._session: aiohttp.ClientSession | None = None
         self._sem = asyncio.Semaphore(concurrency)
         self.timeout = timeout
+        # Private hosts allowed anyway: only local stand-ins (tests, benchmarks).
+        self.allow_hosts = frozenset(h.lower() for h in allow_hosts)
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self._ssl, limit=100))
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(
+                ssl=self._ssl, limit=100, resolver=PublicOnlyResolver(allow_hosts=self.allow_hosts)))
         return self._session
 
     async def send(self, batch: list[PushMessage]) -> list[PushResult]:
@@ -73,6 +78,12 @@ class WebPushProvider:
         sub = m.subscription or {"endpoint": m.token}
         if not sub.get("endpoint") or not isinstance(sub.get("keys"), dict):
             return PushResult(m.message_id, Status.PERMANENT, "bad_subscription", detail="missing endpoint or keys")
+        try:
+            # Checked again before every send (it was checked at registration): a name can
+            # change what it resolves to. The connector's resolver checks once more at connect.
+            await require_public(str(sub["endpoint"]), allow_hosts=self.allow_hosts, unresolved_ok=True)
+        except EndpointNotPublic as exc:
+            return PushResult(m.message_id, Status.PERMANENT, "endpoint_not_public", detail=str(exc))
         headers = {"Urgency": "high" if m.critical else "normal"}
         if m.collapse_key:
             headers["Topic"] = "".join(ch for ch in m.collapse_key if ch.isalnum() or ch in "-_")[:32]

@@ -29,10 +29,13 @@ async def test_token_is_stored_only_as_hash(client, engine):
 
 
 async def test_reregistering_same_push_token_moves_it(client, engine):
+    """With the holding device's bearer token (a reinstall, a new phone): the address moves.
+    Without it the answer is 409 (tests/server/test_push_address_takeover.py)."""
     from sqlalchemy import text
 
     first = (await register(client, fcm_token="same-push-token-1")).json()
-    second = (await register(client, fcm_token="same-push-token-1")).json()
+    second = (await client.post("/v1/devices", json={"platform": "android", "fcm_token": "same-push-token-1"},
+                                headers={"Authorization": f"Bearer {first['token']}"})).json()
     assert second["moved_from_device_id"] == first["device_id"]
     async with engine.connect() as conn:
         n = (await conn.execute(text("SELECT count(*) FROM devices WHERE push_token = 'same-push-token-1'"))).scalar()

@@ -98,7 +98,9 @@ class WebPushHarness:
     def provider(self):
         from server.push.webpush import WebPushProvider
 
-        return WebPushProvider(vapid_private_key=self.vapid_pem, subject="mailto:test@example.jp", ca_file=str(self.tls.ca_file))
+        # The stand-in listens on loopback, which real endpoints may never name.
+        return WebPushProvider(vapid_private_key=self.vapid_pem, subject="mailto:test@example.jp",
+                               ca_file=str(self.tls.ca_file), allow_hosts={"127.0.0.1"})
 
 
 @pytest.fixture(scope="session")
