@@ -74,7 +74,9 @@ class Alert(Base):
         CheckConstraint("msg_type IN ('alert','update','cancel')", name="msg_type"),
         Index("ix_alerts_area_codes", "area_codes", postgresql_using="gin"),
         Index("ix_alerts_issued_at", "issued_at"),
-        Index("ix_alerts_event_product", "event_id", "product"),
+        # The newest document of each product of an event, in index order (ingest reads it).
+        Index("ix_alerts_event_product", "event_id", "product", text("issued_at DESC"), text("serial DESC NULLS LAST"),
+              text("id DESC")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)

@@ -112,10 +112,10 @@ async def delete_relayed_outbox(session: AsyncSession, older_than: datetime) -> 
 
 _NEWEST_PER_PRODUCT = text(
     """
-    SELECT DISTINCT ON (COALESCE(product, source_id)) id, payload
+    SELECT DISTINCT ON (product) id, payload
     FROM alerts
     WHERE event_id = :event_id
-    ORDER BY COALESCE(product, source_id), issued_at DESC, serial DESC NULLS LAST, id DESC
+    ORDER BY product, issued_at DESC, serial DESC NULLS LAST, id DESC
     """
 )
 

@@ -19,7 +19,11 @@ depends_on = None
 def upgrade() -> None:
     op.add_column("alerts", sa.Column("product", sa.String(length=48), nullable=True))
     op.add_column("alerts", sa.Column("serial", sa.Integer(), nullable=True))
-    op.create_index("ix_alerts_event_product", "alerts", ["event_id", "product"], unique=False)
+    op.create_index(
+        "ix_alerts_event_product", "alerts",
+        ["event_id", "product", sa.text("issued_at DESC"), sa.text("serial DESC NULLS LAST"), sa.text("id DESC")],
+        unique=False,
+    )
     op.add_column("alert_events", sa.Column("facts", postgresql.JSONB(astext_type=sa.Text()), nullable=True))
     op.add_column(
         "deliveries",
