@@ -84,6 +84,14 @@ class DeviceUpdate(BaseModel):
     language: Language | None = None
     app_version: str | None = Field(default=None, max_length=32)
 
+    @model_validator(mode="after")
+    def _one_address(self):
+        given = [n for n in ("fcm_token", "fcm_installation_id", "apns_token", "webpush_subscription")
+                 if getattr(self, n) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give one push address, not {len(given)}: {', '.join(given)}")
+        return self
+
 
 class DeviceOut(BaseModel):
     id: int

@@ -100,6 +100,10 @@ async def register_device(
 
 async def update_device(session: AsyncSession, current: CurrentDevice, upd: DeviceUpdate) -> Device:
     device = await session.get(Device, current.device_id)
+    if upd.apns_token and device.platform != "ios":
+        raise AppError("apns_token is for platform ios", code="wrong_platform", status_code=422)
+    if upd.webpush_subscription and device.platform != "web":
+        raise AppError("webpush_subscription is for platform web", code="wrong_platform", status_code=422)
     reg_like = DeviceRegistration(
         platform=device.platform,
         fcm_token=upd.fcm_token,

@@ -103,3 +103,12 @@ async def test_error_logs_carry_no_sql_parameters(settings, monkeypatch):
     everything = "\n".join(recorded.lines)
     assert "server.unhandled_error" in everything and "no_such_column" in everything  # the statement is there
     assert secret not in everything and str(2**70) not in everything
+
+
+async def test_device_update_with_two_push_addresses_or_the_wrong_platform_is_422(client, resident):
+    headers, _ = resident  # an android device
+    r = await client.patch("/v1/me/device", headers=headers,
+                           json={"fcm_token": "aaaaaaaaaa", "fcm_installation_id": "bbbbbbbbbb"})
+    assert r.status_code == 422, r.text
+    r = await client.patch("/v1/me/device", headers=headers, json={"apns_token": "ab" * 32})
+    assert r.status_code == 422 and r.json()["code"] == "wrong_platform", r.text
