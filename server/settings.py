@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     # --- residents ---------------------------------------------------------------
     # Peers: Yahoo!防災速報 3, FEMA 5; product aim is 10.
     max_places_per_resident: int = 10
+    # A household member's phones, tablet and browsers; more than this is a script, not a person.
+    max_devices_per_resident: int = 10
     # Current location is sensitive; keep it only as long as alert targeting needs it.
     location_retention_hours: int = 72
     # A point this far outside every area polygon (gap or offshore) still snaps to the nearest.

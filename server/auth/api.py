@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy import text
 
@@ -22,13 +22,17 @@ def _device_out(d) -> DeviceOut:
 @router.post("/v1/devices", status_code=201, response_model=DeviceRegistered)
 async def register_device(
     reg: DeviceRegistration,
+    request: Request,
     session: AsyncSession = SESSION,
     current: CurrentDevice | None = Depends(optional_device),
 ):
     """Register a device. Without a token this creates a new resident; with a valid token the
     device joins the caller's resident (a second phone). A push address registered before is
-    moved here, never duplicated."""
-    device, token, moved_from = await service.register_device(session, reg, current)
+    moved here, never duplicated, and only with a bearer token of the resident holding it (else 409);
+    the device it moves from (the same app install, registered before) is removed."""
+    device, token, moved_from = await service.register_device(
+        session, reg, current, max_devices=request.app.state.settings.max_devices_per_resident
+    )
     return DeviceRegistered(resident_id=device.resident_id, device_id=device.id, token=token, moved_from_device_id=moved_from)
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth.models import Device, Resident
 from server.auth.schemas import DeviceRegistration, DeviceUpdate
 from server.auth.tokens import hash_token, new_token
-from server.errors import AppError, Conflict, Unauthorized
+from server.errors import AppError, Conflict, LimitExceeded, Unauthorized
 from server.push.endpoints import EndpointNotPublic, require_public
 
 
@@ -42,10 +42,12 @@ async def _check_push_address(kind: str | None, address: str | None) -> None:
 async def _move_push_address(
     session: AsyncSession, kind: str | None, address: str | None, current: CurrentDevice | None, keep_device: int | None
 ) -> int | None:
-    """Detach a push address from the device holding it, so it is never registered twice — but
-    only for the holder's own resident (a request with the bearer token of one of its devices).
+    """Move a push address off the device holding it, so it is never registered twice — but only
+    for the holder's own resident (a request with the bearer token of one of its devices).
     Anyone else who sends it gets 409: a push address is no credential, and moving it silenced
-    that phone and routed its family's messages elsewhere."""
+    that phone and routed its family's messages elsewhere. A push address names one app
+    install, so the device it moves from is that install's earlier registration: it is
+    removed, and its bearer token stops working with it."""
     if not kind or not address:
         return None
     holder = (
@@ -62,18 +64,27 @@ async def _move_push_address(
             "this push address belongs to another device; send that device's bearer token to move it here",
             code="push_address_in_use",
         )
-    await session.execute(
-        update(Device).where(Device.id == holder.id).values(push_token=None, push_kind=None, webpush_subscription=None)
-    )
+    await session.execute(delete(Device).where(Device.id == holder.id))
     return holder.id
 
 
 async def register_device(
-    session: AsyncSession, reg: DeviceRegistration, current: CurrentDevice | None
+    session: AsyncSession, reg: DeviceRegistration, current: CurrentDevice | None, *, max_devices: int = 10
 ) -> tuple[Device, str, int | None]:
     """New device, for a new resident, or for the caller's resident when a valid token is sent."""
     kind, address = reg.push_address()
     await _check_push_address(kind, address)
+    if current is not None:
+        devices = (await session.execute(
+            select(func.count()).select_from(Device).where(Device.resident_id == current.resident_id)
+        )).scalar_one()
+        moving = kind is not None and (await session.execute(
+            select(Device.id).where(Device.push_kind == kind, Device.push_token == address,
+                                    Device.resident_id == current.resident_id)
+        )).first() is not None
+        if devices >= max_devices and not moving:
+            raise LimitExceeded(f"at most {max_devices} devices per resident; unregister one first",
+                                detail={"limit": max_devices})
     if current is None:
         resident = Resident(language=reg.language)
         session.add(resident)

@@ -43,3 +43,23 @@ async def test_the_owner_moves_it_to_a_second_device(client, engine):
     r = await client.patch("/v1/me/device", json={"fcm_token": "own-fcm-token-3"},
                            headers={"Authorization": f"Bearer {second['token']}"})
     assert r.status_code == 200
+
+
+async def test_the_registration_it_moves_from_loses_its_bearer_token(client):
+    """Issue 12 item 14: the same install registering again left its old device signed in."""
+    first = (await client.post("/v1/devices", json={"platform": "android", "fcm_token": "reinstalled-token"})).json()
+    old = {"Authorization": f"Bearer {first['token']}"}
+    second = (await client.post("/v1/devices", json={"platform": "android", "fcm_token": "reinstalled-token"},
+                                headers=old)).json()
+    assert (await client.get("/v1/me", headers=old)).status_code == 401
+    me = await client.get("/v1/me", headers={"Authorization": f"Bearer {second['token']}"})
+    assert me.status_code == 200 and [d["id"] for d in me.json()["devices"]] == [second["device_id"]]
+
+
+async def test_devices_per_resident_are_limited(app, client):
+    first = (await client.post("/v1/devices", json={"platform": "web"})).json()
+    headers = {"Authorization": f"Bearer {first['token']}"}
+    limit = app.state.settings.max_devices_per_resident
+    codes = [(await client.post("/v1/devices", json={"platform": "web"}, headers=headers)).status_code
+             for _ in range(limit)]
+    assert codes == [201] * (limit - 1) + [409]
