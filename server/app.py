@@ -168,7 +168,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from server.staff.settings import get_staff_settings
 
     # Outside the routers and their fast paths: no NUL reaches any of them (server.input_guard).
-    app.add_middleware(NulGuardMiddleware)
+    app.add_middleware(NulGuardMiddleware, body_timeout=settings.request_body_timeout_seconds)
     app.add_middleware(
         ResidentRateLimit, fastapi_app=app, per_minute=get_staff_settings().resident_requests_per_minute
     )

@@ -1,4 +1,6 @@
-"""Edge check on every request: no NUL character in the path, the query or a JSON / form body.
+"""Edge check on every request: no NUL character in the path, the query or a JSON / form body,
+and a body that arrives within its deadline (408 otherwise: a client trickling its body held
+its connection and a worker's attention for as long as it liked).
 
 PostgreSQL text cannot hold U+0000, so a NUL reaching a query was a 500 on a dozen routes
 (labels, names, messages, usernames, tokens, filters, jsonb notes, path ids). Refusing it
@@ -10,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 from urllib.parse import parse_qsl, unquote_to_bytes
+
+import asyncio
 
 import orjson
 
@@ -63,26 +67,39 @@ def find_nuls(scope: dict, body: bytes | None) -> list[list]:
     return found
 
 
-class NulGuardMiddleware:
-    """Pure ASGI. Reads a JSON or form body whole (BodySizeLimitMiddleware outside it bounds it)
-    and hands it on unchanged; 422 ``validation_error`` when any NUL is found."""
+async def _answer(send, status: int, payload: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
+    await send({"type": "http.response.body", "body": payload})
 
-    def __init__(self, app):
+
+class NulGuardMiddleware:
+    """Pure ASGI. Reads a body whole within ``body_timeout`` seconds (BodySizeLimitMiddleware
+    outside it bounds its size) and hands it on unchanged; 422 ``validation_error`` when any
+    NUL is found, 408 ``request_timeout`` when the body is late."""
+
+    def __init__(self, app, body_timeout: float | None = None):
         self.app = app
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         body = None
         if scope.get("method") in BODY_METHODS:
-            chunks = []
-            while True:
-                message = await receive()
-                if message["type"] != "http.request":
-                    break
-                chunks.append(message.get("body", b""))
-                if not message.get("more_body", False):
-                    break
+            chunks: list[bytes] = []
+            try:
+                async with asyncio.timeout(self.body_timeout):
+                    while True:
+                        message = await receive()
+                        if message["type"] != "http.request":
+                            break
+                        chunks.append(message.get("body", b""))
+                        if not message.get("more_body", False):
+                            break
+            except TimeoutError:
+                return await _answer(send, 408, orjson.dumps(error_body(
+                    f"request body not received within {self.body_timeout:g} s", "request_timeout")))
             body = b"".join(chunks)
             replayed = False
 
@@ -98,13 +115,9 @@ class NulGuardMiddleware:
             app_receive = receive
         found = find_nuls(scope, body)
         if found:
-            payload = orjson.dumps(error_body(
+            return await _answer(send, 422, orjson.dumps(error_body(
                 "request validation failed", "validation_error",
                 [{"loc": loc, "msg": "the NUL character (U+0000) is not allowed", "type": "string_nul"}
                  for loc in found[:20]],
-            ))
-            await send({"type": "http.response.start", "status": 422, "headers": [
-                (b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
-            await send({"type": "http.response.body", "body": payload})
-            return
+            )))
         await self.app(scope, app_receive, send)

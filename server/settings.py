@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     api_workers: int = 1
     # Request bodies above this are refused with 413 before parsing (largest real body: a plan, ~20 KB).
     max_body_bytes: int = 256 * 1024
+    # The whole body must arrive within this: the largest (~20 KB) takes well under a second on
+    # a poor mobile link; a client trickling its body is answered 408 and its connection freed.
+    request_body_timeout_seconds: float = 10.0
     log_level: str = "INFO"
     log_json: bool = True
 
