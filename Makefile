@@ -46,14 +46,15 @@ postgis:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql-$$PGMAJOR-postgis-3 >/dev/null; \
 	fi
 
-# Debian's Chromium + ChromeDriver: the console is tested in a real headless browser.
+# Debian's Chromium + ChromeDriver: the console is tested in a real headless browser; the
+# Noto CJK fonts so its screenshots show Japanese, not empty boxes.
 browser:
-	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
-	  echo "chromium: present"; \
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null && fc-list 2>/dev/null | grep -qi 'Noto Sans CJK'; then \
+	  echo "chromium + CJK fonts: present"; \
 	else \
-	  echo "installing chromium and chromium-driver from Debian"; \
+	  echo "installing chromium, chromium-driver and fonts-noto-cjk from Debian"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  ($$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	  ($$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null) \
 	    || echo "chromium could not be installed: the console browser tests will skip"; \
 	fi
 
