@@ -2,16 +2,17 @@
 
 Rules, in order, for one resident and one alert:
 
-1. **Life-critical alerts always go** (EEW 警報, 大津波警報 / 津波警報, 緊急安全確保,
-   避難指示, J-ALERT — see ``AlertRanker.life_critical``): no category switch, threshold
-   or quiet hours holds them back for any of the resident's places.
+1. **Life-critical alerts always go** (the one definition of ``server.alert_facts``: EEW
+   警報, 大津波警報 / 津波警報, any 特別警報, 緊急安全確保, 避難指示, 噴火警報（居住地域）/
+   噴火速報, レベル5 氾濫発生, J-ALERT): no category switch, threshold, warning kind or
+   quiet hours holds them back for any of the resident's places.
 2. **Categories**: a category switched off is never notified (``categories: {"tsunami": false}``).
 3. **Seismic threshold** (earthquake, EEW): a place counts only if the intensity there
    reaches its threshold — per place (``seismic_thresholds: {"<place_id>": "5-"}``), else
    the resident's default (``seismic_min_intensity``), else ``DEFAULT_SEISMIC_MIN``.
-4. **Warning kinds** (weather warnings): a warning counts only if its level reaches
-   ``weather_min_level`` and, when ``warning_kinds`` is set, its name contains one of them
-   (``["大雨", "洪水"]``).
+4. **Warning kinds** (weather warnings): a warning kind counts only if its level reaches
+   ``weather_min_level`` (注意報 2, 警報 3, 特別警報 5 on the common danger scale) and, when
+   ``warning_kinds`` is set, it is one of them (``["大雨", "洪水"]``).
 5. **Drills** (訓練, exercises): only for residents with ``drills: true``, labelled as drills.
 6. **Quiet hours** (``quiet_hours: {"start": "22:00", "end": "07:00", "tz": "Asia/Tokyo"}``):
    anything still to notify is *held* — recorded in ``deliveries`` (status ``held``) and

@@ -2,12 +2,18 @@
 
 Given what the resident was told before (their ``deliveries`` row, if any), the danger
 the alert brings them now, their preferences and the clock, decide whether to push and
-what. The rules (issue 4, "Transitions, exactly once"):
+what. The danger is the event's facts at the resident's places (``server.alert_facts``:
+every product's newest document combined), never one document alone. The rules:
 
-- a new event notifies (unless preferences filter it, or quiet hours hold it);
-- an update notifies only when it raises the danger for that resident;
+- a new danger notifies (unless preferences filter it, or quiet hours hold it; a
+  life-critical one is never held);
+- a change notifies only when it raises the danger for that resident, or adds (or
+  raises) a warning kind at or above what they were told;
 - a lowering or an all-clear (rank 0) and a cancellation reach exactly those who were
-  told (status ``told`` / ``lowered``), once, and nobody else;
+  told (status ``told`` / ``lowered``), once, and nobody else — and only where the
+  danger's lifecycle allows them: an EEW (raise-only), an earthquake report
+  (observation) or a flash never lowers; only an authority product lowers or lifts a
+  warning (a 報知, a 津波情報 or an offshore observation never does);
 - an alert already applied to the row (``last_alert_id >= alert_id``) changes nothing, so a
   stream entry handled twice never pushes twice.
 """
