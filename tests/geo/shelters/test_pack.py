@@ -25,7 +25,8 @@ async def test_pack_carries_position_hazards_capacity_and_is_versioned(client, a
     # Unchanged: 304 without a body. The whole prefecture is its own pack.
     r = await client.get("/v1/shelters/pack", params={"municipality": "072010"}, headers={"If-None-Match": etag})
     assert r.status_code == 304 and r.content == b""
-    whole = await client.get("/v1/shelters/pack")
+    whole = await client.get("/v1/shelters/pack", headers={"Accept-Encoding": "gzip"})
+    assert whole.headers["content-encoding"] == "gzip" and whole.headers["vary"] == "Accept-Encoding"
     assert whole.json()["count"] == 3 and whole.headers["etag"] != etag
     # A change to what the pack carries gives a new version; live status (occupancy) does not.
     await add_shelters(status={"072010:1": {"occupancy": 100}})
