@@ -74,7 +74,8 @@ class Settings(BaseSettings):
         ]
     )
     cap_feeds: list[str] = Field(default_factory=list)
-    # Hosts documents may be fetched from, besides each feed's own host.
+    # Hosts documents may be fetched from, besides each feed's own origin: "host" on its
+    # scheme's default port (80/443), or "host:port" for that port only.
     feed_allowed_hosts: list[str] = Field(default_factory=lambda: ["www.data.jma.go.jp"])
     # JMA's high-frequency feeds update every minute.
     feed_poll_seconds: float = 60.0

@@ -118,6 +118,18 @@ async def _fetch(client: httpx.AsyncClient, url: str, *, max_bytes: int, headers
         raise FetchError("transport", f"{type(exc).__name__}: {exc}", transient=True) from exc
 
 
+def _origin(url: str) -> tuple[str, int] | None:
+    """(host, port) of an http(s) URL, the port defaulted by scheme; None for anything else."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:  # a port that is not a number or out of range
+        return None
+    return parts.hostname.lower(), port
+
+
 @dataclass
 class PollSummary:
     feeds_polled: int = 0
@@ -317,12 +329,16 @@ class FeedPoller:
     def _allowed_link(self, feed_url: str, link: str | None) -> bool:
         if not link:
             return False
-        parts = urlsplit(link)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        origin = _origin(link)
+        if origin is None:
             return False
-        host = parts.hostname.lower()
-        allowed = {urlsplit(feed_url).hostname or ""} | {h.lower() for h in self.settings.feed_allowed_hosts}
-        return host in allowed
+        # The feed's own origin (host and port), or an allowed host on its scheme's default port
+        # ("host:port" allows that port): a link to another port of an allowed host is off-site.
+        allowed = {_origin(feed_url)}
+        for entry in self.settings.feed_allowed_hosts:
+            host, _, port = entry.lower().partition(":")
+            allowed |= {(host, int(port))} if port.isdigit() else {(host, 80), (host, 443)}
+        return origin in allowed
 
     async def _handle_entries(self, feed_url: str, items: list[FeedItem], summary: PollSummary) -> bool:
         """Fetch and ingest the entries not yet settled. True when none is left pending."""

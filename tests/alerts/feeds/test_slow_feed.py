@@ -85,6 +85,7 @@ async def test_other_feeds_entries_are_stored_within_one_interval_while_one_feed
         "feed_fetch_deadline_seconds": 120.0,
         "feed_timeout_seconds": 5.0,  # per read: a byte a second never trips it
         "feed_fetch_concurrency": 2,
+        "feed_allowed_hosts": [f"127.0.0.1:{trickler.port}"],  # the slow documents' origin
     })
     for i in range(6):  # more trickling documents than the fetch slots
         feed_server.store.publish("other", f"slow_{i}", b"<x/>", link=trickler.url(f"/data/slow_{i}"))
