@@ -12,6 +12,7 @@ from server.auth.schemas import DeviceRegistration, DeviceUpdate
 from server.auth.tokens import hash_token, new_token
 from server.errors import AppError, Conflict, LimitExceeded, Unauthorized
 from server.push.endpoints import EndpointNotPublic, require_public
+from server.push.outbox import forget_devices
 
 
 @dataclass(slots=True)
@@ -154,7 +155,10 @@ async def get_me(session: AsyncSession, current: CurrentDevice) -> tuple[Residen
 
 
 async def erase_resident(session: AsyncSession, current: CurrentDevice) -> None:
-    """Erase the resident and everything of theirs: every table references residents ON DELETE CASCADE."""
+    """Erase the resident and everything of theirs: every table referencing residents does so ON
+    DELETE CASCADE; the push outbox names devices by id only, so their rows go explicitly."""
+    device_ids = (await session.scalars(select(Device.id).where(Device.resident_id == current.resident_id))).all()
+    await forget_devices(session, list(device_ids))
     await session.execute(delete(Resident).where(Resident.id == current.resident_id))
 
 

@@ -8,6 +8,7 @@ a real provider, a send is an effect outside the caller's unit of work.
 
 from __future__ import annotations
 
+from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -49,3 +50,14 @@ class OutboxProvider:
 
     async def aclose(self) -> None:
         return None
+
+
+async def forget_devices(session: AsyncSession, device_ids: list[int]) -> int:
+    """Delete what the outbox recorded for these devices (their push tokens and message bodies):
+    a resident's erasure removes everything that names them or their devices."""
+    if not device_ids:
+        return 0
+    result = await session.execute(
+        delete(PushOutboxMessage).where(PushOutboxMessage.device_id.in_([str(d) for d in device_ids]))
+    )
+    return result.rowcount or 0
