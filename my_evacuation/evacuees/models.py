@@ -76,8 +76,9 @@ class ShelterCheckin(Base):
 
 
 class OutsideEvacuation(Base):
-    """A household evacuated but not in a shelter; one row per resident, cleared by the resident
-    or when it expires (a day after the last update unless renewed)."""
+    """A household evacuated but not in a shelter; one row per resident, cleared by the resident,
+    when the events it evacuated for end, or when it expires (a day after the last update
+    unless renewed)."""
 
     __tablename__ = "outside_evacuations"
     __table_args__ = (
@@ -102,5 +103,8 @@ class OutsideEvacuation(Base):
     lon: Mapped[float | None] = mapped_column(Float)
     # Whose roster it is on: where the household is (a shared location), else its home.
     municipality_code: Mapped[str | None] = mapped_column(String(6))
+    # The alert events in force that the household had been told of when it last said where it
+    # is: once none of them is in force any more, the entry is cleared (the event ended).
+    during_events: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), server_default=text("'{}'::bigint[]"))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -100,14 +100,24 @@ async def home_municipality(session: AsyncSession, resident_id: int) -> str | No
 
 # --- outside shelters ------------------------------------------------------------------
 
+# An event in force, read as the pull and shelter notices read it (state and in_force_until),
+# and one the resident was told of (or had held by quiet hours), not a drill.
+_IN_FORCE = "e.state IN ('active', 'updated') AND e.in_force_until > now()"
+_TOLD_IN_FORCE = f"""d.status IN ('told', 'held') AND {_IN_FORCE}
+    AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.id = e.latest_alert_id AND a.is_drill)"""
+
 async def upsert_outside(session: AsyncSession, values: dict[str, Any]) -> dict:
     params = dict(values, members=orjson.dumps(values.get("members") or []).decode())
     row = (await session.execute(text(
-        """INSERT INTO outside_evacuations (resident_id, whereabouts, headcount, members, needs, note, share_location,
-                                            lat, lon, municipality_code, updated_at, expires_at)
+        f"""INSERT INTO outside_evacuations (resident_id, whereabouts, headcount, members, needs, note, share_location,
+                                            lat, lon, municipality_code, during_events, updated_at, expires_at)
            VALUES (:resident_id, :whereabouts, :headcount, CAST(:members AS jsonb), CAST(:needs AS text[]), :note,
-                   :share_location, :lat, :lon, :municipality_code, now(), :expires_at)
+                   :share_location, :lat, :lon, :municipality_code,
+                   ARRAY(SELECT DISTINCT d.event_id FROM deliveries d JOIN alert_events e ON e.id = d.event_id
+                         WHERE d.resident_id = :resident_id AND {_TOLD_IN_FORCE} ORDER BY 1),
+                   now(), :expires_at)
            ON CONFLICT (resident_id) DO UPDATE SET whereabouts = EXCLUDED.whereabouts, headcount = EXCLUDED.headcount,
+             during_events = EXCLUDED.during_events,
              members = EXCLUDED.members, needs = EXCLUDED.needs, note = EXCLUDED.note,
              share_location = EXCLUDED.share_location, lat = EXCLUDED.lat, lon = EXCLUDED.lon,
              municipality_code = EXCLUDED.municipality_code, updated_at = now(), expires_at = EXCLUDED.expires_at
@@ -130,6 +140,15 @@ async def delete_ended_checkins(session: AsyncSession, older_than: datetime) -> 
     return (await session.execute(text(
         "DELETE FROM shelter_checkins WHERE state <> 'in' AND COALESCE(checked_out_at, received_at) < :t"),
         {"t": older_than})).rowcount
+
+
+async def delete_outside_whose_events_ended(session: AsyncSession) -> int:
+    """Entries made while events were in force, none of which is any more."""
+    return (await session.execute(text(
+        f"""DELETE FROM outside_evacuations o
+            WHERE cardinality(o.during_events) > 0
+              AND NOT EXISTS (SELECT 1 FROM alert_events e
+                              WHERE e.id = ANY(o.during_events) AND {_IN_FORCE})"""))).rowcount
 
 
 async def delete_expired_outside(session: AsyncSession) -> int:

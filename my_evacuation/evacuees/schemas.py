@@ -101,5 +101,6 @@ class OutsideOut(BaseModel):
     share_location: bool
     location: Location | None
     municipality_code: str | None
+    until_events_end: list[int] = Field(description="alert events in force when it was set: cleared once all have ended")
     updated_at: datetime
     expires_at: datetime

@@ -258,6 +258,7 @@ def _present_outside(row: dict) -> dict[str, Any]:
                                "updated_at", "expires_at")}
     out["needs"] = list(row["needs"] or [])
     out["location"] = {"lat": row["lat"], "lon": row["lon"]} if row.get("lat") is not None else None
+    out["until_events_end"] = list(row.get("during_events") or [])
     return out
 
 

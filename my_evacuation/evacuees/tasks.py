@@ -1,6 +1,7 @@
-"""Evacuees' retention (picked up by ``server.scheduler``): households outside shelters whose
-entry expired (not renewed for a day) leave the table, not only the roster; ended check-ins
-leave after ``BOUSAI_EVACUEES_CHECKIN_RETENTION_DAYS``."""
+"""Evacuees' jobs (picked up by ``server.scheduler``): households outside shelters are cleared
+when every event they evacuated for has ended; expired entries (not renewed for a day) leave
+the table, not only the roster; ended check-ins leave after
+``BOUSAI_EVACUEES_CHECKIN_RETENTION_DAYS``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import structlog
 
 from my_evacuation.evacuees import repository as repo
 from my_evacuation.evacuees.config import get_evacuees_settings
-from server.scheduler import JobContext
+from server.scheduler import JobContext, ScheduledJob
 
 log = structlog.get_logger()
 
@@ -19,6 +20,14 @@ async def forget_expired_outside(ctx: JobContext) -> None:
     async with ctx.sessionmaker() as s, s.begin():
         n = await repo.delete_expired_outside(s)
     log.info("my_evacuation.evacuees.outside_expired", count=n)
+
+
+async def clear_outside_after_events(ctx: JobContext) -> int:
+    async with ctx.sessionmaker() as s, s.begin():
+        n = await repo.delete_outside_whose_events_ended(s)
+    if n:
+        log.info("my_evacuation.evacuees.outside_cleared", reason="events_ended", count=n)
+    return n
 
 
 async def forget_ended_checkins(ctx: JobContext) -> None:
@@ -32,3 +41,6 @@ RETENTION_TASKS = {
     "my_evacuation.evacuees.outside": forget_expired_outside,
     "my_evacuation.evacuees.checkins": forget_ended_checkins,
 }
+
+# Every few minutes: an all-clear should take the household off the roster soon after it.
+SCHEDULED_JOBS = [ScheduledJob("my_evacuation.evacuees.outside_events_ended", clear_outside_after_events, seconds=300)]

@@ -274,3 +274,32 @@ async def test_ended_checkins_are_forgotten_after_the_retention_but_never_those_
     async with engine.connect() as conn:
         left = sorted(r[0] for r in await conn.execute(text("SELECT id FROM shelter_checkins")))
     assert left == [ids[1], ids[2]]
+
+
+async def test_an_outside_entry_made_during_an_event_is_cleared_when_the_event_ends(app, client, engine):
+    from my_evacuation.evacuees.tasks import clear_outside_after_events
+
+    me, me_id = await new_resident(client)
+    calm, _ = await new_resident(client)
+    async with engine.begin() as conn:
+        ev = (await conn.execute(text(
+            "INSERT INTO alert_events (source, event_id, category, state, first_issued_at, last_issued_at, in_force_until) "
+            "VALUES ('cap', 'urn:test:evac', 'evacuation', 'active', now(), now(), now() + interval '6 hours') "
+            "RETURNING id"))).scalar_one()
+        await conn.execute(text(
+            "INSERT INTO deliveries (resident_id, event_id, category, status, rank, max_rank, first_alert_id, last_alert_id) "
+            "VALUES (:r, :e, 'evacuation', 'told', 4, 4, 0, 0)"), {"r": me_id, "e": ev})
+    r = await client.put("/v1/me/evacuation", headers=me, json={"whereabouts": "car"})
+    assert r.status_code == 200 and r.json()["until_events_end"] == [ev]
+    r = await client.put("/v1/me/evacuation", headers=calm, json={"whereabouts": "relatives"})
+    assert r.json()["until_events_end"] == []
+
+    class Ctx:
+        sessionmaker = app.state.sessionmaker
+
+    assert await clear_outside_after_events(Ctx()) == 0  # still in force
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE alert_events SET state = 'cleared' WHERE id = :e"), {"e": ev})
+    assert await clear_outside_after_events(Ctx()) == 1
+    assert (await client.get("/v1/me/evacuation", headers=me)).json() is None
+    assert (await client.get("/v1/me/evacuation", headers=calm)).json()["whereabouts"] == "relatives"
