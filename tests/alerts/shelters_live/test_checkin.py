@@ -303,3 +303,18 @@ async def test_an_outside_entry_made_during_an_event_is_cleared_when_the_event_e
     assert await clear_outside_after_events(Ctx()) == 1
     assert (await client.get("/v1/me/evacuation", headers=me)).json() is None
     assert (await client.get("/v1/me/evacuation", headers=calm)).json()["whereabouts"] == "relatives"
+
+
+async def test_erasing_a_checked_in_resident_takes_their_people_off_the_count(app, client, engine):
+    await add_shelters(engine)
+    op = await staff_headers(app, client, "municipal", FUKUSHIMA)
+    url = await _code(client, op, S_FUK)
+    me, _ = await new_resident(client)
+    other, _ = await new_resident(client)
+    for h, n in ((me, 3), (other, 2)):
+        r = await client.post("/v1/shelters/checkin", headers=h, json={"client_id": "e", "code": url, "at": _now(), "headcount": n})
+        assert r.status_code == 201
+    assert (await shelter_row(engine, S_FUK))["checked_in"] == 5
+    assert (await client.delete("/v1/me", headers=me)).status_code == 204
+    row = await shelter_row(engine, S_FUK)
+    assert (row["checked_in"], row["occupancy"]) == (2, 2)
