@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -40,6 +41,10 @@ KEY_PREFIX = "ratelimit:"
 # A limit check is one round trip to Redis on the local network (well under a millisecond):
 # one that has not answered in half a second is down as far as this request is concerned.
 REDIS_DEADLINE_SECONDS = 0.5
+# After Redis failed to answer, checks go straight to the in-process fallback for this long
+# instead of each request waiting out the deadline again (a silent Redis cost every request
+# half a second); then Redis is tried again.
+REDIS_RETRY_AFTER_FAILURE_SECONDS = 5.0
 # The in-process fallback forgets everything past this many keys (a flood of addresses must
 # not grow it without bound; forgetting only ever allows more).
 LOCAL_MAX_KEYS = 100_000
@@ -84,6 +89,16 @@ async def hit(redis: aioredis.Redis, name: str, subject: str, *, limit: int, win
     return Verdict(allowed=int(count) <= limit, count=int(count), limit=limit, retry_after=remaining)
 
 
+class _SkippedRedis(Exception):
+    """Redis failed a moment ago: not asked again yet."""
+
+
+def reset_fallback() -> None:
+    """Forget the in-process counts and ask Redis again at once (tests, and a Redis known back)."""
+    LOCAL.clear()
+    _skipped_until.clear()
+
+
 class LocalWindows:
     """The same fixed windows in this process's memory: the fallback while Redis is away."""
 
@@ -103,14 +118,28 @@ class LocalWindows:
 
 LOCAL = LocalWindows()
 _last_warned: dict[str, float] = {}
+# Per Redis client (each app has its own): when it may be asked again.
+_skipped_until: weakref.WeakKeyDictionary[aioredis.Redis, float] = weakref.WeakKeyDictionary()
 
 
-def _degraded(name: str, exc: BaseException) -> None:
+def _skipping(redis: aioredis.Redis) -> bool:
+    try:
+        return time.monotonic() < _skipped_until.get(redis, 0.0)
+    except TypeError:  # a client that cannot be weakly referenced: always ask it
+        return False
+
+
+def _degraded(redis: aioredis.Redis, name: str, exc: BaseException | None) -> None:
+    if exc is not None:
+        try:
+            _skipped_until[redis] = time.monotonic() + REDIS_RETRY_AFTER_FAILURE_SECONDS
+        except TypeError:
+            pass
     RATELIMIT_DEGRADED.labels(name).inc()
     now = time.monotonic()
     if now - _last_warned.get(name, -1e9) >= 60:
         _last_warned[name] = now
-        log.warning("server.ratelimit.redis_unavailable", limit=name, error=type(exc).__name__,
+        log.warning("server.ratelimit.redis_unavailable", limit=name, error=type(exc).__name__ if exc else None,
                     policy="counted in process until Redis answers")
 
 
@@ -119,10 +148,12 @@ async def hit_failsafe(
 ) -> Verdict:
     """:func:`hit`, counted in this process when Redis does not answer (see the module's policy)."""
     try:
+        if _skipping(redis):
+            raise _SkippedRedis()
         async with asyncio.timeout(REDIS_DEADLINE_SECONDS):
             return await hit(redis, name, subject, limit=limit, window=window, cost=cost)
-    except (RedisError, OSError, TimeoutError) as exc:
-        _degraded(name, exc)
+    except (RedisError, OSError, TimeoutError, _SkippedRedis) as exc:
+        _degraded(redis, name, None if isinstance(exc, _SkippedRedis) else exc)
         key, remaining = _key(name, subject, window)
         count = LOCAL.add(key, cost)
         return Verdict(allowed=count <= limit, count=count, limit=limit, retry_after=remaining, degraded=True)
@@ -133,13 +164,15 @@ async def give_back(redis: aioredis.Redis, name: str, subject: str, *, window: i
     key, _ = _key(name, subject, window)
     if key in LOCAL.counts:
         LOCAL.counts[key] = max(0, LOCAL.counts[key] - cost)
+    if _skipping(redis):
+        return
     try:
         async with asyncio.timeout(REDIS_DEADLINE_SECONDS), redis.pipeline(transaction=True) as pipe:
             pipe.decrby(key, cost)
             pipe.expire(key, window + 1)  # never a key without expiry, even across a window boundary
             await pipe.execute()
     except (RedisError, OSError, TimeoutError) as exc:
-        _degraded(name, exc)
+        _degraded(redis, name, exc)
 
 
 async def peek(redis: aioredis.Redis, name: str, subject: str, *, window: int) -> int:

@@ -75,7 +75,7 @@ async def test_database_that_refuses_is_503_not_500(settings, engine, proxy):
 
 
 async def test_redis_down_staff_sign_in_and_routes_answer_and_limits_fail_safe(settings, engine):
-    ratelimit.LOCAL.clear()
+    ratelimit.reset_fallback()
     async with app_with(settings, engine, redis_url=f"redis://127.0.0.1:{closed_port()}/15") as (app, client):
         await make_account(app, "prefecture", username="kiki")
         before = degraded("staff-login-pair")
@@ -95,4 +95,36 @@ async def test_redis_down_staff_sign_in_and_routes_answer_and_limits_fail_safe(s
         codes = [(await client.post("/v1/staff/auth/login", json={"username": "kiki", "password": "wrong password!"}))
                  .status_code for _ in range(12)]
         assert codes.count(401) == 10 and codes[-1] == 429
-    ratelimit.LOCAL.clear()
+    ratelimit.reset_fallback()
+
+
+async def test_a_redis_that_never_answers_costs_one_deadline_not_one_per_request(settings, engine):
+    import asyncio
+
+    held = []
+
+    async def silent(reader, writer):
+        held.append(writer)  # accepted, never answered
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    ratelimit.reset_fallback()
+    try:
+        async with app_with(settings, engine, redis_url=f"redis://127.0.0.1:{port}/15") as (app, client):
+            took = []
+            for _ in range(4):
+                started = time.monotonic()
+                r = await client.post("/v1/devices", json={"platform": "web"})
+                took.append(time.monotonic() - started)
+                assert r.status_code == 201, r.text
+            assert took[0] < ratelimit.REDIS_DEADLINE_SECONDS + 1.0
+            assert max(took[1:]) < ratelimit.REDIS_DEADLINE_SECONDS, took
+            started = time.monotonic()
+            r = await client.get("/readyz")
+            assert r.status_code == 503 and time.monotonic() - started < 2.0
+            assert r.json()["detail"]["redis"].startswith("error")
+    finally:
+        for w in held:
+            w.close()
+        server.close()
+        ratelimit.reset_fallback()
