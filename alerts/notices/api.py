@@ -54,6 +54,18 @@ async def get_notice(notice_id: RowId, session: AsyncSession = SESSION,
     return service.view(await service.get_notice(session, principal, notice_id))
 
 
+@router.post("/v1/staff/notices/{notice_id}/preview")
+async def preview_notice(notice_id: RowId, session: AsyncSession = SESSION,
+                         principal: StaffPrincipal = Depends(readers)):
+    """Who this notice would tell what if it were issued now: counts per outcome (new, raise,
+    lower, clear, cancel, hold), whether it is life-critical, its level on the common danger
+    scale, and one message per outcome and language — by the fan-out's own rules, on the
+    residents' current state. Nothing is sent or kept; no resident is named."""
+    from alerts.notices.issue import preview
+
+    return await preview(session, await service.get_notice(session, principal, notice_id))
+
+
 @router.patch("/v1/staff/notices/{notice_id}")
 async def edit_notice(notice_id: RowId, body: NoticeChanges, session: AsyncSession = SESSION,
                       principal: StaffPrincipal = Depends(operators)):

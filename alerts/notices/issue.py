@@ -136,21 +136,12 @@ def build_cap(
     )
 
 
-async def issue(session: AsyncSession, principal: StaffPrincipal, n: EvacuationNotice) -> EvacuationNotice:
-    from alerts.notices.service import _audit_view, _primary_municipality, geometry_of
+async def render_notice(session: AsyncSession, n: EvacuationNotice, now: datetime) -> tuple[CapAlert, dict, dict, list[dict]]:
+    """The notice as it would go out now: its CAP document, that document read back by our
+    own CAP parser (what ingest stores), its messages and the shelters it names."""
+    from alerts.notices.service import geometry_of
 
-    previous = None
-    if n.references_id is not None:
-        previous = await session.get(EvacuationNotice, n.references_id, with_for_update=True)
-        if previous is None or previous.state != "issued":
-            raise Conflict(
-                f"notice {n.references_id} is no longer the current issued notice; start again from the latest",
-                code="chain_moved",
-            )
     settings = get_staff_settings()
-    now = datetime.now(UTC).replace(microsecond=0)
-    sent = cap_time(now)
-    before = _audit_view(n)
     shelters = await _shelters(session, list(n.shelter_ids or []))
     area_label = await _area_label(session, n)
     messages = templates.render(
@@ -160,12 +151,9 @@ async def issue(session: AsyncSession, principal: StaffPrincipal, n: EvacuationN
     geometry = geometry_of(n)
     refs = await _references(session, n, settings.cap_sender)
     cap = build_cap(
-        n, sent=sent, sender=settings.cap_sender, sender_name=settings.cap_sender_name, messages=messages,
+        n, sent=cap_time(now), sender=settings.cap_sender, sender_name=settings.cap_sender_name, messages=messages,
         area_label=area_label, geometry=geometry, references=refs, shelters=shelters,
     )
-    await cap_service.publish(session, cap, subject_type="notice", subject_id=str(n.id), sent_at=now,
-                              title=messages["ja"]["headline"])
-
     # Our own CAP document, read back by the feed parser: the stored alert is what any CAP receiver would see.
     normalized = parse_alert(etree.fromstring(to_xml(cap).encode("utf-8")), file=None).to_dict()
     normalized.update(
@@ -183,6 +171,36 @@ async def issue(session: AsyncSession, principal: StaffPrincipal, n: EvacuationN
     )
     if geometry is not None:
         normalized["geometry"] = geometry
+    return cap, normalized, messages, shelters
+
+
+async def preview(session: AsyncSession, n: EvacuationNotice) -> dict:
+    """Who the notice would tell what if it were issued now: the fan-out's own rules on the
+    residents' current state (``alerts.delivery.preview``), nothing published or kept."""
+    from alerts.delivery.preview import preview as delivery_preview
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    _, normalized, _, _ = await render_notice(session, n, now)
+    normalized["source_id"] = f"preview:{normalized.get('source_id')}"
+    return await delivery_preview(session, normalized, now=now)
+
+
+async def issue(session: AsyncSession, principal: StaffPrincipal, n: EvacuationNotice) -> EvacuationNotice:
+    from alerts.notices.service import _audit_view, _primary_municipality
+
+    previous = None
+    if n.references_id is not None:
+        previous = await session.get(EvacuationNotice, n.references_id, with_for_update=True)
+        if previous is None or previous.state != "issued":
+            raise Conflict(
+                f"notice {n.references_id} is no longer the current issued notice; start again from the latest",
+                code="chain_moved",
+            )
+    now = datetime.now(UTC).replace(microsecond=0)
+    before = _audit_view(n)
+    cap, normalized, messages, shelters = await render_notice(session, n, now)
+    await cap_service.publish(session, cap, subject_type="notice", subject_id=str(n.id), sent_at=now,
+                              title=messages["ja"]["headline"])
     result = await ingest(session, normalized)
 
     n.state = "issued"

@@ -94,6 +94,7 @@ REQUESTS = {
     ("GET", "/v1/staff/notices"): lambda f, m: _r("/v1/staff/notices"),
     ("POST", "/v1/staff/notices"): lambda f, m: _r("/v1/staff/notices", _draft_body(m)),
     ("GET", "/v1/staff/notices/{notice_id}"): lambda f, m: _ra(f.notice(m), "/v1/staff/notices/{}"),
+    ("POST", "/v1/staff/notices/{notice_id}/preview"): lambda f, m: _ra(f.notice(m), "/v1/staff/notices/{}/preview"),
     ("PATCH", "/v1/staff/notices/{notice_id}"): lambda f, m: _ra(f.notice(m), "/v1/staff/notices/{}", {"reason": "y"}),
     ("POST", "/v1/staff/notices/{notice_id}/submit"): lambda f, m: _ra(f.notice(m), "/v1/staff/notices/{}/submit"),
     ("POST", "/v1/staff/notices/{notice_id}/approve"): lambda f, m: _ra(
