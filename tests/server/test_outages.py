@@ -50,9 +50,10 @@ async def test_database_that_never_answers_is_503_within_the_deadlines(settings,
         assert r.status_code == 503 and time.monotonic() - started < 2.0
         assert r.json()["detail"]["database"].startswith("error") and r.json()["detail"]["redis"] == "ok"
         assert int(r.headers["retry-after"]) > 0
-        for method, path in (("GET", "/v1/me"), ("GET", "/v1/shelters?lat=37.75&lon=140.47")):
+        for method, path, body in (("GET", "/v1/me", None), ("GET", "/v1/shelters?lat=37.75&lon=140.47", None),
+                                   ("PUT", "/v1/me/location", {"lat": 37.75, "lon": 140.47})):  # the raw-pool fast path
             started = time.monotonic()
-            r = await client.request(method, path, headers={"Authorization": f"Bearer {token}"})
+            r = await client.request(method, path, headers={"Authorization": f"Bearer {token}"}, json=body)
             took = time.monotonic() - started
             assert r.status_code == 503, r.text
             assert r.json()["code"] == "database_unavailable" and int(r.headers["retry-after"]) > 0
