@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import io
 import random
 import socket
@@ -45,6 +46,7 @@ import orjson
 import redis.asyncio as aioredis
 import structlog
 from prometheus_client import Counter, Histogram
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
@@ -406,14 +408,22 @@ class RealtimeSource:
             # DMDATA's non-XML products (A/N telegrams, binary): the parsers read JMA XML only.
             REALTIME_MESSAGES.labels("not_xml").inc()
             return
-        if not await self.redis.set(message_key(mid), self.instance, nx=True, ex=self.realtime.dedupe_ttl_seconds):
+        try:
+            claimed = await self.redis.set(message_key(mid), self.instance, nx=True,
+                                           ex=self.realtime.dedupe_ttl_seconds)
+        except RedisError as exc:  # no cheap dedupe without Redis: ingest's own (source, source_id) still holds
+            claimed = True
+            REALTIME_ERRORS.labels("dedupe_unavailable").inc()
+            log.warning("alerts.realtime.dedupe_unavailable", id=mid, error=str(exc)[:200])
+        if not claimed:
             REALTIME_MESSAGES.labels("duplicate").inc()
             self._observe("duplicate", mid, connection=n)
             return
         try:
             self.queue.put_nowait(Delivery(mid, msg, received, n, test))
         except asyncio.QueueFull:
-            await self.redis.delete(message_key(mid))
+            with contextlib.suppress(RedisError):
+                await self.redis.delete(message_key(mid))
             REALTIME_MESSAGES.labels("queue_full").inc()
             log.error("alerts.realtime.queue_full", id=mid, size=self.queue.qsize())
 
@@ -462,13 +472,17 @@ class RealtimeSource:
             except Exception as exc:
                 if attempt == STORE_ATTEMPTS:
                     # Give the id back: another socket or a redelivery may store it; PULL will.
-                    await self.redis.delete(message_key(mid))
+                    with contextlib.suppress(RedisError):
+                        await self.redis.delete(message_key(mid))
                     REALTIME_MESSAGES.labels("store_failed").inc()
                     log.error("alerts.realtime.store_failed", id=mid, error=repr(exc)[:300])
                     return []
                 await asyncio.sleep(0.2 * 2**attempt)
         stored_at = time.monotonic()
-        await mark_delivered(self.redis, stored.alert_ids, self.realtime.dedupe_ttl_seconds)
+        try:
+            await mark_delivered(self.redis, stored.alert_ids, self.realtime.dedupe_ttl_seconds)
+        except RedisError as exc:  # only the gap figure suffers: PULL would count this one as missed
+            log.warning("alerts.realtime.mark_delivered_failed", id=mid, error=str(exc)[:200])
         if stored.invalid:
             REALTIME_ERRORS.labels("invalid_alert").inc(len(stored.invalid))
             log.warning("alerts.realtime.invalid_alert", id=mid, error="; ".join(stored.invalid)[:300])

@@ -433,3 +433,19 @@ async def test_eew_chain_reaches_each_resident_through_the_worker_once_per_alert
         assert len(await delivery(sm, inland.resident_id)) == 1
     finally:
         await truncate_all(engine)
+
+
+async def test_without_redis_messages_are_still_stored_once(rt_server, settings, sessionmaker):
+    """Redis unreachable (nothing listens on loopback port 1): no cheap dedupe, no relay, but
+    the alert is stored, once, by ingest's own key; the outbox catch-up relays it later."""
+    import redis.asyncio as aioredis
+
+    dead = aioredis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    try:
+        async with Running(settings, rt_settings(rt_server, connections=2), sessionmaker, dead) as run:
+            await rt_server.wait_connections(2)
+            await rt_server.publish(eew_document(serial=1, origin=datetime.now(UTC), warning=True))
+            await until(lambda: run.recorder.count("stored") == 2, what="both copies handled")
+    finally:
+        await dead.aclose()
+    assert await count_alerts(sessionmaker) == 1
