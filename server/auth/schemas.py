@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
 from server.push.endpoints import endpoint_problem
 
@@ -10,8 +10,19 @@ from server.push.endpoints import endpoint_problem
 LANGUAGES = (
     "ja", "ja-easy", "en", "zh-Hans", "zh-Hant", "ko", "es", "pt", "vi", "th", "id", "tl", "ne", "km", "my", "mn",
 )  # fmt: skip
-Language = Literal[
-    "ja", "ja-easy", "en", "zh-Hans", "zh-Hant", "ko", "es", "pt", "vi", "th", "id", "tl", "ne", "km", "my", "mn"
+
+
+def _language_tag(value: object) -> object:
+    # A tag naming one of them another way (zh-TW, pt-BR, fil, ja-x-easy, en-US) is stored
+    # as the one it names; anything else is left for the Literal to refuse.
+    from server.i18n import match_language
+
+    return (match_language(value) or value) if isinstance(value, str) else value
+
+
+Language = Annotated[
+    Literal["ja", "ja-easy", "en", "zh-Hans", "zh-Hant", "ko", "es", "pt", "vi", "th", "id", "tl", "ne", "km", "my", "mn"],
+    BeforeValidator(_language_tag),
 ]
 
 
