@@ -162,7 +162,8 @@ def _outcome(doc: str, payload: dict, place: SimPlace, ctx: Any, d: Any, ex: Any
     return {
         "doc": doc,
         "place": place.id,
-        "action": ACTIONS[d.action],
+        # Anything recorded but not pushed because of quiet hours is a hold (a held lowering too).
+        "action": "hold" if d.held else ACTIONS[d.action],
         "category": ctx.category,
         "product": product_of(payload).family,
         "level": 0 if ending or ex is None else ex.level,

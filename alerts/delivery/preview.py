@@ -79,7 +79,7 @@ async def preview(session: AsyncSession, normalized: dict[str, Any], *, now: dat
                     if d.action not in ACTIONS:
                         continue
                     residents += 1
-                    action = ACTIONS[d.action]
+                    action = "hold" if d.held else ACTIONS[d.action]
                     actions[action] += 1
                     life_critical = life_critical or ex.life_critical
                     level = max(level, ex.level)

@@ -392,7 +392,9 @@ async def fan_out(
         # not. Only a product that can lift it ends it (an observation or a 報知 never does).
         if ctx.event_state == "cancelled":
             await _end_for_unmatched(sessionmaker, redis, ctx, "cancelled", stats, now)
-        elif ctx.event_state == "cleared" and ctx.ranker.can_lower:
+        elif ctx.ranker.can_lower and (ctx.event_state == "cleared" or ctx.payload.get("source") == "cap"):
+            # A CAP message states its whole area: whoever it no longer covers is out of it
+            # (an order narrowed to fewer districts is lifted for the rest).
             await _end_for_unmatched(sessionmaker, redis, ctx, "cleared", stats, now)
     async with sessionmaker() as session, session.begin():
         await repo.mark_fanned_out(session, alert_id)

@@ -88,6 +88,10 @@ def expose(ranker: AlertRanker, prefs: Preferences, matches) -> Exposure:
         lc = d.rank > 0 and d.life_critical
         ex.life_critical = ex.life_critical or lc
         counted = d.rank
+        if d.tsunami_grade == "forecast":
+            # 津波予報（若干の海面変動）: no damage expected. Worth saying to someone who was told of a
+            # warning (as its lowering), never worth waking anyone for.
+            counted = 0
         kinds = d.kinds
         if not lc:
             if not category_on:

@@ -457,3 +457,22 @@ async def test_preview_tells_who_would_be_told_what_and_keeps_nothing(committed,
     async with committed() as s:
         assert (await s.execute(text("SELECT count(*) FROM alerts"))).scalar_one() == 0
         assert (await s.execute(text("SELECT count(*) FROM deliveries"))).scalar_one() == 0
+
+
+async def test_cap_order_narrowed_to_another_area_is_lifted_for_the_rest(committed, redis_client, tmp_path):
+    first = CAP / "evacuation_level4_fukushima.xml"
+    text = first.read_text(encoding="utf-8")
+    ident = re.search(r"<identifier>([^<]*)</identifier>", text).group(1)
+    sender = re.search(r"<sender>([^<]*)</sender>", text).group(1)
+    sent = re.search(r"<sent>([^<]*)</sent>", text).group(1)
+    narrowed = re.sub(r"<polygon>[^<]*</polygon>",
+                      "<polygon>37.9000,140.1000 37.9000,140.1010 37.9010,140.1010 37.9000,140.1000</polygon>", text)
+    narrowed = narrowed.replace(f"<identifier>{ident}</identifier>", f"<identifier>{ident}-2</identifier>")
+    narrowed = narrowed.replace(f"<sent>{sent}</sent>", "<sent>2025-08-10T15:00:00+09:00</sent>")
+    narrowed = narrowed.replace("<msgType>Alert</msgType>", "<msgType>Update</msgType>")
+    narrowed = re.sub(r"(<scope>[^<]*</scope>)", rf"\1\n  <references>{sender},{ident},{sent}</references>", narrowed, count=1)
+    path = tmp_path / "narrowed.xml"
+    path.write_text(narrowed, encoding="utf-8")
+    places = "id,lat,lon\nwatari,37.737,140.487\n"  # inside the first order's polygon only
+    out = await simulate(committed, redis_client, places, [first, path])
+    assert [o["action"] for o in out] == ["new", "clear"], out
