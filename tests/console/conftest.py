@@ -96,3 +96,21 @@ def browser():
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+SCREENSHOTS = os.environ.get("BOUSAI_CONSOLE_SCREENSHOTS") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "build", "console-screenshots")
+
+
+@pytest.fixture
+def screenshot():
+    """Save what the browser shows as build/console-screenshots/<name>.png (an artifact to look
+    at: the tests check the page's structure, a person checks that it reads well)."""
+    os.makedirs(SCREENSHOTS, exist_ok=True)
+
+    def shoot(driver, name: str) -> str:
+        path = os.path.abspath(os.path.join(SCREENSHOTS, name + ".png"))
+        driver.save_screenshot(path)
+        return path
+
+    return shoot
