@@ -260,7 +260,7 @@ def fit_body(action: str, fact: str, guidance: str | None, free: str, sep: str, 
                 break
             kept += s
         if kept:
-            return join(head, kept.rstrip() + ELLIPSIS)
+            return join(head, kept.rstrip() + (ELLIPSIS if len(kept.strip()) < len(plan) else ""))
     return clip(plan, limit)  # one sentence longer than a whole body: nothing else can be done
 
 
