@@ -476,3 +476,15 @@ async def test_cap_order_narrowed_to_another_area_is_lifted_for_the_rest(committ
     places = "id,lat,lon\nwatari,37.737,140.487\n"  # inside the first order's polygon only
     out = await simulate(committed, redis_client, places, [first, path])
     assert [o["action"] for o in out] == ["new", "clear"], out
+
+
+# --- 9. targeting: a split city sits in its parent's quake area --------------------------------
+
+
+async def test_konan_hears_the_nakadori_report_at_koriyamas_own_intensity(committed, redis_client):
+    doc = reference_path("jmaxml", "real", "20240101072429_0_VXSE53_010000.xml")
+    (alert,) = parse_document(doc.read_bytes())
+    koriyama = next(a for a in alert.areas if a["code"] == "0720300")
+    out = await simulate(committed, redis_client, "id,lat,lon,threshold\nkonan,37.42,140.14,1\n", [doc])
+    (o,) = out  # 郡山市湖南 (0720302) is 中通り (250) and reached through 郡山市's 0720300
+    assert o["action"] == "new" and o["intensity"] == koriyama["intensity"]
