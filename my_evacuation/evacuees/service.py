@@ -101,9 +101,12 @@ async def _shelter_now(session: AsyncSession, shelter_id: str) -> dict | None:
 
 
 async def _end(session: AsyncSession, row: dict, state: str, *, at: datetime | None = None,
-               checkout_client_id: str | None = None) -> dict | None:
-    """End a check-in that is ``in``: it leaves the shelter's count."""
+               checkout_client_id: str | None = None, resident_id: int | None = None) -> dict | None:
+    """End a check-in that is ``in``: the resident's status goes back, then — last, so the
+    shelter's row lock is held only to the commit — its people leave the shelter's count."""
     await repo.set_state(session, row["id"], state, checked_out_at=at, checkout_client_id=checkout_client_id)
+    if resident_id is not None:
+        await statuses.left_shelter(session, resident_id, row["shelter_id"])
     return await shelters_repo.adjust_checked_in(session, row["shelter_id"], -row["headcount"])
 
 
@@ -184,10 +187,7 @@ async def _check_out_row(session: AsyncSession, row: dict, at: datetime, checkou
         await repo.set_state(session, row["id"], "moved", checked_out_at=at, checkout_client_id=checkout_client_id)
         shelter = await _shelter_now(session, row["shelter_id"])
     else:
-        await _end(session, row, "out", at=at, checkout_client_id=checkout_client_id)
-        shelter = await _shelter_now(session, row["shelter_id"])
-        if resident_id is not None:
-            await statuses.left_shelter(session, resident_id, row["shelter_id"])
+        shelter = await _end(session, row, "out", at=at, checkout_client_id=checkout_client_id, resident_id=resident_id)
     return _present(await repo.by_id(session, row["id"]), shelter)
 
 
@@ -274,10 +274,6 @@ async def set_outside(session: AsyncSession, resident_id: int, body: OutsideIn, 
         municipality = codes_here.municipality_code if codes_here else None
     municipality = municipality or await repo.home_municipality(session, resident_id)
     await repo.lock_resident(session, resident_id)
-    cur = await repo.current_of_resident(session, resident_id)
-    if cur is not None:  # left the shelter for the car, the relatives… (no check-out was sent)
-        await _end(session, cur, "out", at=datetime.now(UTC))
-        await statuses.left_shelter(session, resident_id, cur["shelter_id"])
     ttl = timedelta(hours=get_evacuees_settings().outside_ttl_hours)
     row = await repo.upsert_outside(session, {
         "resident_id": resident_id, "whereabouts": body.whereabouts, "headcount": headcount, "members": members,
@@ -285,6 +281,9 @@ async def set_outside(session: AsyncSession, resident_id: int, body: OutsideIn, 
         "lat": body.location.lat if body.location else None, "lon": body.location.lon if body.location else None,
         "municipality_code": municipality, "expires_at": datetime.now(UTC) + ttl,
     })
+    cur = await repo.current_of_resident(session, resident_id)
+    if cur is not None:  # left the shelter for the car, the relatives… (no check-out was sent)
+        await _end(session, cur, "out", at=datetime.now(UTC), resident_id=resident_id)
     return _present_outside(row)
 
 
