@@ -21,6 +21,7 @@ from alerts.notices.schemas import NoticeIn
 from server.db import unit_of_work
 from server.staff.principal import StaffPrincipal
 from tests.alerts.delivery.conftest import quake_doc, store, tsunami_doc, weather_doc
+from tests.alerts.notices.e2e_kit import new_resident
 from tests.alerts.reports.test_reports import _answers
 from tests.console.test_console_flow import _run, _wait, click_until, row_state, sign_in, sign_out
 from tests.my_evacuation.helpers import WATARI
@@ -309,6 +310,36 @@ async def test_safety_answers_and_a_narrow_window(app, client, engine, live_serv
         screenshot(d, "narrow-map-en")
 
     await _run(look)
+
+
+async def test_a_saved_draft_shows_who_would_be_told_what(app, client, engine, live_server, browser, screenshot):
+    await new_resident(client, FUKUSHIMA_POINT)
+    await new_resident(client, (FUKUSHIMA_POINT[0] + 0.002, FUKUSHIMA_POINT[1]), language="en")
+    await new_resident(client, IWAKI_POINT)  # elsewhere: not told
+    await make_account(app, "municipal", FUKUSHIMA, username="op-preview")
+    d = browser
+
+    def compose():
+        sign_in(d, live_server, "op-preview")
+        d.find_element(By.CSS_SELECTOR, "nav button[data-tab='compose']").click()
+        Select(d.find_element(By.ID, "c-level")).select_by_value("4")
+        Select(d.find_element(By.ID, "c-kind")).select_by_value("municipality")
+        Select(d.find_element(By.ID, "c-municipalities")).select_by_value(FUKUSHIMA)
+        # The chosen area is outlined on the map while composing.
+        assert d.find_elements(By.CSS_SELECTOR, "#map path.target")
+        d.find_element(By.ID, "c-reason").send_keys("阿武隈川の氾濫のおそれ")
+        d.find_element(By.ID, "c-save").click()
+        _wait(d, lambda d: d.find_element(By.CSS_SELECTOR, "#preview-summary [data-field='residents']").text == "2")
+        assert "命に関わる" in d.find_element(By.ID, "preview-summary").text  # 避難指示
+        langs = {r.get_attribute("data-language") for r in d.find_elements(By.CSS_SELECTOR, "#preview-messages tr[data-language]")}
+        assert langs == {"ja", "en"}
+        ja = d.find_element(By.CSS_SELECTOR, "#preview-messages tr[data-language='ja']").text
+        assert "避難指示" in ja, ja
+        screenshot(d, "draft-preview")
+
+    await _run(compose)
+    async with engine.connect() as conn:  # a preview sends and keeps nothing
+        assert (await conn.execute(text("SELECT count(*) FROM push_messages"))).scalar_one() == 0
 
 
 async def test_every_area_kind_has_polygons_for_the_map(client):

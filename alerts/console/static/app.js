@@ -131,7 +131,8 @@
     const withMap = name === "map" || name === "compose";
     $("#workspace").hidden = !withMap;
     $(".draw-tools").hidden = name !== "compose";
-    if (name !== "compose" && state.map) state.map.stopDrawing();
+    if (name !== "compose" && state.map) { state.map.stopDrawing(); state.map.setTarget([]); }
+    if (name === "compose" && state.map) targetChanged();
     if (name === "audit") refreshAudit(true);
     if (name === "accounts") refreshAccounts();
   }
@@ -207,6 +208,7 @@
       api("GET", "/v1/staff/notice-templates"), api("GET", "/v1/staff/districts"), api("GET", "/v1/staff/shelters?limit=5000"),
     ]);
     $("#c-template").replaceChildren(...templates.map((x) => el("option", { value: x.key }, x.name[state.lang] || x.name.ja)));
+    state.districts = Object.fromEntries(districts.map((d) => [String(d.id), d]));
     $("#c-districts").replaceChildren(...districts.map((d) => el("option", { value: d.id }, `${d.name} (${d.municipality_code})`)));
     $("#c-shelters").replaceChildren(...shelters.map((s) => el("option", { value: s.id }, s.name)));
   }
@@ -215,6 +217,16 @@
     const k = $("#c-kind").value;
     for (const kind of ["municipality", "districts", "polygon"]) for (const e of $$(".k-" + kind)) e.hidden = kind !== k;
     $(".map-toolbar").classList.toggle("draw-wanted", k === "polygon");
+    targetChanged();
+  }
+
+  // What the form targets now, outlined on the map (a correction shows its new area here).
+  function targetChanged() {
+    const k = $("#c-kind").value;
+    const chosen = (sel) => Array.from($(sel).selectedOptions).map((o) => o.value);
+    const geoms = k === "municipality" ? chosen("#c-municipalities").map((c) => state.map.areaPaths[c])
+      : k === "districts" ? chosen("#c-districts").map((id) => (state.districts[id] || {}).geometry) : [];
+    state.map.setTarget(geoms.filter(Boolean));
   }
 
   async function saveDraft(ev) {
@@ -246,6 +258,7 @@
       state.map.stopDrawing(); state.map.clearDrawing();
       await refreshNotices();
       showTab("notices");
+      showPreview(n);  // who it would tell what, before it is submitted
     } catch (e) { $("#compose-error").textContent = e.message; }
   }
 
@@ -265,6 +278,7 @@
     pick("#c-districts", n.district_ids.map(String));
     pick("#c-shelters", n.shelter_ids);
     $("#c-reason").value = n.reason || "";
+    targetChanged();
     state.map.stopDrawing();
     if (n.target_kind === "polygon" && n.geometry) {
       startDraw();
@@ -338,6 +352,8 @@
         if (note !== null) act(() => api("POST", `/v1/staff/notices/${n.id}/cancel`, { note }), t("cancelled"));
       }));
     }
+    // Before it goes out (the author before submitting, the approver before approving): who would be told what.
+    if (["draft", "pending_approval"].includes(n.state)) buttons.push(action("preview", n, () => showPreview(n)));
     if (n.issued_at) buttons.push(action("report", n, () => showReport(n.id)));
     const level = el("td", {}, el("span", { class: `badge lvl${n.level}` }, String(n.level)), " ", t("lv" + n.level),
       n.is_drill ? el("span", { class: "drill-badge" }, t("drill_label")) : "",
@@ -345,6 +361,27 @@
     return el("tr", { "data-id": n.id, "data-state": n.state, class: n.is_drill ? "drill" : "" },
       el("td", {}, String(n.id)), el("td", { class: "state" }, `${t("st_" + n.state)} (${t("mt_" + n.msg_type)})`),
       level, el("td", {}, targetLabel(n)), timelineCell(n), el("td", { class: "actions" }, ...buttons));
+  }
+
+  // The preview runs the notice through the fan-out's own rules on the residents' current
+  // state, sends and keeps nothing (POST /v1/staff/notices/{id}/preview).
+  async function showPreview(n) {
+    const panel = $("#preview");
+    $("#preview-title").textContent = `#${n.id} ${t("lv" + n.level)} — ${targetLabel(n)}${n.is_drill ? ` [${t("drill_label")}]` : ""}`;
+    $("#preview-summary").textContent = t("loading");
+    panel.hidden = false; panel.dataset.noticeId = n.id; panel.classList.toggle("drill", n.is_drill);
+    let pv;
+    try { pv = await api("POST", `/v1/staff/notices/${n.id}/preview`); } catch (e) { $("#preview-summary").textContent = e.message; return; }
+    $("#preview-summary").replaceChildren(
+      el("strong", { "data-field": "residents" }, String(pv.residents)), ` ${t("pv_residents")} · `,
+      el("span", { class: `badge lvl${pv.level}` }, String(pv.level)), ` ${t("pv_level")}`,
+      pv.life_critical ? el("span", { class: "critical-badge" }, t("life_critical")) : "");
+    const actionName = (a) => (t("pv_" + a) !== "pv_" + a ? t("pv_" + a) : a);
+    $("#preview-actions tbody").replaceChildren(...Object.entries(pv.actions).map(([a, c]) => el("tr", { "data-action": a },
+      el("td", {}, actionName(a)), el("td", {}, String(c)))));
+    $("#preview-messages tbody").replaceChildren(...pv.messages.map((m) => el("tr", { "data-language": m.language, "data-action": m.action },
+      el("td", {}, actionName(m.action)), el("td", {}, m.language), el("td", {}, m.title), el("td", { class: "msg-body" }, m.body))));
+    panel.scrollIntoView({ block: "start" });
   }
 
   const refreshNotices = newestOnly(() => api("GET", "/v1/staff/notices"), (notices) => {
@@ -512,6 +549,8 @@
     $("#roster-csv").addEventListener("click", () => download("/v1/staff/roster.csv", "roster.csv"));
     $("#c-kind").addEventListener("change", kindChanged);
     $("#c-drill").addEventListener("change", drillChanged);
+    $("#c-municipalities").addEventListener("change", targetChanged);
+    $("#c-districts").addEventListener("change", targetChanged);
     $("#compose-form").addEventListener("submit", saveDraft);
     $("#c-draw-start").addEventListener("click", () => { if ($("#c-kind").value !== "polygon") { $("#c-kind").value = "polygon"; kindChanged(); } startDraw(); });
     $("#c-draw-clear").addEventListener("click", () => state.map.clearDrawing());
@@ -520,6 +559,7 @@
     $("#zoom-out").addEventListener("click", () => state.map.zoomOut());
     $("#zoom-reset").addEventListener("click", () => state.map.reset());
     $("#au-type").addEventListener("change", () => refreshAudit(true));
+    $("#preview-close").addEventListener("click", () => { $("#preview").hidden = true; });
     $("#au-more").addEventListener("click", () => refreshAudit(false));
     $("#account-form").addEventListener("submit", createAccount);
     $("#ac-role").addEventListener("change", accountRoleChanged);

@@ -1,6 +1,9 @@
 // Console strings: Japanese first, English available. Keys match data-i18n attributes.
 window.I18N = {
   ja: {
+    preview: "プレビュー", preview_of: "配信プレビュー", close_panel: "閉じる", pv_action: "通知の種類", pv_count: "人数",
+    pv_language: "言語", pv_title: "件名", pv_body: "本文", pv_residents: "人に届きます", pv_level: "危険度", loading: "読み込み中…",
+    pv_new: "新規", pv_raise: "引き上げ", pv_lower: "引き下げ", pv_clear: "解除", pv_cancel: "取消", pv_hold: "保留（おやすみ時間）",
     tab_audit: "監査ログ", tab_accounts: "職員アカウント", zoom_in: "拡大", zoom_out: "縮小", zoom_reset: "全体", vertices: "頂点",
     legend_scale: "危険度", lvl5: "5 災害発生・切迫", lvl4: "4 危険", lvl3: "3 警戒", lvl2: "2 注意", lvl1: "1 情報",
     legend_notice: "避難情報（太線）", life_critical: "命に関わる", zoom_to: "クリックでこの範囲に拡大", not_drawn: "地図にない地域コード",
@@ -46,6 +49,10 @@ window.I18N = {
     new_level: "訂正後の警戒レベル（3・4・5、解除は0）", wrong_login: "ユーザー名またはパスワードが違います", session_expired: "もう一度サインインしてください",
   },
   en: {
+    preview: "Preview", preview_of: "Delivery preview", close_panel: "Close", pv_action: "Kind of message", pv_count: "People",
+    pv_language: "Language", pv_title: "Title", pv_body: "Body", pv_residents: "residents would be told", pv_level: "danger level",
+    loading: "Loading…", pv_new: "New", pv_raise: "Raised", pv_lower: "Lowered", pv_clear: "Cleared", pv_cancel: "Cancelled",
+    pv_hold: "Held (quiet hours)",
     tab_audit: "Audit log", tab_accounts: "Staff accounts", zoom_in: "Zoom in", zoom_out: "Zoom out", zoom_reset: "Whole map", vertices: "Vertices",
     legend_scale: "Danger", lvl5: "5 Disaster imminent", lvl4: "4 Danger", lvl3: "3 Warning", lvl2: "2 Caution", lvl1: "1 Information",
     legend_notice: "Evacuation notice (thick line)", life_critical: "Life-critical", zoom_to: "Click to zoom to its areas",

@@ -26,7 +26,7 @@
       this.layers = {};
       this.defs = svgEl("defs");
       svg.appendChild(this.defs);
-      for (const name of ["areas", "alerts", "notices", "shelters", "labels", "drawing"]) {
+      for (const name of ["areas", "alerts", "notices", "target", "shelters", "labels", "drawing"]) {
         const g = svgEl("g", { class: "layer-" + name });
         svg.appendChild(g);
         this.layers[name] = g;
@@ -292,6 +292,12 @@
         c.appendChild(Object.assign(svgEl("title"), { textContent: `${s.name} ${s.is_open ? "●" : "○"} ${s.occupancy ?? "-"}/${s.capacity ?? "-"}` }));
         g.appendChild(c);
       }
+    }
+
+    // The target being composed (municipalities or districts chosen in the form), outlined.
+    setTarget(geoms) {
+      const g = this.layers.target; g.replaceChildren();
+      for (const geom of geoms) g.appendChild(this._path(geom, "target"));
     }
 
     // --- drawing a target --------------------------------------------------------------------
