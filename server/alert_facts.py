@@ -650,8 +650,15 @@ def combine(docs: Iterable[tuple[int, DocFacts]]) -> GroupFacts:
     cancelled = all(d.is_cancel for _, d in newest.values())
     if group == "eew" and any(d.is_cancel for _, d in newest.values()):
         live, cancelled = [], True  # an EEW 取消 withdraws the EEW, 警報 and 予報 alike
+    seen_authority = any(d.product.role == AUTHORITY for _, d in newest.values())
     authorities = [d for _, d in live if d.product.role == AUTHORITY]
-    sources = authorities or [d for _, d in live if d.product.role == SUPPLEMENT]
+    if authorities:
+        sources = authorities
+    elif seen_authority:
+        # The authority was withdrawn (取消): what repeated it (津波情報, 報知) is void with it.
+        sources, cancelled = [], True
+    else:
+        sources = [d for _, d in live if d.product.role == SUPPLEMENT]
     areas: dict[str, AreaFacts] = {}
     default = NOTHING
     for d in sources:
@@ -661,7 +668,7 @@ def combine(docs: Iterable[tuple[int, DocFacts]]) -> GroupFacts:
             default = d.default
     in_force = any(a.in_force for a in areas.values()) or default.in_force
     return GroupFacts(group, category, lifecycle, areas, default, in_force, cancelled,
-                      {fam: i for fam, (i, _) in newest.items()}, bool(authorities))
+                      {fam: i for fam, (i, _) in newest.items()}, seen_authority)
 
 
 def is_stale(category: str, group: str, issued_at: datetime | None, now: datetime) -> bool:

@@ -179,6 +179,11 @@ def decide(
             return Decision("new", "told", ex.notify_rank, True)
         return Decision("silent", "held", prior.rank, False)
     # told / lowered
+    if lifecycle == FLASH and ex.notify_rank > 0:
+        # Each flash is news of its own (a J-ALERT follow-up, a second 噴火速報 the same day).
+        if hold:
+            return Decision("held", prior.status, prior.rank, False, held=True)
+        return Decision("new", "told", ex.notify_rank, True)
     # A kind added to a standing warning, or raised (暴風警報 → 暴風特別警報 beside a 大雨特別警報),
     # at or above what they were told, is news even when the top level stays the same.
     was = prior.kind_levels

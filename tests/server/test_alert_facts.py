@@ -194,3 +194,12 @@ def test_products_a_fukushima_resident_needs(payload, family, level):
     assert d.product.family == family
     code = payload["areas"][0]["code"]
     assert af.combine([(1, d)]).at(code).level == level
+
+
+def test_a_withdrawn_warning_takes_what_repeated_it_with_it():
+    warning = af.doc_facts(jma("VTSE41", "tsunami", [{"code": "250", "name": "福島県", "tsunami_grade": "warning"}]))
+    info = af.doc_facts(jma("VTSE51", "tsunami", [{"code": "250", "name": "福島県", "tsunami_grade": "warning"}],
+                            issued_at="2026-11-22T10:05:00+09:00"))
+    cancel = af.doc_facts(jma("VTSE41", "tsunami", [], msg_type="cancel", issued_at="2026-11-22T10:10:00+09:00"))
+    facts = af.combine([(1, warning), (2, info), (3, cancel)])
+    assert facts.cancelled and not facts.in_force

@@ -69,3 +69,9 @@ def test_decide(prior, exposure, prefs, now, kw, action):
         assert d.push
     if action in ("held", "silent", "skip"):
         assert not d.push
+
+
+def test_each_flash_is_news_of_its_own():
+    d = decide(told(5), ex(5, lc=True), PLAIN, 2, NOW, lifecycle="flash")
+    assert d.action == "new" and d.push
+    assert decide(told(5), ex(5, lc=True), QUIET, 2, NIGHT, lifecycle="flash").action == "new"  # life-critical

@@ -488,3 +488,13 @@ async def test_konan_hears_the_nakadori_report_at_koriyamas_own_intensity(commit
     out = await simulate(committed, redis_client, "id,lat,lon,threshold\nkonan,37.42,140.14,1\n", [doc])
     (o,) = out  # 郡山市湖南 (0720302) is 中通り (250) and reached through 郡山市's 0720300
     assert o["action"] == "new" and o["intensity"] == koriyama["intensity"]
+
+
+async def test_tsunami_warning_cancel_withdraws_it_even_while_its_information_stands(committed, redis_client, tmp_path):
+    warning, info = sample("32-39_11_02_250206_VTSE41.xml"), sample("32-39_11_03_250206_VTSE51.xml")
+    cancel = derived(tmp_path, sample("38-39_03_01_210805_VTSE41.xml"), "cancel_VTSE41.xml", **{
+        "<EventID>20210805103531</EventID>": "<EventID>20110311144640</EventID>",
+        "2021-08-05T12:56:00+09:00": "2011-03-11T15:40:00+09:00",
+    })
+    out = await simulate(committed, redis_client, FUKUSHIMA_PLACES, [warning, info, cancel])
+    assert [o["action"] for o in of(out, "iwaki")] == ["new", "cancel"]
