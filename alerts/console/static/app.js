@@ -130,6 +130,7 @@
     // The map stays beside the alert list and beside the compose form (draw on it while composing).
     const withMap = name === "map" || name === "compose";
     $("#workspace").hidden = !withMap;
+    $("#workspace").dataset.tab = name;
     $(".draw-tools").hidden = name !== "compose";
     if (name !== "compose" && state.map) { state.map.stopDrawing(); state.map.setTarget([]); }
     if (name === "compose" && state.map) targetChanged();
