@@ -4,6 +4,10 @@ Twelve households across Fukushima — coastal いわき and 相馬, 福島市, 
 会津若松 — each with an Android device on the outbox provider (what would be sent is
 recorded, nothing leaves the machine), a home, some a workplace or a parent's home, and a
 current location. Their bearer tokens are printed so a developer can call the API as them.
+
+Four households keep a マイ避難シート (members, who leaves when, the nearest registry shelter
+suited to their hazard) and two family groups share 安否, so the demo's pushes carry a
+household's own plan and its family notices out of the box.
 """
 
 from __future__ import annotations
@@ -47,6 +51,13 @@ async def load_demo(database_url: str | None = None, *, quiet: bool = False) -> 
     now = datetime.now(UTC)
     try:
         async with unit_of_work(make_sessionmaker(engine)) as s:
+            await s.execute(
+                text(
+                    "DELETE FROM family_groups WHERE id IN (SELECT m.group_id FROM family_members m JOIN devices d "
+                    "ON d.resident_id = m.resident_id WHERE d.push_token LIKE :p)"
+                ),
+                {"p": DEMO_PREFIX + "%"},
+            )
             await s.execute(
                 text(
                     "DELETE FROM residents WHERE id IN (SELECT resident_id FROM devices WHERE push_token LIKE :p)"
@@ -96,7 +107,9 @@ async def load_demo(database_url: str | None = None, *, quiet: bool = False) -> 
                     )
                     if kind == "home":
                         home_area = area.municipality.name if area.municipality else "outside Fukushima"
-                out.append({"household": label, "resident_id": rid, "token": token, "home": home_area})
+                out.append({"household": label, "resident_id": rid, "token": token, "home": home_area,
+                            "home_at": home})
+            await _plans_and_families(s, out)
     finally:
         await engine.dispose()
     if not quiet:
@@ -104,6 +117,56 @@ async def load_demo(database_url: str | None = None, *, quiet: bool = False) -> 
         for row in out:
             print(f"  {row['household']:<22} home {row['home']:<18} Authorization: Bearer {row['token']}")
     return out
+
+
+# household index → (hazard the plan is for, members: (id, label, age band, needs help))
+DEMO_PLANS = {
+    0: ("tsunami", [("m1", "父", "40-64", False), ("m2", "母", "40-64", False), ("m3", "長男", "6-12", False)]),
+    1: ("tsunami", [("m1", "祖父", "75+", True), ("m2", "祖母", "75+", True)]),
+    3: ("flood", [("m1", "本人", "18-39", False)]),
+    9: ("tsunami", [("m1", "本人", "40-64", False), ("m2", "祖母", "75+", True)]),
+}
+# Family groups: (name, members by household index, the first owns it)
+DEMO_GROUPS = [("いわきの家族", [1, 10]), ("小名浜・福島", [0, 3])]
+
+_NEAREST_SHELTER = text(
+    """
+    SELECT id, name FROM shelters
+    WHERE :hazard = ANY(hazards)
+    ORDER BY geom <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) LIMIT 1
+    """
+)
+
+
+async def _plans_and_families(s, households: list[dict]) -> None:
+    from my_evacuation.family import service as family
+    from my_evacuation.family.schemas import GroupCreate, InviteCreate, JoinIn
+    from my_evacuation.plans import service as plans
+    from my_evacuation.plans.schemas import Destination, Member, PlanBody
+
+    for i, (hazard, members) in DEMO_PLANS.items():
+        h = households[i]
+        lat, lon = h["home_at"]
+        shelter = (await s.execute(_NEAREST_SHELTER, {"hazard": hazard, "lat": lat, "lon": lon})).first()
+        if shelter is not None:
+            dest = Destination(id="d1", kind="shelter", shelter_id=shelter.id, name=shelter.name, hazards=[hazard],
+                               means="walk", minutes=15)
+        else:  # no registry loaded: the upper floor of a sturdy building nearby
+            dest = Destination(id="d1", kind="upper_floor", name="近くの高い建物", hazards=[hazard], means="walk", minutes=5)
+        body = PlanBody(
+            members=[Member(id=mid, label=lab, age_band=age, needs_help_to_move=helpless,
+                            leave_at_level=3 if helpless else 4, destination_ids=["d1"])
+                     for mid, lab, age, helpless in members],
+            destinations=[dest],
+            items=["飲料水", "常備薬", "懐中電灯", "モバイルバッテリー"],
+        )
+        await plans.save_plan(s, h["resident_id"], None, body)
+    for name, idx in DEMO_GROUPS:
+        owner = households[idx[0]]
+        group = await family.create_group(s, owner["resident_id"], GroupCreate(name=name, display_name=owner["household"][:40]))
+        for j in idx[1:]:
+            invite = await family.create_invite(s, group.id, owner["resident_id"], InviteCreate())
+            await family.join(s, households[j]["resident_id"], JoinIn(code=invite.code, display_name=households[j]["household"][:40]))
 
 
 def _cmd(args) -> int:
