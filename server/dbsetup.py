@@ -11,12 +11,16 @@ from sqlalchemy.engine import make_url
 
 from server.db import sync_url
 
-ROOT = Path(__file__).resolve().parent.parent
+from server.resources import migrations_dir
+
+# The checkout's alembic.ini (file template for new revisions); an installed wheel has none
+# and needs none: the script location comes from the package.
+ROOT_INI = Path(__file__).resolve().parent.parent / "alembic.ini"
 
 
 def alembic_config(url: str) -> Config:
-    cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(ROOT / "server" / "migrations"))
+    cfg = Config(str(ROOT_INI) if ROOT_INI.is_file() else None)
+    cfg.set_main_option("script_location", str(migrations_dir()))
     cfg.attributes["url"] = url
     return cfg
 

@@ -31,11 +31,12 @@ import orjson
 import structlog
 
 from alerts.feeds.server import FEED_NAMES, FeedServer
+from server.resources import fixtures_dir
 
 log = structlog.get_logger()
 
 JST = timezone(timedelta(hours=9))
-SCENARIOS_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "scenarios"
+SCENARIOS_DIR = fixtures_dir() / "scenarios"
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z]+)(?:([+-]\d+))?(?::([A-Za-z0-9._-]+))?\s*\}\}")
 
 

@@ -21,9 +21,9 @@ from shapely.ops import unary_union
 from sqlalchemy import create_engine, text
 
 from server.db import sync_url
-from server.settings import FIXTURES_DIR
+from server.resources import fixtures_dir
 
-AREAS_FIXTURE = FIXTURES_DIR / "areas" / "fukushima_areas.json"
+AREAS_FIXTURE = fixtures_dir() / "areas" / "fukushima_areas.json"
 
 
 def _multi(geom) -> MultiPolygon:

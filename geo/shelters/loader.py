@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from geo.shelters import repository
 from geo.shelters.records import ShelterRecord
 from server.db import sync_url
-from server.settings import FIXTURES_DIR
+from server.resources import fixtures_dir
 
-SHELTERS_FIXTURE = FIXTURES_DIR / "shelters" / "fukushima_shelters.jsonl.gz"
+SHELTERS_FIXTURE = fixtures_dir() / "shelters" / "fukushima_shelters.jsonl.gz"
 
 # Rows per executemany round trip: large enough to amortise latency, small enough to report progress.
 LOAD_BATCH = 500
