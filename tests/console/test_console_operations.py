@@ -342,6 +342,40 @@ async def test_a_saved_draft_shows_who_would_be_told_what(app, client, engine, l
         assert (await conn.execute(text("SELECT count(*) FROM push_messages"))).scalar_one() == 0
 
 
+async def test_search_every_shelter_and_open_a_selection_together(app, client, engine, live_server, browser, screenshot):
+    await make_account(app, "municipal", FUKUSHIMA, username="op-shelters")
+    lat, lon = FUKUSHIMA_POINT
+    async with engine.begin() as conn:
+        for i in range(230):  # more than a page (200)
+            await conn.execute(text(
+                "INSERT INTO shelters (id, name, municipality_code, geom, source) "
+                "VALUES (:id, :name, :m, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 'staff')"),
+                {"id": f"S-{i:04d}", "name": f"{'渡利' if i % 100 == 7 else '福島'}避難所{i:04d}", "m": FUKUSHIMA,
+                 "lat": lat + i * 1e-4, "lon": lon})
+    d = browser
+
+    def shelters():
+        sign_in(d, live_server, "op-shelters")
+        d.find_element(By.CSS_SELECTOR, "nav button[data-tab='shelters']").click()
+        _wait(d, lambda d: d.find_element(By.ID, "sh-count").text == "1–200 / 230")
+        d.find_element(By.ID, "sh-next").click()
+        _wait(d, lambda d: d.find_element(By.ID, "sh-count").text == "201–230 / 230")
+        d.find_element(By.ID, "sh-q").send_keys("渡利")
+        _wait(d, lambda d: d.find_element(By.ID, "sh-count").text == "1–3 / 3")
+        d.find_element(By.ID, "sh-all").click()
+        assert d.find_element(By.ID, "sh-selected").text == "3件選択中"
+        d.find_element(By.ID, "sh-bulk-open").click()
+        d.switch_to.alert.accept()
+        _wait(d, lambda d: [r.get_attribute("data-open") for r in d.find_elements(By.CSS_SELECTOR, "#shelters tr[data-id]")]
+              == ["true"] * 3)
+        screenshot(d, "shelters-bulk-open")
+
+    await _run(shelters)
+    async with engine.connect() as conn:
+        opened = (await conn.execute(text("SELECT array_agg(id ORDER BY id) FROM shelters WHERE is_open"))).scalar_one()
+    assert opened == ["S-0007", "S-0107", "S-0207"]
+
+
 async def test_every_area_kind_has_polygons_for_the_map(client):
     """The map resolves JMA codes through these: quake areas are unions of their cities, and
     the 津波予報区 福島県 (stored code-only) is drawn as the coastal municipalities."""

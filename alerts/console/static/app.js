@@ -4,7 +4,8 @@
   const $ = (sel) => document.querySelector(sel);
   const $$ = (sel) => Array.from(document.querySelectorAll(sel));
   const state = { lang: localStorage.getItem("bousai.lang") || "ja", token: sessionStorage.getItem("bousai.token"),
-                  me: null, map: null, areas: [], reportNotice: null, names: {}, correcting: null, auditBefore: null };
+                  me: null, map: null, areas: [], reportNotice: null, names: {}, correcting: null, auditBefore: null,
+                  shPicked: new Map() };
   const t = (key) => (I18N[state.lang] && I18N[state.lang][key]) || I18N.ja[key] || key;
 
   function el(tag, attrs, ...children) {
@@ -85,6 +86,7 @@
       state.map.setAreas(state.areas, Object.fromEntries(AREA_KINDS.map((k, i) => [k, lists[i + 1]])));
     }
     document.body.dataset.role = state.me.role;
+    document.body.classList.toggle("operator", OPERATOR());
     renderWho();
     await loadComposeOptions();
     await refreshAll();
@@ -203,6 +205,9 @@
   async function loadComposeOptions() {
     const mine = state.areas.filter((a) => !state.me.municipality_code || a.code === state.me.municipality_code);
     $("#c-municipalities").replaceChildren(...mine.map((a) => el("option", { value: a.code }, `${a.name} (${a.code})`)));
+    const scoped = state.me.municipality_code ? state.areas.filter((a) => a.code === state.me.municipality_code) : state.areas;
+    $("#sh-muni").replaceChildren(el("option", { value: "" }, t("all_municipalities")),
+      ...scoped.map((a) => el("option", { value: a.code }, a.name)));
     $("#ac-muni").replaceChildren(el("option", { value: "" }, t("whole_prefecture")),
       ...state.areas.map((a) => el("option", { value: a.code }, `${a.name} (${a.code})`)));
     const [templates, districts, shelters] = await Promise.all([
@@ -396,6 +401,8 @@
   async function loadShelters() {
     const q = new URLSearchParams({ limit: SHELTER_PAGE, offset: state.shOffset || 0 });
     if (state.shQ) q.set("q", state.shQ);
+    if ($("#sh-muni").value) q.set("municipality_code", $("#sh-muni").value);
+    if ($("#sh-open").value) q.set("is_open", $("#sh-open").value);
     const r = await fetch(`/v1/staff/shelters?${q}`, { headers: { Authorization: "Bearer " + state.token } });
     if (r.status === 401) { signOut(); flash(t("session_expired"), true); throw new Error("unauthorized"); }
     return { rows: await r.json(), total: Number(r.headers.get("x-total-count") || 0) };
@@ -433,12 +440,40 @@
             capacity: cap.value === "" ? null : Number(cap.value) }), t("save")) }, t("save")),
         el("button", { type: "button", class: "act-qr", "data-id": s.id, onclick: () => printQr(s.id) }, t("qr")),
       ] : [];
-      return el("tr", { "data-id": s.id }, el("td", {}, s.name), el("td", {}, t(s.is_open ? "opened" : "closed")),
+      const pick = el("input", { type: "checkbox", class: "sh-pick", "data-id": s.id, checked: state.shPicked.has(s.id),
+        onchange: (ev) => { if (ev.target.checked) state.shPicked.set(s.id, s.municipality_code); else state.shPicked.delete(s.id); pickedChanged(); } });
+      return el("tr", { "data-id": s.id, "data-open": String(!!s.is_open) },
+        ...(operator ? [el("td", { class: "operator-only" }, pick)] : []), el("td", {}, s.name), el("td", {}, t(s.is_open ? "opened" : "closed")),
         el("td", {}, operator ? cap : String(s.capacity ?? "-")), el("td", {}, operator ? occ : String(s.occupancy ?? "-")),
         el("td", { class: "checked-in" }, String(s.checked_in ?? 0)),
         el("td", { class: "crowd sh-" + s.crowding }, t("crowd_" + s.crowding)), el("td", {}, ...buttons));
     }));
+    pickedChanged();
   });
+
+  // Bulk: the shelters ticked (on any page of the search) opened or closed together, one
+  // request per municipality (POST /v1/staff/shelters/bulk takes one municipality's shelters).
+  function pickedChanged() {
+    $("#sh-selected").textContent = t("selected_n").replace("{n}", state.shPicked.size);
+    $("#sh-bulk-open").disabled = $("#sh-bulk-close").disabled = !state.shPicked.size;
+    const boxes = $$("#shelters .sh-pick");
+    $("#sh-all").checked = boxes.length > 0 && boxes.every((b) => b.checked);
+  }
+
+  async function bulkShelters(action) {
+    const byMuni = {};
+    for (const [id, muni] of state.shPicked) (byMuni[muni] = byMuni[muni] || []).push(id);
+    const total = state.shPicked.size;
+    if (!confirm(t("confirm_bulk_" + action).replace("{n}", total))) return;
+    await act(async () => {
+      let changed = 0;
+      for (const [muni, ids] of Object.entries(byMuni)) {
+        changed += (await api("POST", "/v1/staff/shelters/bulk", { municipality_code: muni, action, shelter_ids: ids })).changed;
+      }
+      state.shPicked.clear(); pickedChanged();
+      return changed;
+    }, t("bulk_done_" + action).replace("{n}", total));
+  }
 
   // --- figures -------------------------------------------------------------------------
   async function showReport(noticeId) {
@@ -546,6 +581,13 @@
     $("#sh-prev").addEventListener("click", () => { state.shOffset = Math.max(0, (state.shOffset || 0) - SHELTER_PAGE); refreshShelters(); });
     $("#sh-next").addEventListener("click", () => {
       if ((state.shOffset || 0) + SHELTER_PAGE < (state.shTotal || 0)) { state.shOffset = (state.shOffset || 0) + SHELTER_PAGE; refreshShelters(); } });
+    for (const id of ["#sh-muni", "#sh-open"]) $(id).addEventListener("change", () => { state.shOffset = 0; refreshShelters(); });
+    $("#sh-all").addEventListener("change", () => {
+      const on = $("#sh-all").checked;
+      for (const b of $$("#shelters .sh-pick")) { b.checked = on; b.dispatchEvent(new Event("change")); }
+    });
+    $("#sh-bulk-open").addEventListener("click", () => bulkShelters("open"));
+    $("#sh-bulk-close").addEventListener("click", () => bulkShelters("close"));
     $("#roster-show").addEventListener("click", () => showRoster().catch((e) => flash(e.message, true)));
     $("#roster-csv").addEventListener("click", () => download("/v1/staff/roster.csv", "roster.csv"));
     $("#c-kind").addEventListener("change", kindChanged);

@@ -1,6 +1,9 @@
 // Console strings: Japanese first, English available. Keys match data-i18n attributes.
 window.I18N = {
   ja: {
+    all_municipalities: "全市町村", bulk_open: "選択した避難所を開設", bulk_close: "選択した避難所を閉鎖", select_page: "このページをすべて選択",
+    selected_n: "{n}件選択中", confirm_bulk_open: "選択した{n}か所の避難所を開設しますか？（住民に通知されます）",
+    confirm_bulk_close: "選択した{n}か所の避難所を閉鎖しますか？", bulk_done_open: "{n}か所を開設しました", bulk_done_close: "{n}か所を閉鎖しました",
     preview: "プレビュー", preview_of: "配信プレビュー", close_panel: "閉じる", pv_action: "通知の種類", pv_count: "人数",
     pv_language: "言語", pv_title: "件名", pv_body: "本文", pv_residents: "人に届きます", pv_level: "危険度", loading: "読み込み中…",
     pv_new: "新規", pv_raise: "引き上げ", pv_lower: "引き下げ", pv_clear: "解除", pv_cancel: "取消", pv_hold: "保留（おやすみ時間）",
@@ -49,6 +52,9 @@ window.I18N = {
     new_level: "訂正後の警戒レベル（3・4・5、解除は0）", wrong_login: "ユーザー名またはパスワードが違います", session_expired: "もう一度サインインしてください",
   },
   en: {
+    all_municipalities: "All municipalities", bulk_open: "Open the selected shelters", bulk_close: "Close the selected shelters",
+    select_page: "Select this page", selected_n: "{n} selected", confirm_bulk_open: "Open the {n} selected shelters? Residents will be told.",
+    confirm_bulk_close: "Close the {n} selected shelters?", bulk_done_open: "{n} shelters opened", bulk_done_close: "{n} shelters closed",
     preview: "Preview", preview_of: "Delivery preview", close_panel: "Close", pv_action: "Kind of message", pv_count: "People",
     pv_language: "Language", pv_title: "Title", pv_body: "Body", pv_residents: "residents would be told", pv_level: "danger level",
     loading: "Loading…", pv_new: "New", pv_raise: "Raised", pv_lower: "Lowered", pv_clear: "Cleared", pv_cancel: "Cancelled",
