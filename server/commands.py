@@ -160,3 +160,7 @@ def register(sub) -> None:
     p.add_argument("--scenario", default="fukushima_quake_then_rain")
     p.add_argument("--demo-feed-port", type=int, default=8765)
     p.set_defaults(func=run)
+
+    from server import outbox_cli
+
+    outbox_cli.register(sub)
