@@ -17,24 +17,24 @@ Redis stays ``queued`` and ``catch_up`` re-publishes it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
 import structlog
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from server import lanes
+from server.lanes import ALERT, CRITICAL, PUSH_GROUP, PUSH_STREAM
 from server.streams import publish_many
 
 log = structlog.get_logger()
-
-PUSH_STREAM = "push:jobs"
-PUSH_GROUP = "push-senders"
 # FCM and APNs both take 500 messages per multicast; larger jobs only delay the first push.
 JOB_SIZE = 500
 # A queued row not sent this long after its job was published is presumed lost (Redis
@@ -46,10 +46,26 @@ MAX_JOB_ATTEMPTS = 5
 
 PUSH_RESULTS = Counter("bousai_push_results_total", "Push messages by final status of a send", ["status"])
 DEAD_TOKENS = Counter("bousai_push_dead_tokens_total", "Device tokens cleared because the provider said they are dead")
+# From the moment the service received the alert's document to the provider accepting the
+# push, per lane (jobs re-published by the catch-up carry no receipt time and are not counted).
+RECEIPT_TO_ACCEPTED = Histogram(
+    "bousai_push_receipt_to_accepted_seconds", "Alert document received → push accepted by the provider", ["lane"],
+    buckets=(0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 45, 60, 120, 300, 600),
+)
+LANE_YIELD = Counter("bousai_lane_yield_seconds_total", "Seconds non-critical work waited for critical work", ["lane", "stage"])
 
 
-def job_fields(ids: Sequence[int]) -> dict[str, str]:
-    return {"ids": ",".join(str(i) for i in ids)}
+def job_fields(ids: Sequence[int], lane: str = ALERT, meta: Mapping[str, Any] | None = None) -> dict[str, str]:
+    fields = {"ids": ",".join(str(i) for i in ids), "lane": lane}
+    for k, v in (meta or {}).items():
+        if v is not None:
+            fields[k] = str(v)
+    return fields
+
+
+def lane_of_job(fields: Mapping[str, str]) -> str:
+    lane = fields.get("lane") or ALERT
+    return lane if lane in lanes.PRIORITY else ALERT
 
 
 def parse_job(fields: dict[str, str]) -> list[int]:
@@ -62,12 +78,22 @@ def chunked(ids: Sequence[int], size: int = JOB_SIZE) -> Iterable[Sequence[int]]
         yield ids[i : i + size]
 
 
-async def publish_push_jobs(redis: aioredis.Redis, ids: Sequence[int], *, stream: str = PUSH_STREAM) -> int:
-    """Publish jobs for these push message ids; never raises for Redis (the catch-up covers it)."""
+async def publish_push_jobs(
+    redis: aioredis.Redis,
+    ids: Sequence[int],
+    *,
+    lane: str = ALERT,
+    stream: str | None = None,
+    meta: Mapping[str, Any] | None = None,
+) -> int:
+    """Publish jobs for these push message ids on their lane's stream; never raises for
+    Redis (the catch-up covers it). ``meta`` (``alert_id``, ``received``: epoch seconds of
+    the document's receipt) rides along for the latency figures."""
     if not ids:
         return 0
+    stream = stream or lanes.stream_for(PUSH_STREAM, lane)
     try:
-        await publish_many(redis, stream, [job_fields(c) for c in chunked(list(ids))])
+        await publish_many(redis, stream, [job_fields(c, lane, meta) for c in chunked(list(ids))])
     except (RedisError, OSError) as exc:
         log.warning("server.push_jobs.publish_failed", error=str(exc), count=len(ids))
         return 0
@@ -81,7 +107,14 @@ async def publish_push_jobs(redis: aioredis.Redis, ids: Sequence[int], *, stream
 _CLAIM = text(
     """
     SELECT pm.id, pm.message_id, pm.device_id, pm.notification_id, pm.title, pm.body, pm.data,
-           pm.critical, pm.attempts, d.platform, d.push_kind, d.push_token, d.webpush_subscription
+           pm.critical, pm.attempts, d.platform, d.push_kind, d.push_token, d.webpush_subscription,
+           -- A newer product of the same event already reached this device (another lane or
+           -- worker was faster): sending this one now would replace it on the phone.
+           (pm.delivery_id IS NOT NULL AND EXISTS (
+               SELECT 1 FROM push_messages n
+               WHERE n.delivery_id = pm.delivery_id AND n.device_id = pm.device_id
+                 AND n.alert_id > pm.alert_id AND n.status = 'ok'
+           )) AS superseded
     FROM push_messages pm JOIN devices d ON d.id = pm.device_id
     WHERE pm.id = ANY(:ids) AND pm.status = 'queued'
     ORDER BY pm.id
@@ -124,6 +157,7 @@ class JobOutcome:
     requeued: int = 0
     failed: int = 0
     no_token: int = 0
+    superseded: int = 0
 
 
 # A critical message must reach a phone in minutes or not matter; normal ones keep a day.
@@ -157,6 +191,58 @@ def message_for(row: Any) -> Any | None:
     )
 
 
+class LaneLimiter:
+    """The provider's shared token bucket, seen from one lane.
+
+    Critical pushes take tokens as before. Any other lane first waits while critical work
+    is waiting or running anywhere (``server.lanes.CriticalGate``), so the quota (and the
+    CPU, and the connections) is theirs; and it never reserves tokens far ahead (the
+    bucket serves reservations in order, so a bulk batch that booked the next seconds
+    would make a later EEW wait behind it)."""
+
+    # A non-critical batch books at most this far into the future, then asks again.
+    NON_CRITICAL_MAX_DEBT_S = 0.1
+
+    def __init__(self, bucket: Any, lane: str, gate: Any | None):
+        self.bucket = bucket
+        self.lane = lane
+        self.gate = gate
+        self.short = None
+        if bucket is not None and lane != CRITICAL and hasattr(bucket, "max_wait_ms"):
+            import copy
+
+            self.short = copy.copy(bucket)  # the same Redis bucket, booked at most a moment ahead
+            self.short.max_wait_ms = int(self.NON_CRITICAL_MAX_DEBT_S * 1000)
+
+    async def _yield(self) -> float:
+        if self.lane == CRITICAL or self.gate is None:
+            return 0.0
+        waited = await self.gate.wait_clear()
+        if waited:
+            LANE_YIELD.labels(self.lane, "push").inc(waited)
+        return waited
+
+    async def acquire(self, n: int) -> float:
+        import asyncio
+
+        waited = await self._yield()
+        if self.bucket is None:
+            return waited
+        if self.short is None:
+            return waited + await self.bucket.acquire(n)
+        while True:
+            granted, wait = await self.short.try_acquire(n)
+            if granted:
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                return waited + wait
+            # Refused untaken: the bucket is booked ahead; come back when it is not, and let
+            # critical work that arrived meanwhile go first.
+            pause = min(max(wait - self.NON_CRITICAL_MAX_DEBT_S, 0.02), 1.0)
+            await asyncio.sleep(pause)
+            waited += pause + await self._yield()
+
+
 class PushSender:
     """Sends push jobs with the providers of ``server.push.registry``; one per worker."""
 
@@ -164,11 +250,12 @@ class PushSender:
         self.sessionmaker = sessionmaker
         self.providers = providers
         self.redis = redis
+        self.gate = lanes.gate_for(redis) if redis is not None else None
 
     async def aclose(self) -> None:
         await self.providers.aclose()
 
-    async def _send(self, messages_by_kind: dict[str, list[Any]]) -> list[Any]:
+    async def _send(self, messages_by_kind: dict[str, list[Any]], lane: str = ALERT) -> list[Any]:
         from server.push.retry import send_with_retries
 
         groups: dict[int, tuple[Any, list[Any]]] = {}
@@ -177,13 +264,16 @@ class PushSender:
             groups.setdefault(id(provider), (provider, []))[1].extend(msgs)
         results: list[Any] = []
         for provider, msgs in groups.values():
-            limiter = self.providers.limiter_for(provider)
+            bucket = self.providers.limiter_for(provider)
+            limiter = LaneLimiter(bucket, lane, self.gate) if (bucket is not None or lane != CRITICAL) else None
             for batch in chunked(msgs):
                 outcome = await send_with_retries(provider, list(batch), limiter=limiter, redis=self.redis)
                 results.extend(outcome.results)
         return results
 
-    async def send_job(self, ids: Sequence[int]) -> JobOutcome:
+    async def send_job(self, ids: Sequence[int], *, lane: str = ALERT, received: float | None = None) -> JobOutcome:
+        """Send one job. ``lane`` decides whether it yields to critical work; ``received``
+        (epoch seconds the alert's document was received) feeds the latency histogram."""
         out = JobOutcome()
         if not ids:
             return out
@@ -196,13 +286,16 @@ class PushSender:
             by_message: dict[str, Any] = {}
             by_kind: dict[str, list[Any]] = {}
             for row in rows:
+                if row.superseded:
+                    statuses[row.id] = ("superseded", None)
+                    continue
                 msg = message_for(row)
                 if msg is None:
                     statuses[row.id] = ("no_token", None)
                     continue
                 by_message[row.message_id] = row
                 by_kind.setdefault(row.push_kind, []).append(msg)
-            results = await self._send(by_kind) if by_kind else []
+            results = await self._send(by_kind, lane) if by_kind else []
             dead_devices: list[int] = []
             dead_tokens: list[str] = []
             sent_notifications: set[int] = set()
@@ -244,6 +337,12 @@ class PushSender:
                 out.requeued += 1
             else:
                 setattr(out, status, getattr(out, status) + 1)
+        if received is not None and out.ok:
+            # The commit is after the provider's answers: this is an upper bound, per message.
+            seconds = max(time.time() - received, 0.0)
+            hist = RECEIPT_TO_ACCEPTED.labels(lane)
+            for _ in range(out.ok):
+                hist.observe(seconds)
         return out
 
 
@@ -260,7 +359,7 @@ _STALE = text(
         ORDER BY id LIMIT :batch
         FOR UPDATE SKIP LOCKED
     )
-    RETURNING id
+    RETURNING id, data->>'lane' AS lane
     """
 )
 
@@ -276,10 +375,17 @@ async def catch_up(
     total = 0
     while True:
         async with sessionmaker() as session, session.begin():
-            ids = sorted(r[0] for r in (await session.execute(_STALE, {"stale": stale_seconds, "batch": batch})).all())
-        if not ids:
+            rows = (await session.execute(_STALE, {"stale": stale_seconds, "batch": batch})).all()
+        if not rows:
             return total
-        total += await publish_push_jobs(redis, ids)
+        ids = sorted(r[0] for r in rows)
+        by_lane: dict[str, list[int]] = {}
+        for r in rows:
+            # The lane rides in the row's data (written by whoever queued it); none → alert.
+            by_lane.setdefault(r[1] if r[1] in lanes.PRIORITY else ALERT, []).append(r[0])
+        for lane in lanes.LANES:
+            if lane in by_lane:
+                total += await publish_push_jobs(redis, sorted(by_lane[lane]), lane=lane)
         log.info("server.push_jobs.republished", count=len(ids))
         if len(ids) < batch:
             return total

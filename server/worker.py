@@ -18,7 +18,8 @@ handled twice. SIGTERM/SIGINT stop reading, let in-flight entries finish (bounde
 ``SHUTDOWN_GRACE_SECONDS``) and exit 0.
 
 Environment knobs (not Settings: they are per-process, set by tests and benches):
-``BOUSAI_WORKER_STREAMS`` (comma list; only these streams), ``BOUSAI_WORKER_CLAIM_IDLE_MS``,
+``BOUSAI_WORKER_STREAMS`` (comma list; only these streams — a lane family's name, e.g.
+``alerts:new``, selects all its lanes), ``BOUSAI_WORKER_CLAIM_IDLE_MS``,
 ``BOUSAI_WORKER_LOOPS`` (``0`` to run no loops).
 """
 
@@ -47,6 +48,7 @@ from server.models_registry import DOMAIN_PACKAGES, import_all_models
 from server.redis import make_redis
 from server.settings import Settings
 from server.streams import DEFAULT_CLAIM_IDLE_MS, StreamMessage, ack, claim_stale, ensure_group, read_group
+from server.streams import _decode as _decode_entries
 
 log = structlog.get_logger()
 
@@ -91,6 +93,13 @@ class StreamHandler:
     # push jobs wait on the network: 8+).
     concurrency: int = 1
     claim_idle_ms: int = DEFAULT_CLAIM_IDLE_MS
+    # Priority lanes (``server.lanes``): handlers of one family (``lane_of``: the alert
+    # lane's stream, e.g. ``push:jobs``) are read together — a ``critical`` handler by a
+    # reader of its own (slots nothing else can hold), the ``alert`` and ``bulk`` handlers
+    # by one reader with shared slots, alert first and bulk first once in
+    # ``bulk_share_every`` reads. No lane: a plain reader, as before.
+    lane: str | None = None
+    lane_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -200,6 +209,87 @@ class Worker:
         if inflight:
             await asyncio.wait(inflight, timeout=SHUTDOWN_GRACE_SECONDS)
 
+    async def _consume_lanes(self, hs: list[StreamHandler]) -> None:
+        """One reader for the non-critical lanes of a family: shared slots, alert before
+        bulk, bulk first once in ``bulk_share_every`` entries (no starvation)."""
+        from server.lanes import BULK, PRIORITY, lane_settings
+
+        hs = sorted(hs, key=lambda h: PRIORITY.get(h.lane or "", 9))
+        by_stream = {h.stream: h for h in hs}
+        group = hs[0].group
+        concurrency = max(h.concurrency for h in hs)
+        idle = self.claim_idle_ms or min(h.claim_idle_ms for h in hs)
+        every = max(1, lane_settings().bulk_share_every)
+        slots = asyncio.Semaphore(concurrency)
+        inflight: set[asyncio.Task] = set()
+        group_ready = False
+        since_bulk = 0
+        while not self.stop.is_set():
+            try:
+                if not group_ready:
+                    for h in hs:
+                        await ensure_group(self.ctx.redis, h.stream, h.group)
+                    group_ready = True
+                await slots.acquire()
+                free = 1
+                while not slots.locked() and free < concurrency:
+                    await slots.acquire()
+                    free += 1
+                taken: list[tuple[StreamHandler, StreamMessage]] = []
+                try:
+                    for h in hs:
+                        if len(taken) >= free:
+                            break
+                        claimed = await claim_stale(
+                            self.ctx.redis, h.stream, h.group, self.ctx.name, min_idle_ms=idle, count=free - len(taken)
+                        )
+                        if claimed:
+                            log.info("server.worker.claimed", stream=h.stream, count=len(claimed))
+                        taken += [(h, m) for m in claimed[: free - len(taken)]]
+                    if not taken:
+                        order = hs
+                        if since_bulk >= every:
+                            order = [h for h in hs if h.lane == BULK] + [h for h in hs if h.lane != BULK]
+                        for h in order:  # the first lane with work, without waiting
+                            got = await read_group(
+                                self.ctx.redis, h.stream, h.group, self.ctx.name, count=free, block_ms=None
+                            )
+                            if got:
+                                taken = [(h, m) for m in got]
+                                break
+                    if not taken:  # nothing anywhere: wait on every lane at once
+                        resp = await self.ctx.redis.xreadgroup(
+                            group, self.ctx.name, {h.stream: ">" for h in hs}, count=free, block=READ_BLOCK_MS
+                        )
+                        for name, entries in resp or []:
+                            stream = name.decode() if isinstance(name, bytes) else name
+                            h = by_stream[stream]
+                            taken += [(h, m) for m in _decode_entries(stream, entries)]
+                except BaseException:
+                    for _ in range(free):
+                        slots.release()
+                    raise
+                for _ in range(free - len(taken)):
+                    slots.release()
+                for i, (h, msg) in enumerate(taken):
+                    since_bulk = 0 if h.lane == BULK else since_bulk + 1
+                    # The blocking read over every lane may hand out more entries than free
+                    # slots (COUNT is per stream): the extra ones wait for a slot, not for a claim.
+                    run = self._run_one(h, msg, slots) if i < free else self._run_after_slot(h, msg, slots)
+                    task = asyncio.create_task(run)
+                    inflight.add(task)
+                    task.add_done_callback(inflight.discard)
+            except (RedisError, OSError) as exc:
+                group_ready = False
+                log.warning("server.worker.stream_error", stream=hs[0].lane_of or hs[0].stream, error=str(exc))
+                await self._sleep(1.0)
+        if inflight:
+            await asyncio.wait(inflight, timeout=SHUTDOWN_GRACE_SECONDS)
+
+    async def _run_after_slot(self, h: StreamHandler, msg: StreamMessage, slots: asyncio.Semaphore) -> None:
+        await slots.acquire()
+        await self._run_one(h, msg, slots)
+
     async def _run_one(self, h: StreamHandler, msg: StreamMessage, slots: asyncio.Semaphore) -> None:
         try:
             await self._handle(h, msg)
@@ -269,7 +359,15 @@ class Worker:
                 await ensure_group(self.ctx.redis, h.stream, h.group)
             except (RedisError, OSError) as exc:
                 log.warning("server.worker.group_failed", stream=h.stream, error=str(exc))
-        tasks = [asyncio.create_task(self._consume(h), name=f"stream:{h.stream}") for h in self.handlers]
+        tasks = []
+        shared: dict[tuple[str, str], list[StreamHandler]] = {}
+        for h in self.handlers:
+            if h.lane_of and h.lane in ("alert", "bulk"):
+                shared.setdefault((h.lane_of, h.group), []).append(h)
+            else:  # plain streams, and critical lanes: a reader of their own
+                tasks.append(asyncio.create_task(self._consume(h), name=f"stream:{h.stream}"))
+        for (family, _group), hs in shared.items():
+            tasks.append(asyncio.create_task(self._consume_lanes(hs), name=f"lanes:{family}"))
         tasks.append(asyncio.create_task(self._heartbeat(), name="heartbeat"))
         tasks += [asyncio.create_task(self._loop(lp), name=f"loop:{lp.name}") for lp in self.loops]
         log.info(
@@ -309,7 +407,8 @@ async def run_worker(settings: Settings, name: str | None = None, *, stop: async
     only = os.environ.get("BOUSAI_WORKER_STREAMS")
     if only:
         wanted = {s.strip() for s in only.split(",") if s.strip()}
-        handlers = [h for h in handlers if h.stream in wanted]
+        # A family's name selects its lanes too (``alerts:new`` → ``alerts:new:critical`` …).
+        handlers = [h for h in handlers if h.stream in wanted or (h.lane_of in wanted)]
     if os.environ.get("BOUSAI_WORKER_LOOPS", "1") == "0":
         loops = []
     engine = make_engine(settings)

@@ -28,6 +28,7 @@ import orjson
 import redis.asyncio as aioredis
 import structlog
 from prometheus_client import Counter
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.delivery import repository as repo
@@ -36,8 +37,9 @@ from alerts.delivery.preferences import Preferences, load_preferences
 from alerts.delivery.rank import AlertRanker, most_specific, needs_city
 from alerts.delivery.transitions import Decision, Exposure, Prior, decide, decide_end, expose, kind_strings
 from server.alert_facts import GroupFacts
+from server import lanes
 from server.modules import optional_import
-from server.push_jobs import publish_push_jobs
+from server.push_jobs import LANE_YIELD, publish_push_jobs
 
 log = structlog.get_logger()
 
@@ -86,6 +88,14 @@ class AlertContext:
         # Called with (context, resident id, decision, exposure, pushes) for every resident-facing
         # outcome once its chunk is written (``bousai simulate`` reads the real path this way).
         self.observer: Any = None
+        # Priority lane (server.lanes) from the event's facts: where its pushes queue, and
+        # whether its chunks yield to critical work.
+        self.lane: str = lanes.lane_of_alert(
+            raw_facts, msg_type=self.msg_type, category=row["category"], is_drill=self.is_drill
+        )
+        # When the service received the document (epoch s), carried by push jobs for the
+        # receipt → accepted figures; set by fan_out.
+        self.received: float | None = None
 
     def area_name(self, code: str | None) -> str:
         area = self.ranker.area(code)
@@ -181,6 +191,9 @@ async def start_safety_checks(sessionmaker: async_sessionmaker[AsyncSession], al
             started += await safety.start_checks_for_alert(session, alert_id, [r.resident_id for r in rows], payload)
 
 
+_RECEIVED = text("SELECT extract(epoch FROM received_at)::float8 FROM alerts WHERE id = :id")
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -232,9 +245,14 @@ async def _write_chunk(
     if not pushing:
         return []
     devices = await repo.devices_of(session, [rid for rid, _, _ in pushing])
+    # An EEW leaves seconds before the shaking: the plan (where to evacuate to) is not what
+    # one does then, so its critical pushes skip the plan lookup altogether.
     planners = (
-        await repo.residents_with_plans(session, [rid for rid, _, _ in pushing]) if ctx.guidance is not None else set()
+        await repo.residents_with_plans(session, [rid for rid, _, _ in pushing])
+        if ctx.guidance is not None and not (ctx.lane == lanes.CRITICAL and ctx.category == "eew")
+        else set()
     )
+    lane_data: dict[int, str] = {}
     pushes = []
     for rid, d, ex in pushing:
         for device_id, language in devices.get(rid, ()):
@@ -260,7 +278,10 @@ async def _write_chunk(
                     "delivery_id": ids[rid],
                     "title": msg.title,
                     "body": body,
-                    "data": orjson.dumps(msg.data).decode(),
+                    # The lane rides with the row, for the push catch-up to re-queue it in its lane.
+                    "data": lane_data.get(id(msg)) or lane_data.setdefault(
+                        id(msg), orjson.dumps({**msg.data, "lane": ctx.lane}).decode()
+                    ),
                     "critical": critical,
                 }
             )
@@ -315,7 +336,23 @@ async def _apply_matches(
                 kinds_after[rid] = kind_strings(merged) if d.action == "silent" else prior.kinds
             decisions.append((rid, d, ex))
         push_ids = await _write_chunk(session, ctx, decisions, stats, kinds_after)
-    await publish_push_jobs(redis, push_ids)
+    await _publish(redis, ctx, push_ids)
+
+
+async def _publish(redis: aioredis.Redis, ctx: AlertContext, push_ids: list[int]) -> None:
+    await publish_push_jobs(
+        redis, push_ids, lane=ctx.lane, meta={"alert_id": ctx.alert_id, "received": ctx.received}
+    )
+
+
+async def _yield_to_critical(redis: aioredis.Redis, ctx: AlertContext) -> None:
+    """Before each chunk of a non-critical fan-out: let critical work anywhere go first."""
+    if ctx.lane == lanes.CRITICAL:
+        return
+    waited = await lanes.gate_for(redis).wait_clear()
+    if waited > 0.01:
+        LANE_YIELD.labels(ctx.lane, "fan_out").inc(waited)
+        log.info("alerts.delivery.yielded_to_critical", alert_id=ctx.alert_id, lane=ctx.lane, seconds=round(waited, 3))
 
 
 async def _end_for_unmatched(
@@ -329,6 +366,7 @@ async def _end_for_unmatched(
     """Cancel / clear every row of the event this alert did not already handle."""
     after = 0
     while True:
+        await _yield_to_critical(redis, ctx)
         async with sessionmaker() as session, session.begin():
             page = await repo.unfinished_page(session, ctx.event_id, ctx.alert_id, after, CHUNK_SIZE)
             if not page:
@@ -340,7 +378,7 @@ async def _end_for_unmatched(
                 d = decide_end(Prior.of(r), action, load_preferences(prefs_raw.get(r.resident_id)), ctx.alert_id, now)
                 decisions.append((r.resident_id, d, None))
             push_ids = await _write_chunk(session, ctx, decisions, stats)
-        await publish_push_jobs(redis, push_ids)
+        await _publish(redis, ctx, push_ids)
 
 
 async def fan_out(
@@ -364,6 +402,8 @@ async def fan_out(
         return stats
     ctx = AlertContext(row, now)
     ctx.observer = observer
+    async with sessionmaker() as session:
+        ctx.received = (await session.execute(_RECEIVED, {"id": alert_id})).scalar()
     facts = ctx.ranker.facts
     if row["expires_at"] is not None and row["expires_at"] <= now and ctx.event_state not in ("cleared", "cancelled"):
         # Reached the worker only after it ended (a backlog after an outage): telling anyone now
@@ -383,6 +423,7 @@ async def fan_out(
         async with engine.connect() as conn:
             async with aclosing(iter_matches(conn, alert_id, chunk_size=chunk_size)) as chunks:
                 async for chunk in chunks:
+                    await _yield_to_critical(redis, ctx)
                     if stats.matched == 0 and len(chunk) > FIRST_BATCH:
                         first, chunk = split_residents(chunk, FIRST_BATCH)
                         await _apply_matches(sessionmaker, redis, ctx, first, stats, now)

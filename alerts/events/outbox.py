@@ -1,5 +1,14 @@
 """Outbox relay: committed ``alert_outbox`` rows → Redis Stream ``alerts:new``.
 
+Lanes (``server.lanes``): every alert goes on ``alerts:new`` (the topic every consumer
+group reads, and the alert lane's fan-out queue); a critical or bulk alert is also put,
+first, on its lane's stream (``alerts:new:critical`` / ``alerts:new:bulk``), where the
+delivery group's own readers take it ahead of everything else. Its ``alerts:new`` entry is
+marked ``routed``: the delivery consumer that reaches the alert second (either stream)
+finds the first one's claim and leaves it. The outbox row records the entry of the lane
+that fans the alert out (``critical:<id>``, ``bulk:<id>``, or the bare ``alerts:new`` id),
+so the catch-up looks for the entry that matters.
+
 Called right after an ingest commits (latency) and by the scheduler (catch-up after a
 crash or a Redis outage). Rows are claimed with FOR UPDATE SKIP LOCKED, so any number
 of relays can run at once; a row is marked relayed only in the transaction that saw its
@@ -18,19 +27,21 @@ from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from server import lanes
+from server.lanes import ALERT
 from server.streams import publish_many
 
 log = structlog.get_logger()
 
-ALERTS_STREAM = "alerts:new"
+ALERTS_STREAM = lanes.ALERTS_STREAM  # "alerts:new"
 
 OUTBOX_RELAYED = Counter("bousai_alert_outbox_relayed_total", "Outbox rows moved to the alerts stream")
 OUTBOX_RELAY_ERRORS = Counter("bousai_alert_outbox_relay_errors_total", "Relay attempts that failed", ["reason"])
 
 _CLAIM = text(
     """
-    SELECT o.id, o.alert_id, a.event_id, a.source, a.category, a.msg_type
-    FROM alert_outbox o JOIN alerts a ON a.id = o.alert_id
+    SELECT o.id, o.alert_id, a.event_id, a.source, a.category, a.msg_type, a.is_drill, e.facts
+    FROM alert_outbox o JOIN alerts a ON a.id = o.alert_id JOIN alert_events e ON e.id = a.event_id
     WHERE o.relayed_at IS NULL
     ORDER BY o.id
     LIMIT :batch
@@ -67,24 +78,53 @@ def _finished(task: asyncio.Task) -> None:
         log.debug("alerts.outbox.relay_batch_failed", error=repr(task.exception()))
 
 
+def entry_ref(lane: str, entry_id: str) -> str:
+    """What the outbox row records: the entry of the stream that fans the alert out."""
+    return entry_id if lane == ALERT else f"{lane}:{entry_id}"
+
+
+def parse_entry_ref(ref: str, stream: str = ALERTS_STREAM) -> tuple[str, str]:
+    """(stream, entry id) of a recorded reference (a bare id is on ``stream``)."""
+    lane, sep, entry = ref.partition(":")
+    if sep and lane in lanes.PRIORITY and lane != ALERT:
+        return lanes.stream_for(stream, lane, lanes_on=True), entry
+    return stream, ref
+
+
 async def _relay_batch(sessionmaker: async_sessionmaker[AsyncSession], redis: aioredis.Redis, batch: int, stream: str) -> list:
+    lanes_on = lanes.enabled() and stream == ALERTS_STREAM
     async with sessionmaker() as session, session.begin():
         rows = (await session.execute(_CLAIM, {"batch": batch})).all()
         if rows:
-            entries = [
-                {
+            plain: list[dict] = []
+            routed_by_lane: dict[str, list[tuple[int, dict]]] = {}
+            for i, r in enumerate(rows):
+                lane = lanes.lane_of_alert(r.facts, msg_type=r.msg_type, category=r.category, is_drill=r.is_drill)
+                routed = lanes_on and lane != ALERT
+                fields = {
                     "alert_id": r.alert_id,
                     "event_id": r.event_id,
                     "outbox_id": r.id,
                     "source": r.source,
                     "category": r.category,
                     "msg_type": r.msg_type,
+                    "lane": lane,
+                    "routed": int(routed),
                 }
-                for r in rows
-            ]
+                plain.append(fields)
+                if routed:
+                    routed_by_lane.setdefault(lane, []).append((i, fields))
             # Raising here rolls the claim back: the rows stay unrelayed for the next run.
-            entry_ids = await publish_many(redis, stream, entries)
-            await session.execute(_MARK, {"ids": [r.id for r in rows], "entries": entry_ids})
+            refs: dict[int, str] = {}
+            for lane in lanes.LANES:  # the lanes' own streams first: critical's reader may start at once
+                if lane in routed_by_lane:
+                    batch_rows = routed_by_lane[lane]
+                    ids = await publish_many(redis, lanes.stream_for(stream, lane, lanes_on=True), [f for _, f in batch_rows])
+                    refs.update({i: entry_ref(lane, e) for (i, _), e in zip(batch_rows, ids, strict=True)})
+            entry_ids = await publish_many(redis, stream, plain)
+            for i, e in enumerate(entry_ids):
+                refs.setdefault(i, e)
+            await session.execute(_MARK, {"ids": [r.id for r in rows], "entries": [refs[i] for i in range(len(rows))]})
     return rows
 
 
@@ -135,8 +175,12 @@ async def rerelay_lost_entries(
             rows = (await session.execute(_STALLED, {"grace": grace_seconds})).all()
             lost = []
             for row in rows:
-                entry = row.stream_entry_id
-                if not entry or not await redis.xrange(stream, min=entry, max=entry, count=1):
+                ref = row.stream_entry_id
+                if not ref:
+                    lost.append(row.id)
+                    continue
+                where, entry = parse_entry_ref(ref, stream)
+                if not await redis.xrange(where, min=entry, max=entry, count=1):
                     lost.append(row.id)
             if lost:
                 await session.execute(_UNRELAY, {"ids": lost})

@@ -59,7 +59,7 @@ class PushMessage(Base):
     __tablename__ = "push_messages"
     __table_args__ = (
         CheckConstraint(
-            "status IN ('queued','ok','dead_token','permanent','failed','no_token')", name="status"
+            "status IN ('queued','ok','dead_token','permanent','failed','no_token','superseded')", name="status"
         ),
         CheckConstraint("(delivery_id IS NULL) <> (notification_id IS NULL)", name="one_source"),
         # Catch-up scans only what is still to send.

@@ -18,6 +18,7 @@ import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from server.lanes import BULK
 from server.push_jobs import publish_push_jobs
 
 log = structlog.get_logger()
@@ -100,7 +101,7 @@ _FAN_OUT = text(
     """
     INSERT INTO push_messages (message_id, resident_id, device_id, notification_id, title, body, data, critical)
     SELECT 'n' || n.id || '-d' || d.id, n.resident_id, d.id, n.id, n.title, n.body,
-           n.data || jsonb_build_object('notification_id', n.id::text, 'kind', n.kind), n.critical
+           n.data || jsonb_build_object('notification_id', n.id::text, 'kind', n.kind, 'lane', 'bulk'), n.critical
     FROM notifications n
     JOIN devices d ON d.resident_id = n.resident_id
     WHERE n.id = ANY(:ids) AND (d.push_token IS NOT NULL OR d.webpush_subscription IS NOT NULL)
@@ -126,7 +127,9 @@ async def relay_notifications(sessionmaker: async_sessionmaker[AsyncSession], re
             push_ids = [r[0] for r in (await session.execute(_FAN_OUT, {"ids": ids})).all()]
             await session.execute(_MARK, {"ids": ids})
         total += len(ids)
-        await publish_push_jobs(redis, push_ids)
+        # Family statuses, safety prompts, shelter notices, tips, plan reviews: none is a
+        # hazard, so all go in the bulk lane (server.lanes), behind every alert push.
+        await publish_push_jobs(redis, push_ids, lane=BULK)
         log.info("server.notifications.relayed", notifications=len(ids), pushes=len(push_ids))
         if len(ids) < RELAY_BATCH:
             return total

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from server.notifications.service import NOTIFY_CHANNEL, relay_notifications
-from server.push_jobs import PUSH_GROUP, PUSH_STREAM, PushSender, build_sender, catch_up, parse_job
+from server import lanes
+from server.lanes import ALERT, BULK, CRITICAL
+from server.push_jobs import PUSH_GROUP, PUSH_STREAM, PushSender, build_sender, catch_up, lane_of_job, parse_job
 from server.streams import StreamMessage
 from server.worker import StreamHandler, WorkerContext, WorkerLoop
 
@@ -27,7 +29,10 @@ async def sender(ctx: WorkerContext) -> PushSender:
 async def handle_push_job(ctx: WorkerContext, msg: StreamMessage) -> None:
     ids = parse_job(msg.fields)
     if ids:
-        await (await sender(ctx)).send_job(ids)
+        received = msg.fields.get("received")
+        await (await sender(ctx)).send_job(
+            ids, lane=lane_of_job(msg.fields), received=float(received) if received else None
+        )
 
 
 async def relay(ctx: WorkerContext) -> None:
@@ -50,7 +55,15 @@ async def warm_sender(ctx: WorkerContext) -> None:
 
 
 WORKER_STARTUP = [warm_sender]
-STREAM_HANDLERS = [StreamHandler(PUSH_STREAM, PUSH_GROUP, handle_push_job, concurrency=PUSH_CONCURRENCY)]
+# One reader per lane family (server.lanes): critical jobs have slots of their own, alert
+# and bulk share theirs (alert first, bulk guaranteed a share).
+STREAM_HANDLERS = [
+    StreamHandler(lanes.stream_for(PUSH_STREAM, CRITICAL, lanes_on=True), PUSH_GROUP, handle_push_job,
+                  concurrency=PUSH_CONCURRENCY, lane=CRITICAL, lane_of=PUSH_STREAM),
+    StreamHandler(PUSH_STREAM, PUSH_GROUP, handle_push_job, concurrency=PUSH_CONCURRENCY, lane=ALERT, lane_of=PUSH_STREAM),
+    StreamHandler(lanes.stream_for(PUSH_STREAM, BULK, lanes_on=True), PUSH_GROUP, handle_push_job,
+                  concurrency=PUSH_CONCURRENCY, lane=BULK, lane_of=PUSH_STREAM),
+]
 WORKER_LOOPS = [
     WorkerLoop("notifications.relay", relay, NOTIFICATIONS_POLL_SECONDS, wake_channel=NOTIFY_CHANNEL),
     WorkerLoop("push.catch_up", push_catch_up, CATCH_UP_SECONDS),

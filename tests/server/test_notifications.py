@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from server.lanes import BULK, stream_for
 from server.notifications.service import NotificationItem, enqueue_notification, relay_notifications
 from server.push_jobs import PUSH_STREAM, parse_job
 from tests.conftest import truncate_all
@@ -59,6 +60,7 @@ async def test_rolled_back_notification_is_never_relayed(committed, redis_client
         await s.rollback()
     assert await relay_notifications(committed, redis_client) == 0
     assert await redis_client.xlen(PUSH_STREAM) == 0
+    assert await redis_client.xlen(stream_for(PUSH_STREAM, BULK)) == 0
 
 
 async def test_relay_writes_one_push_per_device_with_a_token(committed, redis_client):
@@ -72,7 +74,8 @@ async def test_relay_writes_one_push_per_device_with_a_token(committed, redis_cl
     assert [r.device_id for r in rows] == devices[:2]
     assert all(r.critical and r.status == "queued" and r.data["kind"] == "safety" for r in rows)
     assert queued_at is not None
-    entries = await redis_client.xrange(PUSH_STREAM)
+    # Notifications are never hazards: their jobs go in the bulk lane (server.lanes).
+    entries = await redis_client.xrange(stream_for(PUSH_STREAM, BULK))
     ids = [i for _, f in entries for i in parse_job({k.decode(): v.decode() for k, v in f.items()})]
     assert len(ids) == 2
     # A second relay finds nothing new.

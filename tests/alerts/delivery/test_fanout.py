@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from alerts.delivery.service import fan_out
+from server.lanes import CRITICAL, stream_for
 from server.push_jobs import PUSH_STREAM
 from tests.alerts.delivery.conftest import (
     FUKUSHIMA_CITY,
@@ -35,7 +36,9 @@ async def test_new_event_notifies_every_device_once(committed, redis_client):
     assert {p["title"] for p in sent} == {"【津波警報】福島県", "Tsunami Warning: 福島県"}
     assert all(p["data"]["alert_id"] == str(aid) and p["data"]["kind"] == "new" for p in sent)
     assert not await delivery(committed, inland.resident_id)
-    assert await redis_client.xlen(PUSH_STREAM) == 1
+    # A 津波警報 is life-critical: its push job is in the critical lane (server.lanes).
+    assert await redis_client.xlen(stream_for(PUSH_STREAM, CRITICAL)) == 1
+    assert await redis_client.xlen(PUSH_STREAM) == 0
 
 
 async def test_running_the_same_alert_twice_pushes_nothing_more(committed, redis_client):

@@ -73,7 +73,8 @@ async def test_payload_is_small_and_carries_the_alert_id(committed, redis_client
 
 async def test_catch_up_republishes_only_stale_queued_rows(committed, redis_client):
     await _fan_out_to(committed, redis_client, ["ok", "ok"])
-    await redis_client.delete("push:jobs")  # the jobs were lost with Redis
+    # A 津波警報's jobs are in the critical lane, and the catch-up puts them back there.
+    await redis_client.delete("push:jobs", "push:jobs:critical")  # the jobs were lost with Redis
     assert await catch_up(committed, redis_client, stale_seconds=3600) == 0
     assert await catch_up(committed, redis_client, stale_seconds=0) == 2
-    assert await redis_client.xlen("push:jobs") == 1
+    assert await redis_client.xlen("push:jobs:critical") == 1
