@@ -1,0 +1,1 @@
+"""Per-alert delivery latency from receipt (public figures, no personal data)."""
