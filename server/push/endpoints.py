@@ -57,6 +57,10 @@ def endpoint_problem(url: str, *, allow_hosts: frozenset[str] = frozenset()) -> 
         return None if is_public_address(host) else "a Web Push endpoint must be a public host, not a private address"
     if host == "localhost" or host.endswith(PRIVATE_SUFFIXES) or "." not in host:
         return "a Web Push endpoint must be a public host name"
+    try:
+        host.encode("idna")  # what DNS will be asked: labels of 1-63 characters
+    except UnicodeError:
+        return "a Web Push endpoint's host is not a valid host name"
     return None
 
 
@@ -80,7 +84,7 @@ async def require_public(url: str, *, allow_hosts: frozenset[str] = frozenset(),
         return
     try:
         addresses = await resolved_addresses(host, parts.port or 443)
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, UnicodeError) as exc:
         if unresolved_ok:
             return
         raise EndpointNotPublic(f"the endpoint's host does not resolve ({type(exc).__name__})") from exc

@@ -24,6 +24,7 @@ PRIVATE_ENDPOINTS = [
     "https://metadata.internal/push",
     "https://printer.local/push",
     "https://intranet/push",
+    "https://" + "a" * 70 + ".example.com/push",  # a label DNS cannot carry (it was a 500)
 ]
 
 
@@ -32,7 +33,7 @@ async def test_registration_refuses_an_endpoint_that_is_not_a_public_https_host(
     r = await client.post("/v1/devices", json={"platform": "web",
                                                "webpush_subscription": {"endpoint": endpoint, "keys": KEYS}})
     assert r.status_code == 422, r.text
-    assert "public" in r.text or "https" in r.text
+    assert "Web Push endpoint" in r.text
 
 
 async def test_a_public_push_service_endpoint_registers(client):
