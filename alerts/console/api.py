@@ -1,7 +1,9 @@
 """The operators' web console: static HTML/JS/CSS served by the app, no CDN, no map tiles.
 
 The page talks only to the staff API with the signed-in operator's token; it draws the
-prefecture from ``/v1/areas?kind=municipality&geometry=true``, so it works offline.
+prefecture from ``/v1/areas?kind=...&geometry=true`` (municipalities as the base layer; JMA
+cities, まとめ地域, 一次細分, the prefecture, quake and tsunami areas to resolve each alert's codes)
+and zooms and pans an SVG with its own code (map.js, no library), so it works offline.
 """
 
 from __future__ import annotations

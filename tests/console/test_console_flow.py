@@ -75,7 +75,7 @@ async def _run(fn, *args):
     return await asyncio.to_thread(fn, *args)
 
 
-async def test_draft_approve_and_see_delivery_figures(app, client, engine, live_server, browser):
+async def test_draft_approve_and_see_delivery_figures(app, client, engine, live_server, browser, screenshot):
     inside = [await new_resident(client, WATARI), await new_resident(client, (WATARI[0] + 0.003, WATARI[1]), language="en")]
     await new_resident(client, FUKUSHIMA_POINT)  # 福島市, outside the district
     await make_account(app, "municipal", FUKUSHIMA, username="op-one")
@@ -125,10 +125,12 @@ async def test_draft_approve_and_see_delivery_figures(app, client, engine, live_
                     EC.visibility_of_element_located((By.ID, "report")))
         cells = {c.get_attribute("data-field"): c.text for c in d.find_elements(By.CSS_SELECTOR, "#report-table td[data-field]")}
         assert cells == {"targeted": "2", "sent": "2", "failed": "0"}
+        screenshot(d, "delivery-figures")
         # The map shows the issued order; English is one click away.
         d.find_element(By.CSS_SELECTOR, "nav button[data-tab='map']").click()
         d.refresh()
         _wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, "#map path.notice.lv4"))
+        screenshot(d, "map-issued-order")
         d.find_element(By.ID, "lang-toggle").click()
         assert d.find_element(By.TAG_NAME, "h1").text == "Fukushima Disaster Console"
         d.find_element(By.ID, "lang-toggle").click()

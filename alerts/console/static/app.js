@@ -92,6 +92,7 @@
     await refreshAll();
   }
 
+  const AUTO_REFRESH_MS = 60000;
   const AREA_KINDS = ["jma_city", "jma_matome", "jma_first", "jma_pref", "quake", "tsunami"];
   const OPERATOR = () => ["prefecture", "municipal"].includes(state.me.role);
   const areaName = (code) => (state.areas.find((a) => a.code === code) || {}).name || code;
@@ -179,6 +180,7 @@
     const unknown = state.map.setAlerts(alerts, t("drill_label"));
     state.map.setShelters(shelters);
     state.alerts = alerts;
+    $("#alerts-updated").textContent = `${t("updated_at")} ${when(new Date().toISOString())}`;
     const sorted = [...alerts].sort((a, b) => (a.is_drill - b.is_drill) || (b.level - a.level));
     $("#alert-list").replaceChildren(...sorted.map((a) => {
       const places = [...new Set((a.area_codes || []).map((c) => {
@@ -480,8 +482,10 @@
     const rep = await api("GET", `/v1/staff/reports/notices/${noticeId}`);
     state.reportNotice = noticeId;
     $("#report-title").textContent = `#${noticeId}`;
+    // The notice's chain in order (issued, corrected, cancelled), each step with its delivery figures.
     $("#report-table tbody").replaceChildren(...rep.messages.map((m) => el("tr", { "data-alert-id": m.alert_id },
-      el("td", {}, t("mt_" + m.msg_type)), el("td", { "data-field": "targeted" }, String(m.targeted)),
+      el("td", { title: m.issued_at }, when(m.issued_at)), el("td", {}, `${t("mt_" + m.msg_type)} #${m.notice_id}`),
+      el("td", {}, el("span", { class: `badge lvl${m.level}` }, String(m.level)), m.is_drill ? el("span", { class: "drill-badge" }, t("drill_label")) : ""), el("td", { "data-field": "targeted" }, String(m.targeted)),
       el("td", { "data-field": "sent" }, String(m.pushes.sent)), el("td", { "data-field": "failed" }, String(m.pushes.failed)),
       el("td", {}, m.seconds_to_first_push ?? "-"), el("td", {}, m.seconds_to_last_push ?? "-"),
       el("td", {}, Object.entries(m.by_provider).map(([p, st]) => `${p}: ${Object.entries(st).map(([k, v]) => k + "=" + v).join(" ")}`).join("; ")))));
@@ -612,5 +616,11 @@
     // For the map's own tests and for operators' browser tooling: the projection, read-only use.
     window.BousaiConsole = { map: () => state.map };
     if (state.token) start().catch(() => signOut());
+    // What is in force changes by the minute on a bad night: the map, its alert list and the
+    // notices refresh themselves (not the shelter table, where an operator may be typing).
+    setInterval(() => {
+      if (!state.me || document.hidden) return;
+      refreshMap().catch(() => {}); refreshNotices().catch(() => {});
+    }, AUTO_REFRESH_MS);
   });
 })();
