@@ -128,6 +128,8 @@ async def active_alerts(session: AsyncSession, limit: int) -> list[dict]:
         # common danger scale, so the map colours what is in force where.
         facts = GroupFacts.from_json(raw) if raw else None
         if facts is not None:
+            if not facts.in_force:
+                continue  # a bulletin, or a danger lifted everywhere: nothing in force to draw
             in_force = {c: a for c, a in facts.areas.items() if a.in_force}
             if in_force or facts.areas:
                 item["area_codes"] = sorted(in_force)
