@@ -14,6 +14,7 @@ BENCH_MODULES = (
     "server.push.bench",
     "alerts.targeting.bench",
     "alerts.e2e_bench",
+    "alerts.burst_bench",
     "my_evacuation.safety.bench",
 )
 
