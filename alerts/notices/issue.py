@@ -59,6 +59,18 @@ async def _area_label(session: AsyncSession, n: EvacuationNotice) -> str:
     return label
 
 
+async def _sender_name(session: AsyncSession, n: EvacuationNotice, default: str) -> str:
+    """Who issues it, as a receiver shows it: the municipality of the operator who drafted it
+    (福島市 issues 福島市's orders), the prefecture's crisis management for prefecture staff."""
+    from alerts.notices.targets import municipality_names
+    from server.staff.models import StaffAccount
+
+    author = await session.get(StaffAccount, n.created_by) if n.created_by is not None else None
+    if author is None or author.municipality_code is None:
+        return default
+    return (await municipality_names(session, [author.municipality_code])).get(author.municipality_code, default)
+
+
 async def _shelters(session: AsyncSession, ids: list[str]) -> list[dict]:
     if not ids:
         return []
@@ -150,8 +162,9 @@ async def render_notice(session: AsyncSession, n: EvacuationNotice, now: datetim
     )
     geometry = geometry_of(n)
     refs = await _references(session, n, settings.cap_sender)
+    sender_name = await _sender_name(session, n, settings.cap_sender_name)
     cap = build_cap(
-        n, sent=cap_time(now), sender=settings.cap_sender, sender_name=settings.cap_sender_name, messages=messages,
+        n, sent=cap_time(now), sender=settings.cap_sender, sender_name=sender_name, messages=messages,
         area_label=area_label, geometry=geometry, references=refs, shelters=shelters,
     )
     # Our own CAP document, read back by the feed parser: the stored alert is what any CAP receiver would see.
