@@ -36,19 +36,38 @@ def setup(args) -> int:
 def api(args) -> int:
     import uvicorn
 
+    from server.metrics import prepare_multiprocess_dir, remove_multiprocess_dir
+
     settings = get_settings()
-    uvicorn.run(
-        "server.app:app_factory",
-        factory=True,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        workers=args.workers or settings.api_workers,
-        log_level="warning",
-        access_log=False,
-        loop="uvloop",
-        http="httptools",
-    )
+    workers = args.workers or settings.api_workers
+    # Several uvicorn workers: each keeps its metrics in files that /metrics sums.
+    metrics_dir = prepare_multiprocess_dir() if workers > 1 else None
+    try:
+        uvicorn.run(
+            "server.app:app_factory",
+            factory=True,
+            host=args.host or settings.host,
+            port=args.port or settings.port,
+            workers=workers,
+            log_level="warning",
+            access_log=False,
+            loop="uvloop",
+            http="httptools",
+        )
+    finally:
+        remove_multiprocess_dir(metrics_dir)
     return 0
+
+
+def _serve_metrics(process: str, port: int | None) -> None:
+    from server.logging import configure_logging
+    from server.metrics import serve_metrics
+    from server.ops_settings import get_ops_settings
+
+    settings, ops = get_settings(), get_ops_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    default = ops.worker_metrics_port if process == "worker" else ops.scheduler_metrics_port
+    serve_metrics(default if port is None else port, ops.metrics_host or settings.host, process)
 
 
 def worker(args) -> int:
@@ -56,15 +75,40 @@ def worker(args) -> int:
     if runtime is None:
         print("worker: no stream consumers are built yet", file=sys.stderr)
         return 1
+    _serve_metrics("worker", args.metrics_port)
     return runtime.main(get_settings(), name=args.name)
 
 
 def scheduler(args) -> int:
+    """``server.scheduler.main``'s start, plus this process's metrics port and heartbeat."""
+    import asyncio
+
     sched = optional_import("server.scheduler")
     if sched is None:
         print("scheduler: not built yet", file=sys.stderr)
         return 1
-    return sched.main(get_settings())
+    from server.ops_settings import get_ops_settings
+    from server.process_health import beat, default_name, heartbeat_key
+
+    settings = get_settings()
+    _serve_metrics("scheduler", args.metrics_port)
+    key = heartbeat_key("scheduler", args.name or default_name())
+
+    async def _run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        # On the scheduler's own loop: a stalled loop stops refreshing it.
+        heartbeat = asyncio.create_task(beat(settings.redis_url, key, get_ops_settings().heartbeat_seconds, stop))
+        try:
+            await sched.run_scheduler(settings, stop=stop)
+        finally:
+            stop.set()
+            await heartbeat
+
+    asyncio.run(_run())
+    return 0
 
 
 def _realtime_configured() -> bool:
@@ -75,7 +119,9 @@ def _realtime_configured() -> bool:
 
 def run(args) -> int:
     """api + worker + scheduler (+ the demo feed replay) as child processes; Ctrl-C stops all."""
-    settings = get_settings()
+    from server.ops_settings import get_ops_settings
+
+    settings, ops = get_settings(), get_ops_settings()
     env = dict(os.environ)
     procs: list[tuple[str, subprocess.Popen]] = []
     exe = [sys.executable, "-m", "server.cli"]
@@ -104,7 +150,9 @@ def run(args) -> int:
         procs.append(("realtime", subprocess.Popen(exe + ["realtime"], env=env)))
     print(
         f"bousai running: API http://{settings.host}:{settings.port}/docs  "
-        f"(ready: /readyz, metrics: /metrics); processes: {', '.join(n for n, _ in procs)}. Ctrl-C to stop.",
+        f"(ready: /readyz, metrics: /metrics, worker :{ops.worker_metrics_port}/metrics, scheduler "
+        f":{ops.scheduler_metrics_port}/metrics, pushes: bousai outbox tail -f); processes: "
+        f"{', '.join(n for n, _ in procs)}. Ctrl-C to stop.",
         flush=True,
     )
     stopping = False
@@ -149,10 +197,13 @@ def register(sub) -> None:
     p.set_defaults(func=api)
 
     p = sub.add_parser("worker", help="consume the work streams (targeting, push, family events)")
-    p.add_argument("--name", help="consumer name (default: host-pid)")
+    p.add_argument("--name", help="consumer name (default: host-pid); `bousai health worker --name` checks it")
+    p.add_argument("--metrics-port", type=int, help="Prometheus /metrics port (default: BOUSAI_WORKER_METRICS_PORT; 0 = none)")
     p.set_defaults(func=worker)
 
     p = sub.add_parser("scheduler", help="poll feeds and run periodic jobs (one active, guarded by a Redis lock)")
+    p.add_argument("--name", help="heartbeat name (default: host-pid); `bousai health scheduler --name` checks it")
+    p.add_argument("--metrics-port", type=int, help="Prometheus /metrics port (default: BOUSAI_SCHEDULER_METRICS_PORT; 0 = none)")
     p.set_defaults(func=scheduler)
 
     p = sub.add_parser("run", help="start api + worker + scheduler locally")
@@ -161,6 +212,7 @@ def register(sub) -> None:
     p.add_argument("--demo-feed-port", type=int, default=8765)
     p.set_defaults(func=run)
 
-    from server import outbox_cli
+    from server import outbox_cli, process_health
 
     outbox_cli.register(sub)
+    process_health.register(sub)
