@@ -8,10 +8,11 @@ to one of them: ``server.i18n``.
 **Action first.** A body is, in this order and within ``BODY_MAX``:
 
 1. what to do now (``actions``: by category and rank, from the alert facts);
-2. where and what (``new``/``lowered``/… ``body``: the resident's place, the danger);
-3. the household's own plan (``guidance``, from My Evacuation) — whole sentences only:
-   when it does not fit, step 2 goes first, then the plan's last sentences, never half of
-   one;
+2. where and what (``new``/``lowered``/… ``body``: the resident's place, the danger) —
+   or, when the household has a plan for it, instead:
+3. the household's own plan (``guidance``, from My Evacuation: 「警戒レベル4（自宅）: 祖母は
+   今すぐ…」) — whole sentences only: when it does not fit, the plan's last sentences go,
+   never half of one;
 4. the source's free text (JMA headline, a municipality's reason) only if room remains.
    Japanese free text reaches a Japanese device; another language gets it only when a CAP
    message carried an ``<info>`` in that language, or when the template has nothing else
@@ -30,13 +31,17 @@ from __future__ import annotations
 import re
 import string
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from server.alert_facts import INTENSITIES, GroupFacts, product_of, warning_kind
 from server.i18n import LANGUAGES, catalog_languages, fallbacks, load_catalog, resolve_language
 
 MESSAGES_DIR = Path(__file__).parent / "messages"
+AREAS_FILE = Path(__file__).resolve().parents[2] / "fixtures" / "areas" / "fukushima_areas.json"
 # Lock screens show ~65 characters of a title and ~4 lines (~240 characters) of a body.
 TITLE_MAX = 65
 BODY_MAX = 240
@@ -92,6 +97,31 @@ _MARKERS = re.compile(r"[＜<][^＜＞<>]{1,12}[＞>]\s*")
 
 def strip_markers(text: str | None) -> str:
     return re.sub(r"\s+", " ", _MARKERS.sub("", str(text or ""))).strip()
+
+
+@lru_cache(maxsize=1)
+def _area_readings() -> dict[str, str]:
+    """Area name → its official kana reading (JMA's code tables, fixtures/areas)."""
+    try:
+        data = orjson.loads(AREAS_FILE.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    out: dict[str, str] = {}
+    for rows in data.values():
+        for row in rows if isinstance(rows, list) else ():
+            if isinstance(row, dict) and row.get("name") and row.get("kana"):
+                out.setdefault(str(row["name"]), str(row["kana"]))
+    return out
+
+
+def area_for(language: str, name: str | None) -> str:
+    """The area's name as the resident reads it: やさしい日本語 gets the kana reading of a
+    Fukushima area (いわき市 → いわきし); other languages keep the official name."""
+    if not name:
+        return ""
+    if resolve_language(language) == "ja-easy":
+        return _area_readings().get(name, name)
+    return name
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,9 +262,10 @@ def _inline(a: str, b: str) -> str:
 def fit_body(action: str, fact: str, guidance: str | None, free: str, sep: str, limit: int = BODY_MAX) -> str:
     """Action, fact, plan, free text — within ``limit``; the plan is never cut mid-sentence.
 
-    What gives way, in order: the free text, the fact (the title says it too), the plan's
-    last sentences (what to take: the pull has the whole plan, "…" says there is more), and
-    only then the general action (the plan's first sentence is this household's action)."""
+    With a plan, the fact gives way to it (the plan's header names the place and the level,
+    the title the danger). Then what gives way, in order: the free text, the plan's last
+    sentences (what to take: the pull has the whole plan, "…" says there is more), and only
+    then the general action (the plan's first sentence is this household's own action)."""
     def join(head: str, plan: str = "", tail: str = "") -> str:
         return "\n".join(p for p in (head, plan, tail) if p).strip()
 
@@ -247,11 +278,11 @@ def fit_body(action: str, fact: str, guidance: str | None, free: str, sep: str, 
     if not guidance:
         head = _inline(action, fact)
         return clip(with_free(head, head, ""), limit)
+    # The plan's header names the place and the level: the fact would only repeat it.
     plan = guidance.strip()
-    for head in (_inline(action, fact), action):
-        body = join(head, plan)
-        if len(body) <= limit:
-            return with_free(body, head, plan)
+    body = join(action, plan)
+    if len(body) <= limit:
+        return with_free(body, action, plan)
     sentences = _sentences(plan, sep)
     for head in (action, ""):
         kept = ""
@@ -302,7 +333,7 @@ def compose(
     values = {
         "subject": subject,
         "told_subject": told_subject,
-        "area": area_name or "",
+        "area": area_for(lang, area_name),
         "place": place,
         "rank": rank,
         "intensity": names.get("unreceived", "") if intensity_unreceived else names.get(intensity or "", intensity or ""),
@@ -358,5 +389,18 @@ def compose(
     return Composed(title=clip(title, TITLE_MAX), body=clip(body, BODY_MAX), data=data)
 
 
-__all__ = ["LANGUAGES", "Composed", "compose", "fit_body", "lookup", "render", "strip_markers", "subject_for",
+def pull_title(language: str, category: str, rank: int, *, headline: str | None = None,
+               facts: GroupFacts | None = None, area_name: str | None = None) -> str:
+    """A pull list item's title in the resident's language: the danger's name (and area),
+    from the same subjects as pushes; the source's headline stays beside it, in its own
+    language, flagged as such by the caller (``headline_language``: ``ja`` for JMA)."""
+    key = template_key(category or "other", facts)
+    lang = resolve_language(language)
+    subject = subject_for(lang, key, rank, title=headline)
+    area = area_for(lang, area_name)
+    return clip(f"{subject} {area}".strip() if area else subject, TITLE_MAX)
+
+
+__all__ = ["pull_title", "LANGUAGES", "Composed", "compose", "fit_body", "lookup", "render", "strip_markers",
+           "subject_for",
            "warning_title", "TITLE_MAX", "BODY_MAX"]
