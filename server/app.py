@@ -24,7 +24,7 @@ from sqlalchemy import text
 from server.db import asyncpg_dsn, make_engine, make_sessionmaker
 from server.errors import ErrorGuardMiddleware, error_body, install_error_handlers
 from server.input_guard import NulGuardMiddleware
-from server.logging import configure_logging
+from server.logging import RequestIdMiddleware, configure_logging
 from server.metrics import MetricsMiddleware, metrics_response
 from server.middleware import BodySizeLimitMiddleware
 from server.ratelimit import ResidentRateLimit
@@ -176,6 +176,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Whatever escapes is answered here (503 for an outage) and logged without values.
     app.add_middleware(ErrorGuardMiddleware, fastapi_app=app)
     app.add_middleware(MetricsMiddleware)
+    # Outermost: every line logged for a request, the error guard's included, carries its id.
+    app.add_middleware(RequestIdMiddleware)
     return app
 
 

@@ -38,7 +38,10 @@ def api(args) -> int:
 
     from server.metrics import prepare_multiprocess_dir, remove_multiprocess_dir
 
+    from server.logging import configure_logging
+
     settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
     workers = args.workers or settings.api_workers
     # Several uvicorn workers: each keeps its metrics in files that /metrics sums.
     metrics_dir = prepare_multiprocess_dir() if workers > 1 else None
@@ -50,6 +53,8 @@ def api(args) -> int:
             port=args.port or settings.port,
             workers=workers,
             log_level="warning",
+            # uvicorn's loggers propagate to the one JSON handler (server.logging), not their own
+            log_config=None,
             access_log=False,
             loop="uvloop",
             http="httptools",
