@@ -18,9 +18,11 @@ router = APIRouter(tags=["family"])
 @router.post("/v1/safety-checks/{check_id}/answer")
 async def answer(check_id: int, body: StatusIn | None = None, session: AsyncSession = SESSION,
                  current: CurrentDevice = Depends(current_device)):
-    """One tap: no body means "safe". Your family is told once; a repeated tap changes nothing."""
-    status, new = await service.answer_check(session, current.resident_id, check_id, body or StatusIn())
-    return {"answered": new, "status": status}
+    """One tap: no body means "safe". Your family is told once. Answering again with something
+    else (need help, a message) updates your answer and your family hears the change
+    (``updated: true``); the same answer again changes nothing (``updated: false``)."""
+    status, new, changed = await service.answer_check(session, current.resident_id, check_id, body or StatusIn())
+    return {"answered": new, "updated": changed, "status": status}
 
 
 @router.get("/v1/me/safety-checks")
