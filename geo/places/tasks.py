@@ -5,9 +5,14 @@ from __future__ import annotations
 import structlog
 
 from geo.places import repository as repo
-from server.scheduler import JobContext
+from server.scheduler import JobContext, ScheduledJob
 
 log = structlog.get_logger()
+
+# A current location past its retention is personal data we promised to drop: purge every
+# 15 minutes and at every scheduler start (the hourly retention job never runs at start, so
+# a scheduler restarted more often than hourly never purged at all).
+PURGE_LOCATIONS_SECONDS = 900.0
 
 
 async def purge_expired_locations(ctx: JobContext) -> None:
@@ -18,4 +23,6 @@ async def purge_expired_locations(ctx: JobContext) -> None:
     log.info("geo.places.locations_purged", count=n)
 
 
-RETENTION_TASKS = {"geo.places.current_locations": purge_expired_locations}
+SCHEDULED_JOBS = [
+    ScheduledJob("geo.places.current_locations", purge_expired_locations, PURGE_LOCATIONS_SECONDS, run_at_start=True),
+]
