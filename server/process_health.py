@@ -9,6 +9,7 @@ started with ``--name "$HOSTNAME"`` (as the compose file does) is checked by the
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import socket
@@ -79,8 +80,19 @@ def health(args) -> int:
     return 0
 
 
-def register(sub) -> None:
-    p = sub.add_parser("health", help="exit 0 while a worker or scheduler refreshes its heartbeat (container health checks)")
+def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("role", choices=["worker", "scheduler"])
     p.add_argument("--name", required=True, help="the name the process was started with (--name)")
     p.set_defaults(func=health)
+
+
+def register(sub) -> None:
+    _arguments(sub.add_parser("health", help="exit 0 while a worker or scheduler refreshes its heartbeat (container health checks)"))
+
+
+if __name__ == "__main__":
+    # What the container health checks run: the same check without loading every CLI
+    # module (`bousai health` takes seconds to start on a busy host, this well under one).
+    parser = argparse.ArgumentParser(prog="python -m server.process_health")
+    _arguments(parser)
+    sys.exit(health(parser.parse_args()))
