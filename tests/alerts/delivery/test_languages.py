@@ -107,7 +107,8 @@ CASES = [
     ("tornado", "VPHW50", 3, None, (), None),
 ]
 GROUPS = {"earthquake": "quake", "lpgm": "lpgm", "megaquake": "megaquake", "eruption": "eruption", "flood": "river",
-          "weather_warning": "weather", "landslide": "landslide", "volcano": "volcano", "tsunami": "tsunami", "eew": "eew"}
+          "weather_warning": "weather", "landslide": "landslide", "volcano": "volcano", "tsunami": "tsunami",
+          "eew": "eew"}
 CATEGORY = {"lpgm": "earthquake", "megaquake": "earthquake", "eruption": "volcano"}
 
 
@@ -129,7 +130,8 @@ def _plan(lang):
     from my_evacuation.i18n import t
 
     who = "Bà"
-    parts = [t(lang, "leave_now_one", who=who, dest="平第一小学校", means=t(lang, "means_car"), time=t(lang, "time", minutes=15)),
+    parts = [t(lang, "leave_now_one", who=who, dest="平第一小学校", means=t(lang, "means_car"),
+               time=t(lang, "time", minutes=15)),
              t(lang, "prepare_many", who="A、B", level=4),
              t(lang, "plan_do", actions="窓を閉める、ブレーカーを落とす"),
              t(lang, "take", items="お薬手帳、水、ラジオ" + t(lang, "more_items"))]
@@ -139,7 +141,8 @@ def _plan(lang):
 
 def _compose(lang, case, transition, *, guidance=None, drill=False, alert=None):
     cat, _, rank, told, names, intensity = case
-    return compose(language=lang, transition=transition, alert=alert or _alert(case, drill=drill), alert_id=1, event_id=2,
+    return compose(language=lang, transition=transition, alert=alert or _alert(case, drill=drill), alert_id=1,
+                   event_id=2,
                    rank=rank if transition != "cleared" else (told or rank), told_rank=told or rank,
                    area_name="いわき市", place_kind="home", intensity=intensity, warning_names=names,
                    guidance=guidance, facts=_facts(cat))
@@ -272,3 +275,97 @@ def test_fit_body_keeps_whole_sentences():
     plan = "A: x leaves now for y. B gets ready. Take: z."
     body = fit_body("Go now.", "Fact.", plan, "free", ". ", limit=40)
     assert body.startswith("Go now.") and "x leaves now for y." in body and body.endswith("…")
+
+
+def test_ja_easy_reads_the_area_in_kana():
+    """やさしい日本語: the official kana reading of the area (JMA's code tables), not 相馬市."""
+    case = ("tsunami", "VTSE41", 3, None, (), None)
+    msg = compose(language="ja-easy", transition="new", alert=_alert(case), alert_id=1, event_id=1, rank=3,
+                  area_name="相馬市", place_kind="home", facts=_facts("tsunami"))
+    assert msg.title.endswith("そうまし") and "相馬市" not in msg.title
+    assert _compose("ja", case, "new").title.endswith("いわき市")
+
+
+def test_pull_titles_in_every_language():
+    from alerts.delivery.compose import pull_title
+
+    for lang in LANGUAGES:
+        title = pull_title(lang, "tsunami", 4, headline="大津波警報", area_name="いわき市")
+        assert title and len(title) <= TITLE_MAX and "{" not in title
+    assert pull_title("vi", "evacuation", 4) == "Lệnh sơ tán"
+    assert pull_title("ja", "weather_warning", 5, headline="＜概況＞ 大雨") == "特別警報"
+
+
+# --- every alert kind of the reference set, through bousai simulate, in every language -----
+
+
+def _reference_places() -> tuple[str, list]:
+    """One place per JMA product in the reference samples (coded like its first area, so a
+    document about any prefecture reaches it), in each of the 16 languages."""
+    from alerts.sources import parse_document
+    from tests.conftest import reference_path
+
+    root = reference_path("jmaxml", "samples")
+    docs = sorted(root.iterdir())
+    seen: dict[str, dict[str, str]] = {}
+    for path in docs:
+        try:
+            alerts = parse_document(path.read_bytes(), path.name)
+        except Exception:  # a document the parser refuses is the parser's test
+            continue
+        for a in alerts:
+            a = a if isinstance(a, dict) else a.to_dict()
+            code_type = str(a.get("type_code") or "")[:6]
+            cat = a.get("category")
+            if not code_type or code_type in seen:
+                continue
+            for area in a.get("areas") or []:
+                c = str(area.get("code") or "")
+                if cat in ("eew", "earthquake") and len(c) == 3:
+                    seen[code_type] = {"quake_area": c}
+                elif cat == "tsunami" and len(c) == 3:
+                    seen[code_type] = {"tsunami_area": c}
+                elif len(c) == 7:
+                    seen[code_type] = {"city": c}
+                if code_type in seen:
+                    break
+    rows = ["id,lat,lon,language,city,quake_area,tsunami_area"]
+    for code_type, codes in seen.items():
+        for lang in LANGUAGES:
+            rows.append(f"{code_type}:{lang},,,{lang},{codes.get('city', '')},{codes.get('quake_area', '')},"
+                        f"{codes.get('tsunami_area', '')}")
+    return "\n".join(rows) + "\n", docs
+
+
+async def test_every_reference_alert_kind_renders_in_every_language(committed, redis_client):
+    import io
+
+    from alerts.simulate import add_residents, read_places, run_documents
+
+    places_csv, docs = _reference_places()
+    residents = await add_residents(committed, read_places(io.StringIO(places_csv)))
+    out: list[dict] = []
+    await run_documents(committed, redis_client, residents, [str(d) for d in docs], out.append)
+    told = [o for o in out if "title" in o and o.get("action") != "hold"]
+    assert told, "the reference set tells the test residents something"
+    by_doc: dict[tuple, dict[str, dict]] = {}
+    for o in told:
+        product, lang = o["place"].split(":")
+        assert o["language"] == lang
+        assert o["title"] and o["body"], o
+        assert len(o["title"]) <= TITLE_MAX and len(o["body"]) <= BODY_MAX, o
+        assert not _LEFTOVER.search(o["title"] + o["body"]), o
+        assert "＜" not in o["title"], o
+        by_doc.setdefault((o["doc"], product, o["action"]), {})[lang] = o
+    kinds = {o["category"] for o in told}
+    assert {"eew", "earthquake", "tsunami", "weather_warning", "landslide"} <= kinds, kinds
+    for key, per_lang in by_doc.items():
+        assert set(per_lang) == set(LANGUAGES), key  # every language told, none dropped
+        en = per_lang["en"]
+        for lang, o in per_lang.items():
+            if lang not in ("en",):
+                assert o["title"] != en["title"] or o["category"] == "other", (key, lang, o["title"])
+            if o["life_critical"] and o["action"] in ("new", "raise"):
+                action = load_messages(lang)["actions"]
+                assert any(o["body"].startswith(str(v)[:8]) for node in action.values() if isinstance(node, dict)
+                           for v in node.values() if v), (key, lang, o["body"])
