@@ -130,3 +130,19 @@ async def test_evacuation_push_leads_with_the_households_action(app, household, 
     assert "(Japanese)" not in msg.body and "＜" not in msg.body + msg.title
     if lang not in ("ja",):
         assert "降り続く" not in msg.body
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_safety_prompts_and_family_notices_in_every_language(lang):
+    from my_evacuation.safety.service import render_reason
+
+    for reason in ("intensity:6-", "intensity:7", "tsunami:major_warning", "tsunami:warning", "evacuation:4",
+                   "civil_protection:"):
+        text = render_reason(lang, reason)
+        body = t(lang, "safety_check_body", reason=text)
+        assert text and "{" not in body, (lang, reason)
+        if lang != "en":
+            assert body != t("en", "safety_check_body", reason=render_reason("en", reason)), (lang, reason)
+    notice = t(lang, "family_status_body", name="母", status=t(lang, "status_safe"),
+               message=t(lang, "family_message", message="公民館にいます"))
+    assert "母" in notice and "公民館にいます" in notice
