@@ -369,3 +369,21 @@ async def test_every_reference_alert_kind_renders_in_every_language(committed, r
                 action = load_messages(lang)["actions"]
                 assert any(o["body"].startswith(str(v)[:8]) for node in action.values() if isinstance(node, dict)
                            for v in node.values() if v), (key, lang, o["body"])
+
+
+@pytest.mark.parametrize("tag,lang", [("zh-TW", "zh-Hant"), ("zh-CN", "zh-Hans"), ("zh", "zh-Hans"), ("pt-BR", "pt"),
+                                      ("fil", "tl"), ("ja-x-easy", "ja-easy"), ("en-US", "en"), ("mn", "mn")])
+def test_device_registration_accepts_tags_naming_one_of_the_16(tag, lang):
+    from server.auth.schemas import DeviceRegistration, DeviceUpdate
+
+    assert DeviceRegistration(platform="android", language=tag).language == lang
+    assert DeviceUpdate(language=tag).language == lang
+
+
+def test_device_registration_refuses_a_language_it_cannot_speak():
+    from pydantic import ValidationError
+
+    from server.auth.schemas import DeviceRegistration
+
+    with pytest.raises(ValidationError):
+        DeviceRegistration(platform="android", language="xx")
