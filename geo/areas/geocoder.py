@@ -9,16 +9,17 @@ nothing (the place is still stored).
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
 import shapely
+from pyproj import Geod
 from shapely import STRtree
 from shapely.geometry import Point
 from shapely.ops import nearest_points
 from sqlalchemy import text
 
-EARTH_RADIUS_M = 6_371_008.8
+# Distances on the WGS84 ellipsoid (JGD2011 and GPS coordinates agree to centimetres here).
+GEOD = Geod(ellps="WGS84")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +54,17 @@ class AreaCodes:
         )
 
 
-def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Geodesic distance in metres between two lon/lat points."""
+    return GEOD.inv(lon1, lat1, lon2, lat2)[2]
+
+
+def degrees_covering(meters: float, lat: float) -> float:
+    """The lon/lat radius (degrees) that reaches at least ``meters`` in every direction at
+    latitude ``lat``: the larger of a degree of longitude and of latitude measured there."""
+    lon_east, _, _ = GEOD.fwd(0.0, lat, 90.0, meters)
+    _, lat_north, _ = GEOD.fwd(0.0, lat, 0.0, meters)
+    return max(abs(lon_east), abs(lat_north - lat))
 
 
 class Geocoder:
@@ -74,8 +81,10 @@ class Geocoder:
             shapely.prepare(g)
         self._tree = STRtree(self._geoms)
         self.snap_m = snap_m
-        # Degrees that surely cover snap_m at Japanese latitudes (1° lon ≈ 80 km at 44°N).
-        self._snap_deg = snap_m / 80_000.0
+        # The candidate search runs in degrees: a radius that reaches snap_m everywhere in
+        # these areas, taken where a degree of longitude is shortest (their northern edge).
+        north = max((g.bounds[3] for g in self._geoms), default=45.0)
+        self._snap_deg = degrees_covering(snap_m, abs(north)) * 1.01
 
     def __len__(self) -> int:
         return len(self._codes)
@@ -90,7 +99,7 @@ class Geocoder:
         best: tuple[float, AreaCodes] | None = None
         for i in idx:
             near = nearest_points(self._geoms[i], pt)[0]
-            d = haversine_m(lon, lat, near.x, near.y)
+            d = distance_m(lon, lat, near.x, near.y)
             if d <= self.snap_m and (best is None or d < best[0]):
                 best = (d, self._codes[i])
         if best is None:
