@@ -13,7 +13,11 @@ PFIF 1.4 schema. Our statuses map to PFIF note status as follows:
 | evacuated    | believed_alive    | ``last_known_location`` = shared location, if any   |
 | unknown      | information_sought|                                                     |
 
-A location appears only when its owner shared it (it is not stored otherwise).
+A location appears only when its owner shared it (it is not stored otherwise) and still
+shares it: a member whose current status no longer shares a location has withdrawn it, and
+no note of theirs carries one (``set_status`` also erases it from their history). A group
+sees a member's notes only from when the member joined it: what they said before belongs
+to the groups they were in then.
 """
 
 from __future__ import annotations
@@ -51,11 +55,11 @@ def _add(parent, tag: str, value) -> None:
         etree.SubElement(parent, _q(tag)).text = str(value)
 
 
-def _location(row) -> str | None:
+def _location(row, sharing: bool) -> str | None:
     parts = []
     if row.shelter_name:
         parts.append(row.shelter_name)
-    if row.share_location and row.lat is not None:
+    if sharing and row.share_location and row.lat is not None:
         parts.append(f"{row.lat:.5f},{row.lon:.5f}")
     return " ".join(parts) or None
 
@@ -70,13 +74,15 @@ async def group_pfif(session: AsyncSession, group_id: int, *, domain: str = DEFA
                      now: datetime | None = None) -> bytes:
     now = now or datetime.now(UTC)
     members = (await session.execute(text(
-        """SELECT resident_id, display_name, joined_at FROM family_members WHERE group_id = :g
-           ORDER BY joined_at, resident_id"""), {"g": group_id})).all()
+        """SELECT m.resident_id, m.display_name, m.joined_at, COALESCE(s.share_location, false) AS sharing
+           FROM family_members m LEFT JOIN safety_statuses s ON s.resident_id = m.resident_id
+           WHERE m.group_id = :g ORDER BY m.joined_at, m.resident_id"""), {"g": group_id})).all()
     notes = (await session.execute(text(
         """SELECT * FROM (
              SELECT h.*, row_number() OVER (PARTITION BY h.resident_id ORDER BY h.version DESC) AS rn
              FROM safety_status_history h
-             WHERE h.resident_id IN (SELECT resident_id FROM family_members WHERE group_id = :g)) x
+             JOIN family_members m ON m.resident_id = h.resident_id AND m.group_id = :g
+             WHERE h.created_at >= m.joined_at) x
            WHERE rn <= :n ORDER BY resident_id, version"""), {"g": group_id, "n": MAX_NOTES_PER_PERSON})).all()
     by_person: dict[int, list] = {}
     for n in notes:
@@ -101,6 +107,6 @@ async def group_pfif(session: AsyncSession, group_id: int, *, domain: str = DEFA
             # Every note is the member's own report about themselves.
             _add(note, "author_made_contact", "true")
             _add(note, "status", STATUS_TO_PFIF[n.status])
-            _add(note, "last_known_location", _location(n))
+            _add(note, "last_known_location", _location(n, m.sharing))
             _add(note, "text", _note_text(n))
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)

@@ -38,6 +38,8 @@ class FamilyGroup(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(Text)
+    # An owner who erases their account: a trigger (migration e2b7c4a9d613) turns this SET NULL
+    # into the longest member, so a group always has someone who can manage it.
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"), index=True)
     max_members: Mapped[int] = mapped_column(SmallInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -71,6 +71,12 @@ async def set_status(session: AsyncSession, resident_id: int, body: StatusIn) ->
                                               share_location, lat, lon, created_at)
            VALUES (:r, :v, :s, :sid, :sname, :m, :share, :lat, :lon, :at)"""),
         {**params, "v": out["version"], "at": out["updated_at"]})
+    if not body.share_location:
+        # Not sharing any more withdraws every location shared before: the history (the PFIF
+        # notes of every group's export) keeps none of them.
+        await session.execute(text(
+            """UPDATE safety_status_history SET lat = NULL, lon = NULL, share_location = false
+               WHERE resident_id = :r AND (lat IS NOT NULL OR share_location)"""), {"r": resident_id})
     await notify_family(session, resident_id, out)
     return status_out(out)
 

@@ -66,7 +66,9 @@ async def test_pfif_export_validates_and_maps_statuses(client, new_resident, add
     await client.put("/v1/me/safety", headers=mother, json={"status": "at_shelter", "shelter_id": "S1"})
     await client.put("/v1/me/safety", headers=grandma, json={"status": "need_help", "share_location": True,
                                                               "location": {"lat": 37.74, "lon": 140.49}})
-    await client.put("/v1/me/safety", headers=grandma, json={"status": "unknown"})
+    # Still sharing (a status without sharing withdraws every location: test_privacy_pfif.py).
+    await client.put("/v1/me/safety", headers=grandma, json={"status": "unknown", "share_location": True,
+                                                              "location": {"lat": 37.75, "lon": 140.5}})
     r = await client.get(f"/v1/groups/{gid}/pfif.xml", headers=mother)
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/xml")
     doc = etree.fromstring(r.content)
