@@ -15,6 +15,7 @@ BENCH_MODULES = (
     "alerts.targeting.bench",
     "alerts.e2e_bench",
     "alerts.burst_bench",
+    "alerts.surge_bench",
     "my_evacuation.safety.bench",
 )
 
