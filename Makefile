@@ -60,10 +60,12 @@ browser:
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The project with its test and bench extras, at the versions in requirements.lock (the
+# tested set; pyproject.toml keeps the ranges). Redone when either file changes.
+$(STAMP): pyproject.toml requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -c requirements.lock -e '.[test,bench]'
 	@touch $(STAMP)
 
 setup: install
