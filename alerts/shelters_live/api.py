@@ -7,6 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.shelters_live import service
 from alerts.shelters_live.schemas import BulkChange, ShelterChange
+from server.auth.deps import current_device
+from server.auth.service import CurrentDevice
 from server.deps import SESSION
 from server.staff.deps import require_staff
 from server.staff.principal import StaffPrincipal
@@ -64,3 +66,10 @@ async def bulk_change(body: BulkChange, session: AsyncSession = SESSION,
                       principal: StaffPrincipal = Depends(operators)):
     """Open or close every (or the listed) shelter of one municipality."""
     return await service.bulk(session, principal, body)
+
+
+@router.get("/v1/me/shelter-openings", tags=["shelters"])
+async def my_shelter_openings(session: AsyncSession = SESSION, current: CurrentDevice = Depends(current_device)):
+    """The open shelters that concern you now: named in your plan, or near your places while an
+    alert you were told of is in force. Openings held back by your quiet hours are here too."""
+    return [service.present(o) for o in await service.openings_for(session, current.resident_id)]

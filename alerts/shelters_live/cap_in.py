@@ -68,6 +68,7 @@ async def apply_alert(session: AsyncSession, alert_id: int) -> dict[str, Any] | 
     munis = _municipalities(payload)
     resolved = await shelters.resolve_refs(session, [e["id"] for e in entries], munis)
     opened, closed, unchanged, unknown = [], [], [], []
+    opened_rows: list[dict] = []
     for e in entries:
         sid = resolved.get(e["id"])
         status = e.get("status")
@@ -92,9 +93,12 @@ async def apply_alert(session: AsyncSession, alert_id: int) -> dict[str, Any] | 
                      municipality_code=after["municipality_code"])
         if want:
             opened.append(sid)
-            await notify_opening(session, after)
+            opened_rows.append(after)
         else:
             closed.append(sid)
+    if opened_rows:
+        # One notification per resident for every shelter this message opened.
+        await notify_opening(session, opened_rows)
     if unknown and not await _already_reported(session, alert.source_id):
         await record(session, None, "shelter.cap_unknown", ("cap", alert.source_id), None,
                      {"unknown": unknown, "headline": alert.headline},

@@ -4,6 +4,7 @@ plan names the shelter and those near it under an active alert, once each. Never
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 from datetime import UTC, datetime
 from typing import Any
@@ -14,10 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.cap_out import service as cap_service
 from alerts.cap_out.writer import CapAlert, CapArea, CapInfo, cap_time
+from alerts.delivery.preferences import load_preferences
 from alerts.shelters_live import messages
 from alerts.shelters_live.schemas import BulkChange, ShelterChange
 from geo.shelters import service as shelters
 from geo.shelters.records import order_hazards
+from my_evacuation.i18n import join_list
 from server.audit.service import record
 from server.errors import AppError, NotFound
 from server.notifications.service import NotificationItem, enqueue_notification
@@ -72,7 +75,7 @@ async def list_in_scope(
 
 
 async def change(session: AsyncSession, principal: StaffPrincipal, shelter_id: str, ch: ShelterChange,
-                 *, publish: bool = True) -> dict:
+                 *, publish: bool = True, notify: bool = True) -> dict:
     principal.require_role(OPERATOR_ROLES, "changing a shelter")
     before = await get_in_scope(session, principal, shelter_id)
     capacity = ch.capacity if ch.capacity is not None else before.get("capacity")
@@ -93,8 +96,10 @@ async def change(session: AsyncSession, principal: StaffPrincipal, shelter_id: s
                  municipality_code=after["municipality_code"])
     if publish and (opened or closed):
         await publish_status(session, [after], "open" if opened else "close")
-    if opened:
-        after["notified"] = await notify_opening(session, after)
+    if opened and notify:
+        told = await notify_opening(session, after)
+        after["notified"], after["held"] = told["notified"], told["held"]
+    after["opened_now"] = opened
     return after
 
 
@@ -113,18 +118,35 @@ async def bulk(session: AsyncSession, principal: StaffPrincipal, body: BulkChang
             raise AppError(f"not shelters of {body.municipality_code}: {', '.join(missing[:10])}",
                            code="unknown_shelter", detail={"unknown": missing})
     want_open = body.action == "open"
-    changed, notified = [], 0
+    changed = []
     for sid in ids:
         row = await shelters.get(session, sid)
         if bool(row["is_open"]) == want_open:
             continue
-        after = await change(session, principal, sid, ShelterChange(is_open=want_open), publish=False)
-        notified += after.get("notified", 0)
-        changed.append(after)
+        changed.append(await change(session, principal, sid, ShelterChange(is_open=want_open), publish=False,
+                                    notify=False))
+    told = {"notified": 0, "held": 0}
     if changed:
         await publish_status(session, changed, body.action)
+        # One notification per resident for the whole bulk open, not one per shelter.
+        told = await notify_opening(session, [c for c in changed if c.get("opened_now")])
     return {"municipality_code": body.municipality_code, "action": body.action, "changed": len(changed),
-            "unchanged": len(ids) - len(changed), "notified": notified}
+            "unchanged": len(ids) - len(changed), **told}
+
+
+async def open_shelters(session: AsyncSession, principal: StaffPrincipal, shelter_ids: list[str]) -> dict:
+    """Open these shelters (those still closed) as one action: audited each, published as one
+    CAP document, residents told once each (for an order that names several shelters)."""
+    changed = []
+    for sid in shelter_ids:
+        row = await get_in_scope(session, principal, sid)
+        if not row["is_open"]:
+            changed.append(await change(session, principal, sid, ShelterChange(is_open=True), publish=False,
+                                        notify=False))
+    if not changed:
+        return {"changed": 0, "notified": 0, "held": 0}
+    await publish_status(session, changed, "open")
+    return {"changed": len(changed), **await notify_opening(session, changed)}
 
 
 async def publish_status(session: AsyncSession, rows: list[dict], status: str) -> None:
@@ -157,56 +179,110 @@ async def publish_status(session: AsyncSession, rows: list[dict], status: str) -
                               sent_at=now, title=infos[0].headline)
 
 
-# Residents to tell when a shelter opens: whose current plan names it, and whose places are
-# near it while an alert (not a drill) they were told of is still in force.
+# Residents to tell when shelters open: whose current plan names one of them, and whose places
+# are near one while an alert (not a drill) they were told of is still in force. One row per
+# (resident, shelter); a resident's rows come together.
 _RECIPIENTS = text(
     """
-    WITH s AS (SELECT geom FROM shelters WHERE id = :sid),
+    WITH s AS (SELECT id, geom FROM shelters WHERE id = ANY(CAST(:sids AS text[]))),
     planned AS (
-        SELECT DISTINCT p.resident_id
-        FROM evacuation_plans p
-        JOIN evacuation_plan_versions v ON v.plan_id = p.id AND v.version = p.current_version
-        WHERE v.body -> 'destinations' @> jsonb_build_array(jsonb_build_object('shelter_id', CAST(:sid AS text)))
+        SELECT DISTINCT p.resident_id, s.id AS shelter_id
+        FROM s
+        JOIN evacuation_plan_versions v
+          ON v.body -> 'destinations' @> jsonb_build_array(jsonb_build_object('shelter_id', s.id))
+        JOIN evacuation_plans p ON p.id = v.plan_id AND v.version = p.current_version
+        WHERE (CAST(:resident AS bigint) IS NULL OR p.resident_id = :resident)
     ),
     nearby AS (
-        SELECT DISTINCT d.resident_id
+        SELECT DISTINCT d.resident_id, s.id AS shelter_id
         FROM deliveries d
         JOIN alert_events e ON e.id = d.event_id AND e.state IN ('active', 'updated') AND e.in_force_until > now()
         JOIN alerts a ON a.id = e.latest_alert_id AND NOT a.is_drill
         JOIN places pl ON pl.resident_id = d.resident_id
                       AND (pl.expires_at IS NULL OR pl.expires_at > now())
-        , s
-        WHERE d.status IN ('told', 'held')
-          AND ST_DWithin(pl.geom::geography, s.geom::geography, :radius)
+        JOIN s ON ST_DWithin(pl.geom::geography, s.geom::geography, :radius)
+        WHERE d.status IN ('told', 'held') AND (CAST(:resident AS bigint) IS NULL OR d.resident_id = :resident)
+    ),
+    why AS (
+        SELECT resident_id, shelter_id, 'plan' AS reason FROM planned
+        UNION ALL
+        SELECT resident_id, shelter_id, 'nearby' FROM nearby n
+        WHERE NOT EXISTS (SELECT 1 FROM planned p WHERE p.resident_id = n.resident_id AND p.shelter_id = n.shelter_id)
     )
-    SELECT r.id, r.language, CASE WHEN r.id IN (SELECT resident_id FROM planned) THEN 'plan' ELSE 'nearby' END
-    FROM residents r
-    WHERE r.id IN (SELECT resident_id FROM planned UNION SELECT resident_id FROM nearby)
-    ORDER BY r.id
+    SELECT r.id, r.language, r.preferences, w.shelter_id, w.reason
+    FROM why w JOIN residents r ON r.id = w.resident_id
+    ORDER BY r.id, w.reason DESC, w.shelter_id
     """
 )
 
 
-async def notify_opening(session: AsyncSession, shelter: dict) -> int:
-    """Queue one notification per resident to tell; returns how many were new. The dedupe key
-    names this opening, so a repeat (double click, retry) tells nobody twice."""
-    opened_at = shelter.get("opened_at")
-    key = f"shelter-open:{shelter['id']}:{opened_at.isoformat() if opened_at else 'unknown'}"
-    rows = (await session.execute(_RECIPIENTS, {"sid": shelter["id"], "radius": NEARBY_METRES})).all()
-    items = []
-    for resident_id, language, reason in rows:
-        title, body = messages.opened(language or "ja", shelter["name"], reason)
+def _opening_key(shelters_opened: list[dict]) -> str:
+    """Names this opening (these shelters, each at its opened_at): a repeat (double click,
+    retry) tells nobody twice."""
+    parts = sorted(f"{s['id']}@{s['opened_at'].isoformat() if s.get('opened_at') else 'unknown'}" for s in shelters_opened)
+    if len(parts) == 1:
+        return f"shelter-open:{parts[0].replace('@', ':')}"
+    return "shelter-open:" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+async def notify_opening(session: AsyncSession, opened: dict | list[dict], *, now: datetime | None = None) -> dict:
+    """Tell the residents of these openings, one notification per resident however many of
+    the shelters concern them (a bulk open of a district names them together, the shelters of
+    their plan first). Residents in their quiet hours are held: nothing is pushed, and
+    ``GET /v1/me/shelter-openings`` lists the open shelters that concern them. Opening a
+    shelter is not life-critical (the order that made people leave is, and it is never held).
+    Returns ``{"notified": new notifications, "held": residents held}``."""
+    shelters_opened = opened if isinstance(opened, list) else [opened]
+    if not shelters_opened:
+        return {"notified": 0, "held": 0}
+    by_id = {s["id"]: s for s in shelters_opened}
+    now = now or datetime.now(UTC)
+    rows = (await session.execute(_RECIPIENTS, {"sids": list(by_id), "radius": NEARBY_METRES, "resident": None})).all()
+    per_resident: dict[int, list] = {}
+    for r in rows:
+        per_resident.setdefault(r.id, []).append(r)
+    items, held = [], 0
+    for resident_id, rs in per_resident.items():
+        if load_preferences(rs[0].preferences).quiet_now(now):
+            held += 1
+            continue
+        language = rs[0].language or "ja"
+        names = [by_id[r.shelter_id]["name"] for r in rs]
+        name = names[0] if len(names) == 1 else join_list(language, names)
+        title, body = messages.opened(language, name, rs[0].reason)
         items.append(NotificationItem(resident_id=resident_id, title=title, body=body,
-                                      data={"type": "shelter_open", "shelter_id": shelter["id"], "reason": reason}))
+                                      data={"type": "shelter_open", "shelter_id": rs[0].shelter_id,
+                                            "shelter_ids": ",".join(r.shelter_id for r in rs), "reason": rs[0].reason}))
+    key = _opening_key(shelters_opened)
     new = 0
     for i in range(0, len(items), ENQUEUE_BATCH):
         new += await enqueue_notification(session, items[i:i + ENQUEUE_BATCH], kind="shelter_open", dedupe_key=key)
-    log.info("alerts.shelters_live.opening_notified", shelter_id=shelter["id"], recipients=len(items), new=new)
-    return new
+    log.info("alerts.shelters_live.opening_notified", shelter_ids=list(by_id), recipients=len(per_resident),
+             new=new, held=held)
+    return {"notified": new, "held": held}
+
+
+async def openings_for(session: AsyncSession, resident_id: int) -> list[dict]:
+    """The open shelters that concern a resident now (named by their plan, or near their places
+    under an alert in force): what an opening told them, or would have but for quiet hours."""
+    open_ids = [r[0] for r in await session.execute(text("SELECT id FROM shelters WHERE is_open"))]
+    if not open_ids:
+        return []
+    rows = (await session.execute(_RECIPIENTS, {"sids": open_ids, "radius": NEARBY_METRES,
+                                                "resident": resident_id})).all()
+    out = []
+    for r in rows:
+        sh = await shelters.get(session, r.shelter_id)
+        out.append({"shelter_id": sh["id"], "name": sh["name"], "municipality_code": sh["municipality_code"],
+                    "lat": sh["lat"], "lon": sh["lon"], "opened_at": sh.get("opened_at"), "reason": r.reason,
+                    "crowding": sh.get("crowding"), "over_capacity": sh.get("over_capacity", False)})
+    out.sort(key=lambda o: (o["reason"] != "plan", -(o["opened_at"].timestamp() if o["opened_at"] else 0)))
+    return out
 
 
 def present(row: dict[str, Any]) -> dict[str, Any]:
     out = dict(row)
+    out.pop("opened_now", None)
     for k in ("opened_at", "updated_at"):
         if out.get(k) is not None and hasattr(out[k], "isoformat"):
             out[k] = out[k].isoformat()
