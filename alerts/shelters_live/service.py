@@ -33,7 +33,8 @@ log = structlog.get_logger()
 NEARBY_METRES = 2000.0
 # Notifications per insert: one statement stays small, and 1,000 plans go in one.
 ENQUEUE_BATCH = 1000
-AUDITED_FIELDS = ("is_open", "opened_at", "capacity", "occupancy", "crowding", "hazards", "pets_allowed", "accessible")
+AUDITED_FIELDS = ("is_open", "opened_at", "capacity", "occupancy", "crowding", "over_capacity", "hazards", "pets_allowed",
+                  "accessible")
 
 
 def _snapshot(row: dict) -> dict:
@@ -81,7 +82,10 @@ async def change(session: AsyncSession, principal: StaffPrincipal, shelter_id: s
     capacity = ch.capacity if ch.capacity is not None else before.get("capacity")
     if ch.occupancy is not None and capacity is not None and ch.occupancy > capacity * 3:
         # Crowding tops out at "full"; three times the capacity is a typo, not a report.
-        raise AppError(f"occupancy {ch.occupancy} is implausible for capacity {capacity}", code="invalid_occupancy")
+        raise AppError(f"occupancy {ch.occupancy} is implausible for capacity {capacity}", code="invalid_occupancy",
+                       detail={"occupancy": ch.occupancy, "capacity": capacity, "max": capacity * 3})
+    # Above capacity (up to 3x) is accepted: in a disaster the people are there and must be
+    # counted; the answer says ``over_capacity: true`` with crowding "full" (geo.shelters.present).
     if ch.hazards is not None:
         await session.execute(text("UPDATE shelters SET hazards = :h, updated_at = now() WHERE id = :id"),
                               {"h": order_hazards(ch.hazards), "id": shelter_id})

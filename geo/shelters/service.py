@@ -32,6 +32,10 @@ def present(row: dict, *, hazard: str | None = None) -> dict:
     out = dict(row)
     out["hazards"] = list(row.get("hazards") or [])
     out["crowding"] = crowding_level(row.get("occupancy"), row.get("capacity"))
+    # More people than the designated capacity: during a disaster they are there and are
+    # counted (never refused), but an operator must see it at a glance (crowding is "full").
+    occ, cap = row.get("occupancy"), row.get("capacity")
+    out["over_capacity"] = occ is not None and cap is not None and cap > 0 and occ > cap
     out["suitable_for"] = None if hazard is None else hazard in out["hazards"]
     if out.get("distance_m") is not None:
         out["distance_m"] = round(float(out["distance_m"]), 1)
