@@ -57,7 +57,8 @@ async def cap_feed(
         etree.SubElement(entry, f"{A}link", rel="alternate", type=CAP_MIME, href=url)
         content = etree.SubElement(entry, f"{A}content", type=CAP_MIME)
         content.append(etree.fromstring(m.xml.encode("utf-8")))
-    body = etree.tostring(feed, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    # Not pretty-printed: indenting would add text inside the signed documents it embeds.
+    body = etree.tostring(feed, xml_declaration=True, encoding="UTF-8")
     return Response(body, media_type="application/atom+xml; charset=utf-8")
 
 

@@ -4,14 +4,32 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.cap_out.models import CapMessage
-from alerts.cap_out.writer import CapAlert, to_xml
+from alerts.cap_out.signing import CapSigningError, current_signer, signed_xml
+from alerts.cap_out.writer import CapAlert, to_element, to_xml
 from server.errors import NotFound
 
+log = structlog.get_logger()
+
 FEED_SIZE = 100  # entries in the Atom feed: aggregators poll often and take what is new
+
+
+def document(alert: CapAlert) -> str:
+    """The document as published: signed when a signing key is configured (alerts.cap_out.signing).
+
+    A broken key or certificate never holds back an evacuation notice: the document goes out
+    unsigned and the failure is logged as an error for the operator."""
+    try:
+        signer = current_signer()
+        if signer is not None:
+            return signed_xml(to_element(alert), signer)
+    except CapSigningError as exc:
+        log.error("alerts.cap_out.signing_failed", identifier=alert.identifier, error=str(exc))
+    return to_xml(alert)
 
 
 async def publish(session: AsyncSession, alert: CapAlert, *, subject_type: str, subject_id: str, sent_at: datetime, title: str) -> CapMessage:
@@ -24,7 +42,7 @@ async def publish(session: AsyncSession, alert: CapAlert, *, subject_type: str, 
         sent_at=sent_at,
         sent_text=alert.sent,
         title=title,
-        xml=to_xml(alert),
+        xml=document(alert),
     )
     session.add(msg)
     await session.flush()
