@@ -18,6 +18,8 @@ from server.settings import get_settings
 
 
 async def _import(paths: list[Path], municipality: str | None, dry_run: bool, database_url: str | None) -> int:
+    from sqlalchemy.exc import DBAPIError
+
     from geo.shelters import csvio, gsi, service
     from server.db import make_engine, make_sessionmaker, unit_of_work
 
@@ -36,7 +38,7 @@ async def _import(paths: list[Path], municipality: str | None, dry_run: bool, da
         label = f"{p}: {res.encoding}, {res.rows} rows"
         if res.ignored_columns:
             label += f" (ignored columns: {', '.join(res.ignored_columns)})"
-        batches.append((label, res.records, res.bad_rows))
+        batches.append((label, res.records, res.bad_rows, res.record_lines))
     if gsi_paths:
         try:
             records, stats = gsi.read_gsi_files(gsi_paths)
@@ -49,20 +51,26 @@ async def _import(paths: list[Path], municipality: str | None, dry_run: bool, da
             f"GSI ({len(gsi_paths)} files): {stats.emergency} emergency sites + {stats.evacuation} evacuation centres, "
             f"{stats.merged} merged"
         )
-        batches.append((label, records, []))
+        batches.append((label, records, [], None))
 
     settings = get_settings()
     engine = make_engine(settings, url=database_url, pool_size=1, max_overflow=0)
     try:
-        for label, records, bad in batches:
+        for label, records, bad, lines in batches:
             print(label)
             if dry_run:
                 print(f"  {len(records)} good rows (dry run: nothing written), {len(bad)} bad")
             else:
-                async with unit_of_work(make_sessionmaker(engine)) as session:
-                    result = await service.import_records(session, records)
+                try:
+                    async with unit_of_work(make_sessionmaker(engine)) as session:
+                        result = await service.import_records(session, records, lines)
+                except (DBAPIError, OSError) as exc:  # the database is gone: say so, no traceback
+                    print(f"  nothing imported: the database failed ({type(exc).__name__})", file=sys.stderr)
+                    return 2
+                bad = sorted(bad + [csvio.BadRow(line, reason) if isinstance(line, int) else csvio.BadRow(0, f"{line}: {reason}")
+                                    for line, reason in result.failed], key=lambda b: b.line)
                 print(
-                    f"  {len(records)} imported ({result.inserted} new, {result.updated} updated"
+                    f"  {len(records) - len(result.failed)} imported ({result.inserted} new, {result.updated} updated"
                     + (f", {len(result.matched_existing)} matched to existing shelters by name within 50 m" if result.matched_existing else "")
                     + f"), {len(bad)} bad"
                 )

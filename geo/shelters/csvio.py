@@ -8,8 +8,14 @@ Reading is forgiving, because real municipal files vary:
 - hazard flags ``1``, ``1.0``, ``○``, ``◯``, ``〇``, ``●``, ``TRUE``, ``有`` … or blank/``0``;
 - 想定収容人数 is free text: see ``parse_capacity``.
 A bad row (no name, missing or out-of-range coordinates, invalid municipality code, a
-flag that is neither yes nor no, a duplicate ID) is reported with its line number and
-reason; good rows are kept.
+flag that is neither yes nor no, a duplicate ID, a NUL character, a capacity over
+``MAX_CAPACITY``) is reported with its line number and reason; good rows are kept. Every
+value the database could refuse is refused here, so a dry run's verdict is the real run's.
+
+Export neutralises formula cells (CSV injection, OWASP): a text cell starting with ``=``,
+``+``, ``-``, ``@``, a tab or a carriage return is written with a leading ``'`` so a
+spreadsheet shows it as text instead of running it (「=HYPERLINK(…)」 in a name stays a
+name); the reader takes that ``'`` off again, so an export re-imports unchanged.
 
 Writing: the standard's 39 columns in order, UTF-8 with BOM and CRLF (Excel, which most
 municipal staff open these files with, needs the BOM to read UTF-8; RFC 4180 says CRLF),
@@ -49,6 +55,12 @@ HAZARD_COLUMNS = {
     "inland_flood": "災害種別_内水氾濫",
     "volcano": "災害種別_火山現象",
 }
+
+# The staff API's bound too: the largest designated sites (a park, a stadium) hold tens of
+# thousands; a million is a typo, and the column is a 32-bit integer.
+MAX_CAPACITY = 1_000_000
+# Cells a spreadsheet would read as a formula (or a DDE call): OWASP's CSV-injection list.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 # Japan's extent with a margin (南鳥島 153.98°E, 沖ノ鳥島 20.4°N): also catches swapped lat/lon.
 LAT_RANGE = (20.0, 46.0)
@@ -186,6 +198,8 @@ class BadRow:
 @dataclass
 class CsvResult:
     records: list[ShelterRecord] = field(default_factory=list)
+    # The line each record starts on (parallel to ``records``), to report a row the database refuses.
+    record_lines: list[int] = field(default_factory=list)
     bad_rows: list[BadRow] = field(default_factory=list)
     encoding: str = ""
     columns: dict[str, str] = field(default_factory=dict)  # field → header as written
@@ -195,7 +209,17 @@ class CsvResult:
 
 def _clean(value: str | None) -> str | None:
     v = (value or "").strip()
+    # Our own export's guard against formulas ('=…): the text is what follows it.
+    if len(v) > 1 and v[0] == "'" and v[1] in FORMULA_START:
+        v = v[1:]
     return v or None
+
+
+def _check_cells(row: list[str], header: list[str]) -> None:
+    for i, cell in enumerate(row):
+        if "\x00" in cell:
+            name = header[i].strip() if i < len(header) and header[i].strip() else f"column {i + 1}"
+            raise BadValue(f"{name}: contains a NUL character")
 
 
 def read_csv(data: bytes, *, municipality_code: str | None = None) -> CsvResult:
@@ -231,7 +255,16 @@ def read_csv(data: bytes, *, municipality_code: str | None = None) -> CsvResult:
 
     seen: dict[str, int] = {}
     line = 1  # physical line where the next record starts (header is line 1)
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # e.g. a field larger than the csv module's limit
+            start, line = line + 1, reader.line_num
+            result.rows += 1
+            result.bad_rows.append(BadRow(start, f"unreadable row: {exc}"))
+            continue
         start, line = line + 1, reader.line_num
         if not any(c.strip() for c in row):
             continue
@@ -242,6 +275,7 @@ def read_csv(data: bytes, *, municipality_code: str | None = None) -> CsvResult:
             return row[i] if i is not None and i < len(row) else None
 
         try:
+            _check_cells(row, header)
             rec = _row_record(get, hazard_fields, is_evacuation_list, default_code)
         except BadValue as exc:
             result.bad_rows.append(BadRow(start, str(exc)))
@@ -251,6 +285,7 @@ def read_csv(data: bytes, *, municipality_code: str | None = None) -> CsvResult:
             continue
         seen[rec.id] = start
         result.records.append(rec)
+        result.record_lines.append(start)
     return result
 
 
@@ -312,6 +347,9 @@ def _row_record(get, hazard_fields: list[str], is_evacuation_list: bool, default
         sid = derived_id("csv", code, name, lat, lon)
 
     capacity_text = _clean(get("capacity"))
+    capacity = parse_capacity(capacity_text)
+    if capacity is not None and capacity > MAX_CAPACITY:
+        raise BadValue(f"想定収容人数: {capacity:,} is more than {MAX_CAPACITY:,} people")
     return ShelterRecord(
         id=sid,
         name=name,
@@ -325,7 +363,7 @@ def _row_record(get, hazard_fields: list[str], is_evacuation_list: bool, default
         is_emergency_site=is_emergency,
         is_evacuation_center=is_evac,
         hazards=order_hazards(hazards) if hazards is not None else None,
-        capacity=parse_capacity(capacity_text),
+        capacity=capacity,
         capacity_text=capacity_text,
         phone=_clean(get("phone")),
         url=_clean(get("url")),
@@ -341,6 +379,15 @@ def export_id(shelter_id: str, municipality_code: str) -> str:
 
 def _fmt_coord(v: float) -> str:
     return f"{v:.6f}".rstrip("0").rstrip(".")  # 6 decimals ≈ 0.1 m
+
+
+# Cells holding text from imported files or staff: the ones a formula could hide in.
+TEXT_COLUMNS = ("ID", "名称", "名称_カナ", "所在地_連結表記", "電話番号", "想定収容人数", "対象となる町会・自治会", "URL", "備考")
+
+
+def neutralise(value: str) -> str:
+    """A cell a spreadsheet would run as a formula, made text with a leading quote."""
+    return "'" + value if value and value.startswith(FORMULA_START) else value
 
 
 def write_csv(rows, out: io.TextIOBase, *, standard_only: bool = False) -> int:
@@ -374,6 +421,8 @@ def write_csv(rows, out: io.TextIOBase, *, standard_only: bool = False) -> int:
         }
         for h, col in HAZARD_COLUMNS.items():
             values[col] = "1" if h in hazards else ""
+        for col in TEXT_COLUMNS:
+            values[col] = neutralise(values[col])
         w.writerow([values.get(c, "") for c in columns])
         n += 1
     return n

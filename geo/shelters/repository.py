@@ -340,3 +340,36 @@ async def pack_rows(session: AsyncSession, municipality_code: str | None) -> lis
         {"m": municipality_code},
     )
     return [tuple(r) for r in rows]
+
+
+# Degrees around a point that surely contain ``radius`` metres at Fukushima's latitudes (a
+# degree of longitude is ≥ 80 km there): a box the GiST index answers before the exact test.
+_DEG_PER_M = 1 / 80_000
+
+
+async def candidates_near_many(session: AsyncSession, points: Sequence[tuple[str, float, float]],
+                               radius_m: float) -> dict[int, list[dict]]:
+    """For each (municipality code, lat, lon), by its index in ``points``: shelters of that
+    municipality within ``radius_m``, nearest first. One statement for a whole import batch."""
+    if not points:
+        return {}
+    rows = await session.execute(
+        text(
+            """
+            SELECT q.i, s.id, s.name,
+                   ST_Distance(s.geom::geography, ST_SetSRID(ST_MakePoint(q.lon, q.lat), 4326)::geography) AS d
+            FROM unnest(CAST(:m AS text[]), CAST(:lat AS float8[]), CAST(:lon AS float8[]))
+                 WITH ORDINALITY AS q(m, lat, lon, i)
+            JOIN shelters s ON s.municipality_code = q.m
+             AND s.geom && ST_Expand(ST_SetSRID(ST_MakePoint(q.lon, q.lat), 4326), :deg)
+             AND ST_DWithin(s.geom::geography, ST_SetSRID(ST_MakePoint(q.lon, q.lat), 4326)::geography, :r)
+            ORDER BY q.i, d
+            """
+        ),
+        {"m": [p[0] for p in points], "lat": [p[1] for p in points], "lon": [p[2] for p in points],
+         "r": radius_m, "deg": radius_m * _DEG_PER_M},
+    )
+    out: dict[int, list[dict]] = {}
+    for r in rows:
+        out.setdefault(int(r.i) - 1, []).append({"id": r.id, "name": r.name, "d": r.d})
+    return out
