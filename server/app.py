@@ -29,6 +29,7 @@ from server.metrics import MetricsMiddleware, metrics_response
 from server.middleware import BodySizeLimitMiddleware
 from server.ratelimit import ResidentRateLimit
 from server.models_registry import DOMAIN_PACKAGES, import_all_models
+from server.openapi_docs import install_openapi, operation_ids
 from server.redis import make_redis
 from server.settings import Settings, get_settings
 
@@ -110,6 +111,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Disaster-prevention backend for Fukushima: places, shelters, alerts, My Evacuation, family safety.",
         lifespan=lifespan,
+        # /docs and /redoc come from server.openapi_docs, with their assets served here
+        docs_url=None,
+        redoc_url=None,
+        generate_unique_id_function=operation_ids([m.router for m in api_modules]),
         responses={
             400: {"description": "Bad request: `{error, code, detail}`"},
             401: {"description": "Missing or unknown token: `{error, code, detail}`"},
@@ -117,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         },
     )
     install_error_handlers(app)
+    install_openapi(app)
     app.state.settings = settings
 
     @app.get("/healthz", tags=["ops"])

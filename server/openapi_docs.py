@@ -1,0 +1,143 @@
+"""The app-wide OpenAPI parts: readable operation ids, the bearer security schemes on the
+operations that need them, and ``/docs`` + ``/redoc`` served from the app itself.
+
+- Operation ids are the endpoint function's name (``get_me``, not ``get_me_v1_me_get``):
+  what a generated client calls its methods; a name two packages share is prefixed with
+  the package (``shelters_live_get_shelter``).
+- Security: an operation whose dependencies reach the resident device check
+  (``server.auth.deps.current_device``; ``optional_device`` makes it optional) or the staff
+  check (``server.staff.deps.current_staff``) declares ``residentBearer`` / ``staffBearer``,
+  so ``/docs`` has an Authorize button and clients know which token goes where.
+- Swagger UI and ReDoc load their scripts and styles from the app (files of the
+  ``fastapi-offline`` package), never from a CDN: the docs work on a closed network, as
+  the console must.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib.resources import files
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import HTMLResponse
+
+from server.auth.deps import current_device, optional_device
+from server.staff.deps import current_staff
+
+DOCS_ASSETS = "/docs-assets"
+
+SECURITY_SCHEMES = {
+    "residentBearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A resident device's token, returned by `POST /v1/devices` (and `POST /v1/devices/token`).",
+    },
+    "staffBearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "A staff token from the staff sign-in (`/v1/staff/…`), short-lived.",
+    },
+}
+
+# operation id -> OpenAPI security requirement, recorded as the ids are generated
+_SECURITY: dict[str, list[dict]] = {}
+
+
+def _calls(dependant, seen: set | None = None) -> set:
+    seen = set() if seen is None else seen
+    for d in getattr(dependant, "dependencies", ()) or ():
+        if d.call is not None and d.call not in seen:
+            seen.add(d.call)
+            _calls(d, seen)
+    return seen
+
+
+def _security_for(dependant) -> list[dict] | None:
+    calls = _calls(dependant)
+    if current_staff in calls:
+        return [{"staffBearer": []}]
+    if current_device in calls:
+        return [{"residentBearer": []}]
+    if optional_device in calls:
+        return [{"residentBearer": []}, {}]  # a token is optional
+    return None
+
+
+def _area(route) -> str:
+    """The package an endpoint lives in: ``geo.shelters.api`` → ``shelters``."""
+    module = getattr(getattr(route, "endpoint", None), "__module__", "") or ""
+    parts = [p for p in module.split(".") if p != "api"]
+    return parts[-1] if parts else "app"
+
+
+def operation_ids(routers) -> Callable:
+    """The app's ``generate_unique_id_function``: the endpoint's own name, prefixed with its
+    package only where two packages use the same name (``shelters_live_get_shelter``)."""
+    owners: dict[str, set] = {}
+    for router in routers:
+        for r in getattr(router, "routes", ()):
+            endpoint = getattr(r, "endpoint", None)
+            if endpoint is not None:
+                owners.setdefault(r.name, set()).add(endpoint)
+    shared = {name for name, endpoints in owners.items() if len(endpoints) > 1}
+
+    def operation_id(route) -> str:
+        name = f"{_area(route)}_{route.name}" if route.name in shared else route.name
+        dependant = getattr(route, "dependant", None) or getattr(getattr(route, "original_route", None), "dependant", None)
+        if dependant is not None:
+            security = _security_for(dependant)
+            if security is not None:
+                _SECURITY[name] = security
+        return name
+
+    return operation_id
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Security schemes on the generated document, and the docs pages with local assets."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        schema = generate()
+        if "securitySchemes" not in schema.get("components", {}):
+            schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+            for item in schema.get("paths", {}).values():
+                for op in item.values():
+                    security = _SECURITY.get(op.get("operationId")) if isinstance(op, dict) else None
+                    if security is not None:
+                        op.setdefault("security", security)  # a route's own openapi_extra wins
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(files("fastapi_offline") / "static")), name="docs-assets")
+
+    def _root(request: Request) -> str:
+        return request.scope.get("root_path", "").rstrip("/")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = _root(request)
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{app.title} — API",
+            swagger_js_url=f"{root}{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
+            # no validator badge: it would send the document to validator.swagger.io
+            swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": True},
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> HTMLResponse:
+        root = _root(request)
+        return get_redoc_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{app.title} — API",
+            redoc_js_url=f"{root}{DOCS_ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )
