@@ -53,7 +53,7 @@ def live_server(app, settings):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120  # two shared cores, other suites running: start-up can be slow
         while True:
             try:
                 if httpx.get(base + "/healthz", timeout=1).status_code == 200:

@@ -307,6 +307,7 @@ async def test_safety_answers_and_a_narrow_window(app, client, engine, live_serv
         d.find_element(By.ID, "lang-toggle").click()
         d.find_element(By.CSS_SELECTOR, "nav button[data-tab='map']").click()
         assert "Danger" in d.find_element(By.ID, "legend").text
+        _wait(d, lambda d: "訓練 DRILL" in [t.text for t in d.find_elements(By.CSS_SELECTOR, "#map text.drill-label")])
         screenshot(d, "narrow-map-en")
 
     await _run(look)

@@ -5,7 +5,7 @@
   const $$ = (sel) => Array.from(document.querySelectorAll(sel));
   const state = { lang: localStorage.getItem("bousai.lang") || "ja", token: sessionStorage.getItem("bousai.token"),
                   me: null, map: null, areas: [], reportNotice: null, names: {}, correcting: null, auditBefore: null,
-                  shPicked: new Map() };
+                  shPicked: new Map(), renderEpoch: 0 };
   const t = (key) => (I18N[state.lang] && I18N[state.lang][key]) || I18N.ja[key] || key;
 
   function el(tag, attrs, ...children) {
@@ -143,12 +143,19 @@
 
   // Lists are refreshed from several places at once (sign-in, after every action, the language
   // switch): an answer to an older request must never overwrite a newer one already shown.
+  // An answer identical to what is on screen (the minute's refresh, most of the time) is not
+  // drawn again: rows an operator is about to click stay the same elements, focus stays put.
   function newestOnly(load, render) {
-    let started = 0, shown = 0;
+    let started = 0, shown = 0, last = null;
     return async () => {
       const n = ++started;
       const data = await load();
-      if (n > shown) { shown = n; render(data); }
+      if (n <= shown) return;
+      shown = n;
+      const key = state.lang + "|" + state.renderEpoch + "|" + JSON.stringify(data);
+      if (key === last) return;
+      last = key;
+      render(data);
     };
   }
 
@@ -169,6 +176,7 @@
         }
       }
     } catch (e) { /* names are a help, not a requirement: ids are shown instead */ }
+    if (JSON.stringify(names) !== JSON.stringify(state.names)) state.renderEpoch++;  // rows show names: draw them again
     state.names = names;
   }
 
@@ -176,8 +184,8 @@
     api("GET", "/v1/staff/notices?state=issued"), api("GET", "/v1/staff/reports/active-alerts"),
     api("GET", "/v1/staff/shelters?limit=5000"),
   ]), ([notices, alerts, shelters]) => {
-    state.map.setNotices(notices.filter((n) => n.msg_type !== "cancel"), t("drill_label"));
-    const unknown = state.map.setAlerts(alerts, t("drill_label"));
+    state.map.setNotices(notices.filter((n) => n.msg_type !== "cancel"), t("drill_map_label"));
+    const unknown = state.map.setAlerts(alerts, t("drill_map_label"));
     state.map.setShelters(shelters);
     state.alerts = alerts;
     $("#alerts-updated").textContent = `${t("updated_at")} ${when(new Date().toISOString())}`;

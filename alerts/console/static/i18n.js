@@ -1,7 +1,7 @@
 // Console strings: Japanese first, English available. Keys match data-i18n attributes.
 window.I18N = {
   ja: {
-    updated_at: "更新",
+    updated_at: "更新", drill_map_label: "訓練",
     all_municipalities: "全市町村", bulk_open: "選択した避難所を開設", bulk_close: "選択した避難所を閉鎖", select_page: "このページをすべて選択",
     selected_n: "{n}件選択中", confirm_bulk_open: "選択した{n}か所の避難所を開設しますか？（住民に通知されます）",
     confirm_bulk_close: "選択した{n}か所の避難所を閉鎖しますか？", bulk_done_open: "{n}か所を開設しました", bulk_done_close: "{n}か所を閉鎖しました",
@@ -53,7 +53,7 @@ window.I18N = {
     new_level: "訂正後の警戒レベル（3・4・5、解除は0）", wrong_login: "ユーザー名またはパスワードが違います", session_expired: "もう一度サインインしてください",
   },
   en: {
-    updated_at: "Updated",
+    updated_at: "Updated", drill_map_label: "訓練 DRILL",
     all_municipalities: "All municipalities", bulk_open: "Open the selected shelters", bulk_close: "Close the selected shelters",
     select_page: "Select this page", selected_n: "{n} selected", confirm_bulk_open: "Open the {n} selected shelters? Residents will be told.",
     confirm_bulk_close: "Close the {n} selected shelters?", bulk_done_open: "{n} shelters opened", bulk_done_close: "{n} shelters closed",
