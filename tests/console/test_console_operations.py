@@ -204,6 +204,9 @@ async def test_zoom_pan_and_draw_a_district(app, client, engine, live_server, br
                 cx, cy)
         w2, x2 = view()
         assert w2 < w0 / 8, (w0, w2)
+        # Zoomed in, the municipalities are named (no tiles: names are how a place is found).
+        assert d.execute_script("""return [...document.querySelectorAll('#map .muni-name')]
+            .some((t) => t.textContent === '福島市' && getComputedStyle(t).display !== 'none')""")
         after = screen_of(under[1], under[0])
         assert abs(after[2] - cx) < 1 and abs(after[3] - cy) < 1, ((cx, cy), after)
         # A drag pans (and adds no vertex).

@@ -26,7 +26,7 @@
       this.layers = {};
       this.defs = svgEl("defs");
       svg.appendChild(this.defs);
-      for (const name of ["areas", "alerts", "notices", "target", "shelters", "labels", "drawing"]) {
+      for (const name of ["areas", "alerts", "notices", "target", "names", "shelters", "labels", "drawing"]) {
         const g = svgEl("g", { class: "layer-" + name });
         svg.appendChild(g);
         this.layers[name] = g;
@@ -67,6 +67,30 @@
         this.layers.areas.appendChild(p);
         this.areaPaths[a.code] = a.geometry;
       }
+      // Municipality names, shown once zoomed in (no tiles: the names are how an operator finds a place).
+      this.layers.names.replaceChildren();
+      for (const a of areas) if (a.geometry) {
+        const [x, y] = this._anchor(a.geometry);
+        const t = svgEl("text", { x, y, class: "muni-name", "text-anchor": "middle", "dominant-baseline": "middle" });
+        t.textContent = a.name;
+        this.layers.names.appendChild(t);
+      }
+      this._rescale();
+    }
+
+    // Where a name goes: the middle of the largest ring's bounding box (good enough for labels).
+    _anchor(geom) {
+      let best = null, bestArea = -1;
+      rings(geom, (ring) => {
+        let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+        for (const [lon, lat] of ring) {
+          const [x, y] = this.project(lon, lat);
+          minX = Math.min(minX, x); maxX = Math.max(maxX, x); minY = Math.min(minY, y); maxY = Math.max(maxY, y);
+        }
+        const area = (maxX - minX) * (maxY - minY);
+        if (area > bestArea) { bestArea = area; best = [(minX + maxX) / 2, (minY + maxY) / 2]; }
+      });
+      return best;
     }
 
     // The area a code of an alert names, or null. JMA codes: 7-digit 二次細分 city (XXXXX00 is a
@@ -151,6 +175,8 @@
         p.querySelector("rect").setAttribute("height", s); p.querySelector("rect").setAttribute("width", s);
       }
       for (const t of this.layers.labels.children) t.setAttribute("font-size", 18 * u);
+      for (const t of this.layers.names.children) t.setAttribute("font-size", 13 * u);
+      this.svg.classList.toggle("show-names", z >= 1.8);
       for (const c of this.layers.drawing.querySelectorAll("circle")) c.setAttribute("r", 4 * u);
     }
 
