@@ -376,7 +376,7 @@ def compose(
         # rest is translated, as public broadcasts in Japan do.
         label, _ = lookup(lang, "_meta", "drill_title")
         note, _ = lookup(lang, "_meta", "drill_body")
-        title, action = label + title, note + action
+        title, action = label + title, _inline(note.strip(), action)
     sentence_sep, _ = lookup(lang, "_meta", "sentence_sep")
     body = fit_body(action, fact, guidance, free, sentence_sep)
     data = {
