@@ -95,7 +95,7 @@ def _strong_kind(alert: dict[str, Any], cfg: MyEvacuationSettings) -> str | None
 
 
 def _reason_at(alert: dict[str, Any], cat: str, places: list[dict[str, Any]], by_fanout: bool,
-               cfg: MyEvacuationSettings) -> str | None:
+               cfg: MyEvacuationSettings, area_reason: str | None = None) -> str | None:
     """The reason this alert is strong enough at one of these places, or None."""
     if not places:
         return None
@@ -105,9 +105,7 @@ def _reason_at(alert: dict[str, Any], cat: str, places: list[dict[str, Any]], by
         codes = {a.get("code") for a in alert.get("areas") or []}
         if not (by_fanout or not codes or any(c in codes for p in places for c in place_codes(p, cat))):
             return None
-        if cat == "civil_protection":
-            return "civil_protection"
-        return f"evacuation:{alert_facts.facts_at(alert, None).action_level}"
+        return "civil_protection" if cat == "civil_protection" else area_reason
     best: alert_facts.AreaFacts | None = None
     for place in places:
         # The place's own city, else its area: never the document's maximum.
@@ -134,17 +132,19 @@ async def reasons_for(session: AsyncSession, resident_ids: list[int], alert: dic
     if cat is None or not resident_ids:
         return {}
     out: dict[int, str] = {}
+    # An evacuation order's level is the document's: worked out once, not per resident.
+    area_reason = f"evacuation:{alert_facts.facts_at(alert, None).action_level}" if cat == "evacuation" else None
     for i in range(0, len(resident_ids), CHUNK):
         chunk = resident_ids[i:i + CHUNK]
         places, by_fanout = await _places(session, chunk, alert_id)
         for rid in chunk:
             mine = places.get(rid, [])
             own = [p for p in mine if p["kind"] not in WATCHED_KINDS]
-            reason = _reason_at(alert, cat, own, rid in by_fanout, cfg)
+            reason = _reason_at(alert, cat, own, rid in by_fanout, cfg, area_reason)
             if reason is not None:
                 out[rid] = reason
             elif only_watching is not None and _reason_at(
-                    alert, cat, [p for p in mine if p["kind"] in WATCHED_KINDS], rid in by_fanout, cfg):
+                    alert, cat, [p for p in mine if p["kind"] in WATCHED_KINDS], rid in by_fanout, cfg, area_reason):
                 only_watching.add(rid)
     return out
 
