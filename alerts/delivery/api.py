@@ -75,4 +75,4 @@ async def my_alerts(
     """Every alert in force for your places (and those you were told about, for a day after
     they end), with its state now. With ``since``: only what changed, unless the list itself
     changed (``complete: true``: replace your list with this one)."""
-    return await pull.my_alerts(session, me.resident_id, since)
+    return await pull.my_alerts(session, me.resident_id, since, device_id=me.device_id)

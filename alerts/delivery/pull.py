@@ -37,6 +37,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alerts.delivery.compose import pull_title
 from alerts.delivery.preferences import load_preferences
 from alerts.delivery.rank import AlertRanker, most_specific, needs_city
 from alerts.delivery.schemas import DeliveryState, MyAlert, MyAlerts, NowState
@@ -84,7 +85,8 @@ _START = text(
            GREATEST(now() - CAST(:max_lag AS interval), LEAST(now(), (
                SELECT min(xact_start) FROM pg_stat_activity
                WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL))) AS horizon,
-           (SELECT preferences FROM residents WHERE id = :r) AS preferences
+           (SELECT preferences FROM residents WHERE id = :r) AS preferences,
+           COALESCE((SELECT language FROM devices WHERE id = :d), (SELECT language FROM residents WHERE id = :r)) AS language
     """
 )
 
@@ -105,7 +107,7 @@ _IN_FORCE = text(
 _ITEMS = text(
     """
     SELECT e.id AS event_id, e.state, e.updated_at AS event_updated_at, e.in_force_until,
-           a.id AS alert_id, a.category, a.msg_type, a.headline, a.severity, a.issued_at, a.expires_at, a.is_drill,
+           a.id AS alert_id, a.source, a.category, a.msg_type, a.headline, a.severity, a.issued_at, a.expires_at, a.is_drill,
            CASE WHEN e.id = ANY(:matched_events) THEN a.payload END AS payload, e.facts,
            d.status, d.rank, d.max_rank, d.held_by_quiet_hours, d.critical, d.current_location, d.place_ids,
            d.told_at, d.cleared_at, d.updated_at AS delivery_updated_at
@@ -124,13 +126,14 @@ def _order(item: MyAlert) -> tuple:
     return (not item.in_force, -item.now.rank, -item.issued_at.timestamp(), -item.event_id)
 
 
-async def my_alerts(session: AsyncSession, resident_id: int, since: str | None) -> MyAlerts:
+async def my_alerts(session: AsyncSession, resident_id: int, since: str | None, *, device_id: int | None = None) -> MyAlerts:
     prev = decode_cursor(since) if since else None
     start = (
-        await session.execute(_START, {"r": resident_id, "max_lag": HORIZON_MAX_LAG})
+        await session.execute(_START, {"r": resident_id, "d": device_id, "max_lag": HORIZON_MAX_LAG})
     ).mappings().one()
     now: datetime = start["now"]
     prefs = load_preferences(start["preferences"])
+    language = start["language"] or "ja"
     in_force = (await session.execute(_IN_FORCE, {"drills": prefs.drills})).mappings().all()
     conn = await session.connection()
     places = await resident_places(conn, resident_id)
@@ -150,17 +153,19 @@ async def my_alerts(session: AsyncSession, resident_id: int, since: str | None) 
     for r in rows:
         active = r["state"] in ("active", "updated") and r["in_force_until"] > now
         now_state = NowState()
+        raw = r["facts"] if not isinstance(r["facts"], (str, bytes)) else orjson.loads(r["facts"])
+        facts = GroupFacts.from_json(raw) if raw else None
         if active and r["event_id"] in by_event and r["payload"] is not None:
             payload = r["payload"] if isinstance(r["payload"], dict) else orjson.loads(r["payload"])
-            raw = r["facts"] if not isinstance(r["facts"], (str, bytes)) else orjson.loads(r["facts"])
             # The danger now, by the same facts the fan-out reads (the pull never re-reads one document).
-            ranker = AlertRanker(payload, GroupFacts.from_json(raw) if raw else None, now=now, issued_at=r["issued_at"])
+            ranker = AlertRanker(payload, facts, now=now, issued_at=r["issued_at"])
             mine = by_event[r["event_id"]]
             if needs_city(ranker.facts):
                 mine = most_specific(ranker.facts, mine, {p["id"]: p.get("jma_city_code") for p in places})
             ex = expose(ranker, prefs, mine)
             now_state = NowState(
                 rank=ex.raw_rank,
+                level=ex.level,
                 place_ids=ex.place_ids,
                 current_location=bool(ex.current_devices),
                 life_critical=ex.life_critical,
@@ -187,7 +192,10 @@ async def my_alerts(session: AsyncSession, resident_id: int, since: str | None) 
                 MyAlert(
                     alert_id=r["alert_id"], event_id=r["event_id"],
                     event_state=r["state"] if active or r["state"] not in ("active", "updated") else "expired",
-                    in_force=active, category=r["category"], msg_type=r["msg_type"], headline=r["headline"],
+                    in_force=active, category=r["category"], msg_type=r["msg_type"],
+                    title=pull_title(language, r["category"], now_state.rank or (delivery.max_rank if delivery else 0),
+                                     headline=r["headline"], facts=facts),
+                    headline=r["headline"], headline_language="ja" if r["source"] == "jma" else None,
                     severity=r["severity"], issued_at=r["issued_at"], expires_at=r["expires_at"], is_drill=r["is_drill"],
                     now=now_state, delivery=delivery,
                 ),

@@ -25,6 +25,7 @@ class NowState(BaseModel):
     """What the alert means for the resident's places now (all zero when none is inside it)."""
 
     rank: int = 0  # the danger at their places (0: none in force there)
+    level: int = 0  # the same on the common danger scale 0–5 (server.alert_facts)
     place_ids: list[int] = []  # their places inside the alert's area
     current_location: bool = False  # a device's current location is inside it
     life_critical: bool = False
@@ -38,7 +39,9 @@ class MyAlert(BaseModel):
     in_force: bool
     category: str
     msg_type: str
-    headline: str | None
+    title: str  # the danger's name (and area) in the resident's language, from the alert facts
+    headline: str | None  # the source's own words, in headline_language
+    headline_language: str | None
     severity: str | None
     issued_at: datetime
     expires_at: datetime | None

@@ -199,3 +199,16 @@ async def test_pull_with_a_bad_cursor_is_400(client, resident):
         r = await client.get("/v1/me/alerts", params={"since": bad}, headers=headers)
         assert r.status_code == 400, (bad, r.text)
         assert r.json()["code"] == "bad_cursor"
+
+
+async def test_pull_titles_each_alert_in_the_devices_language(app, client, redis_client):
+    r = await client.post("/v1/devices", json={"platform": "android", "fcm_token": "tok-vi-pull", "language": "vi"})
+    headers = {"Authorization": f"Bearer {r.json()['token']}"}
+    sm = app.state.sessionmaker
+    await _add_place(sm, await _my_resident_id(sm, r.json()), IWAKI)
+    a1 = await store(sm, tsunami_doc("t-vi", "warning", issued_at=jst(-5)))
+    await fan_out(sm, redis_client, a1)
+    (item,) = (await _pull(client, headers))["alerts"]
+    assert item["title"] and "津波警報" not in item["title"]  # the danger named in Vietnamese
+    assert item["headline"] == "津波警報を発表しました。" and item["headline_language"] == "ja"
+    assert item["now"]["level"] == 4 and item["now"]["life_critical"]
