@@ -36,8 +36,8 @@ from alerts.delivery.compose import Composed, compose
 from alerts.delivery.preferences import Preferences, load_preferences
 from alerts.delivery.rank import AlertRanker, most_specific, needs_city
 from alerts.delivery.transitions import Decision, Exposure, Prior, decide, decide_end, expose, kind_strings
-from server.alert_facts import GroupFacts
 from server import lanes
+from server.alert_facts import GroupFacts
 from server.modules import optional_import
 from server.push_jobs import LANE_YIELD, publish_push_jobs
 
@@ -346,8 +346,10 @@ async def _publish(redis: aioredis.Redis, ctx: AlertContext, push_ids: list[int]
 
 
 async def _yield_to_critical(redis: aioredis.Redis, ctx: AlertContext) -> None:
-    """Before each chunk of a non-critical fan-out: let critical work anywhere go first."""
-    if ctx.lane == lanes.CRITICAL:
+    """Before each chunk of a non-critical fan-out: let critical work anywhere go first.
+    A simulation (``bousai simulate``: an observer, streams of its own) competes with
+    nothing and never waits."""
+    if ctx.lane == lanes.CRITICAL or ctx.observer is not None:
         return
     waited = await lanes.gate_for(redis).wait_clear()
     if waited > 0.01:
