@@ -21,7 +21,8 @@ async def get_plan(place_id: int | None = PlaceParam, session: AsyncSession = SE
                    current: CurrentDevice = Depends(current_device)):
     """The current version, with its completeness score (0–100), what is missing, and warnings
     (e.g. a shelter chosen for a hazard it is not designated for)."""
-    return await service.get_plan(session, current.resident_id, place_id)
+    return await service.localized(session, await service.get_plan(session, current.resident_id, place_id),
+                                   current.device_id)
 
 
 @router.put("/v1/me/plan", response_model=PlanOut)
@@ -29,7 +30,8 @@ async def put_plan(body: PlanBody, place_id: int | None = PlaceParam,
                    expected_version: int | None = Query(default=None, ge=0, description="optimistic concurrency"),
                    session: AsyncSession = SESSION, current: CurrentDevice = Depends(current_device)):
     """Save the whole sheet as a new version; the previous versions are kept."""
-    return await service.save_plan(session, current.resident_id, place_id, body, expected_version)
+    saved = await service.save_plan(session, current.resident_id, place_id, body, expected_version)
+    return await service.localized(session, saved, current.device_id)
 
 
 @router.get("/v1/me/plan/history", response_model=list[VersionSummary])
@@ -41,7 +43,8 @@ async def plan_history(place_id: int | None = PlaceParam, session: AsyncSession 
 @router.get("/v1/me/plan/versions/{version}", response_model=PlanOut)
 async def plan_version(version: int, place_id: int | None = PlaceParam, session: AsyncSession = SESSION,
                        current: CurrentDevice = Depends(current_device)):
-    return await service.get_plan(session, current.resident_id, place_id, version=max(version, 0) or -1)
+    plan = await service.get_plan(session, current.resident_id, place_id, version=max(version, 0) or -1)
+    return await service.localized(session, plan, current.device_id)
 
 
 @router.get("/v1/me/plan/suggestions", response_model=SuggestionsOut)

@@ -109,6 +109,7 @@ class PlanWarning(BaseModel):
     message: str
     destination_id: str | None = None
     shelter_id: str | None = None
+    shelter_name: str | None = None
     hazard: str | None = None
     designated_for: list[str] | None = None
 

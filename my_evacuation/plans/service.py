@@ -3,8 +3,10 @@ suggest hazards at home from the data. Never commits."""
 
 from __future__ import annotations
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from my_evacuation.i18n import t
 from my_evacuation.plans import repository as repo
 from my_evacuation.plans.schemas import (
     Missing,
@@ -89,7 +91,8 @@ def shelter_warnings(body: PlanBody, shelters: dict[str, dict]) -> list[PlanWarn
                     code="shelter_not_designated",
                     message=f"{shelters[d.shelter_id]['name']} is not a designated emergency site for {hz}"
                             f" (designated for: {', '.join(designated) or 'none'})",
-                    destination_id=d.id, shelter_id=d.shelter_id, hazard=hz, designated_for=designated,
+                    destination_id=d.id, shelter_id=d.shelter_id, shelter_name=shelters[d.shelter_id]["name"],
+                    hazard=hz, designated_for=designated,
                 ))
     return warnings
 
@@ -252,3 +255,48 @@ async def suggestions(session: AsyncSession, resident_id: int, place_id: int | N
     nearby = [{"id": s["id"], "name": s["name"], "hazards": list(s["hazards"] or []),
                "distance_m": round(float(s["distance_m"]), 1)} for s in near[:5]]
     return SuggestionsOut(place_id=place_id, suggestions=out, nearby_shelters=nearby)
+
+
+_DEVICE_LANGUAGE = text("SELECT language FROM devices WHERE id = :d")
+
+
+def localize(plan: PlanOut, language: str) -> PlanOut:
+    """``missing`` and ``warnings`` said in the resident's language (the codes stay as they are)."""
+    members = {m.get("id"): m.get("label") for m in plan.body.get("members") or []}
+    dests = {d.get("id"): d.get("name") or d.get("id") for d in plan.body.get("destinations") or []}
+    shelter_names = {d.get("shelter_id"): d.get("name") or d.get("shelter_id") for d in plan.body.get("destinations") or []}
+
+    def say(key: str, **params) -> str | None:
+        try:
+            return t(language, key, **params)
+        except (KeyError, IndexError):
+            return None
+
+    for m in plan.missing:
+        code, ref = m.code, m.ref
+        if m.section == "departures" and code == "no_members":
+            text_ = say("plan_missing_departures")
+        elif code == "hazard_unknown":
+            text_ = say("plan_missing_hazard_unknown", hazard=say(f"hazard_{ref}") or ref)
+        elif code == "level_actions_empty":
+            text_ = say("plan_missing_level_actions_empty", level=(ref or "").removeprefix("level_").replace("_", "–"))
+        elif code.startswith("member_"):
+            text_ = say(f"plan_missing_{code}", name=members.get(ref) or ref)
+        elif code.startswith("destination_"):
+            text_ = say(f"plan_missing_{code}", dest=dests.get(ref) or ref)
+        else:
+            text_ = say(f"plan_missing_{code}")
+        if text_:
+            m.message = text_
+    for w in plan.warnings:
+        shelter = w.shelter_name or shelter_names.get(w.shelter_id) or w.shelter_id
+        hazard = say(f"hazard_{w.hazard}") or w.hazard if w.hazard else ""
+        text_ = say(f"plan_warning_{w.code}", shelter=shelter, hazard=hazard)
+        if text_:
+            w.message = text_
+    return plan
+
+
+async def localized(session: AsyncSession, plan: PlanOut, device_id: int) -> PlanOut:
+    language = (await session.execute(_DEVICE_LANGUAGE, {"d": device_id})).scalar() or "ja"
+    return localize(plan, language)

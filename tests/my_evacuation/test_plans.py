@@ -92,13 +92,20 @@ async def test_shelter_chosen_for_undesignated_hazard_is_flagged(client, new_res
     headers, _, _ = await new_resident()
     out = (await client.put("/v1/me/plan", headers=headers, json=full_plan)).json()
     assert out["warnings"] == [{
-        "code": "shelter_not_designated", "destination_id": "school", "shelter_id": "S-SCHOOL", "hazard": "flood",
+        "code": "shelter_not_designated", "destination_id": "school", "shelter_id": "S-SCHOOL",
+        "shelter_name": "渡利体育館", "hazard": "flood",
         "designated_for": ["earthquake"],
-        "message": "渡利体育館 is not a designated emergency site for flood (designated for: earthquake)",
+        "message": "渡利体育館は洪水の指定緊急避難場所ではありません",  # in the resident's language
     }]
     assert out["completeness"] < 100
     assert any(m["code"] == "destination_unsuitable" for m in out["missing"])
     assert (await client.get("/v1/me/plan", headers=headers)).json()["warnings"] == out["warnings"]
+    en_headers, _, _ = await new_resident(language="en")
+    en = (await client.put("/v1/me/plan", headers=en_headers, json=full_plan)).json()
+    assert "渡利体育館" in en["warnings"][0]["message"] and "flood" in en["warnings"][0]["message"].lower()
+    vi_headers, _, _ = await new_resident(language="vi")
+    vi = (await client.put("/v1/me/plan", headers=vi_headers, json={"members": []})).json()
+    assert all(m["message"] and "add the people" not in m["message"] for m in vi["missing"])
 
 
 async def test_expected_version_guards_against_lost_updates(client, new_resident):
