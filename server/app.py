@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from server.db import asyncpg_dsn, make_engine, make_sessionmaker
+from server.error_language import ErrorLanguageMiddleware
 from server.errors import ErrorGuardMiddleware, error_body, install_error_handlers
 from server.input_guard import NulGuardMiddleware
 from server.logging import RequestIdMiddleware, configure_logging
@@ -181,6 +182,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     # Whatever escapes is answered here (503 for an outage) and logged without values.
     app.add_middleware(ErrorGuardMiddleware, fastapi_app=app)
+    # Errors said in the language the client asks for (the code and the English stay).
+    app.add_middleware(ErrorLanguageMiddleware)
     app.add_middleware(MetricsMiddleware)
     # Outermost: every line logged for a request, the error guard's included, carries its id.
     app.add_middleware(RequestIdMiddleware)
