@@ -19,6 +19,8 @@ import structlog
 # with the demo's feed poll), httpx/httpcore a line per request. Their warnings still show.
 QUIET_LOGGERS = ("apscheduler", "httpx", "httpcore", "hpack", "h2", "hypercorn", "websockets")
 
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
 REQUEST_ID_HEADER = b"x-request-id"
 # A caller's (or proxy's) request id is kept if it looks like one; anything else is replaced,
 # so a log line never carries a client's arbitrary text.
@@ -60,7 +62,8 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
             foreign_pre_chain=_shared_processors(),
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                structlog.processors.format_exc_info,
+                # JSON carries the traceback as a string; the console renderer formats its own
+                *([structlog.processors.format_exc_info] if json else []),
                 renderer,
             ],
         )
@@ -72,6 +75,12 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
     root.setLevel(lvl)
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(max(lvl, logging.WARNING))
+    # A uvicorn started in this process with its default log config (a local stand-in server)
+    # gave its loggers their own plain-text handlers: send them to the one stream instead.
+    for name in UVICORN_LOGGERS:
+        lg = logging.getLogger(name)
+        lg.handlers.clear()
+        lg.propagate = True
     structlog.configure(
         processors=[
             *_shared_processors(),

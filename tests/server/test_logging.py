@@ -56,6 +56,20 @@ def test_apscheduler_job_chatter_is_quiet_but_its_warnings_show(json_logs):
     assert [x["event"] for x in json_logs()] == ["Run time of job was missed by 0:00:03"]
 
 
+def test_a_uvicorn_started_with_its_own_log_config_joins_the_stream(capsys):
+    import logging.config
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    logging.config.dictConfig(LOGGING_CONFIG)  # what an in-process uvicorn.Server does
+    try:
+        configure_logging("INFO", json=True)
+        logging.getLogger("uvicorn.error").warning("Started server process")
+        assert [json.loads(line)["logger"] for line in capsys.readouterr().err.splitlines()] == ["uvicorn.error"]
+    finally:
+        configure_logging("WARNING", json=False)
+
+
 def test_configuring_twice_keeps_one_handler(json_logs):
     configure_logging("INFO", json=True)
     structlog.get_logger("server.test").info("server.test.once")
