@@ -106,7 +106,7 @@ def install_openapi(app: FastAPI) -> None:
             schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
             for item in schema.get("paths", {}).values():
                 for op in item.values():
-                    security = _SECURITY.get(op.get("operationId")) if isinstance(op, dict) else None
+                    security = _SECURITY.get(str(op.get("operationId"))) if isinstance(op, dict) else None
                     if security is not None:
                         op.setdefault("security", security)  # a route's own openapi_extra wins
         return schema

@@ -65,10 +65,10 @@ def tail(args) -> int:
             newest = conn.execute(
                 _query(args.device, args.kind).order_by(PushOutboxMessage.id.desc()).limit(args.lines)
             ).all()
-            rows = [PushOutboxMessage(**r._mapping) for r in reversed(newest)]
+            rows = [PushOutboxMessage(**row._mapping) for row in reversed(newest)]
         last_id = rows[-1].id if rows else 0
-        for r in rows:
-            print(emit(r), flush=True)
+        for message in rows:
+            print(emit(message), flush=True)
         if not args.follow:
             if not rows and not args.json:
                 print("outbox: nothing recorded yet (is BOUSAI_PUSH_PROVIDER=outbox and an alert through?)", file=sys.stderr)
@@ -84,10 +84,10 @@ def tail(args) -> int:
                     .order_by(PushOutboxMessage.id)
                     .limit(FOLLOW_PAGE)
                 ).all()
-            for r in page:
-                row = PushOutboxMessage(**r._mapping)
-                print(emit(row), flush=True)
-                last_id = row.id
+            for row in page:
+                message = PushOutboxMessage(**row._mapping)
+                print(emit(message), flush=True)
+                last_id = message.id
             if len(page) < FOLLOW_PAGE:
                 time.sleep(FOLLOW_POLL_SECONDS)
     except KeyboardInterrupt:

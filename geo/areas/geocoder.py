@@ -83,7 +83,7 @@ class Geocoder:
         self.snap_m = snap_m
         # The candidate search runs in degrees: a radius that reaches snap_m everywhere in
         # these areas, taken where a degree of longitude is shortest (their northern edge).
-        north = max((g.bounds[3] for g in self._geoms), default=45.0)
+        north = float(shapely.total_bounds(self._geoms)[3]) if self._geoms else 45.0
         self._snap_deg = degrees_covering(snap_m, abs(north)) * 1.01
 
     def __len__(self) -> int:
