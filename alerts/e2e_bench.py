@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -122,9 +123,10 @@ class Workers:
         self.env = env
         self.procs: dict[str, subprocess.Popen] = {}
 
-    def start(self, name: str, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+    def start(self, name: str, extra_env: dict[str, str] | None = None, metrics_port: int | None = None) -> subprocess.Popen:
+        metrics = ["--metrics-port", str(metrics_port)] if metrics_port is not None else []
         p = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "worker", "--name", name], env={**self.env, **(extra_env or {})}
+            [sys.executable, "-m", "server.cli", "worker", "--name", name, *metrics], env={**self.env, **(extra_env or {})}
         )
         self.procs[name] = p
         return p
@@ -151,6 +153,16 @@ class Workers:
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait(5)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# A 1M-resident run takes minutes: a line this often while it waits.
+PROGRESS_EVERY_S = 5.0
 
 
 async def wait_for_workers(redis: aioredis.Redis, names: list[str], timeout: float = 60.0) -> None:
@@ -221,10 +233,14 @@ async def measure_once(server, poll_settings, sessionmaker, redis, fcm, expected
         # Progress is read off the FCM stand-in (a counter in its own process); the database
         # is asked only once the stand-in has accepted enough, so the measurement does not
         # compete with the workers (counting a million push rows every 250 ms did).
+        said = t0
         while time.time() < deadline:
             if runner.done() and (runner.cancelled() or not runner.result()):
                 raise RuntimeError("the poll loop ended before the entry was stored")  # never wait an hour for nothing
             accepted = fcm.stats()["accepted_total"] - fcm_before["accepted_total"]
+            if time.time() - said >= PROGRESS_EVERY_S:  # a long run shows it is moving (stderr: stdout ends in JSON)
+                said = time.time()
+                print(f"  … {said - t0:.0f} s: {accepted:,} of {expected:,} pushes accepted", file=sys.stderr, flush=True)
             if accepted >= expected:
                 progress = await read_progress()
                 if progress.ok >= expected:
@@ -272,7 +288,10 @@ async def run_e2e(settings: Settings, *, residents: int, workers: int, database_
     try:
         names = [f"e2e-{run}-w{k + 1}" for k in range(workers)]
         for n in names:
-            procs.start(n)
+            # each worker's own /metrics (push results, fan-out) on a free port, to scrape while it runs
+            port = _free_port()
+            procs.start(n, metrics_port=port)
+            print(f"  {n} metrics: http://127.0.0.1:{port}/metrics", file=sys.stderr, flush=True)
         await wait_for_workers(redis, names)
         main = await measure_once(server, poll_settings, sessionmaker, redis, fcm, devices, 0, run)
         report.update({"workers": workers, **main})
