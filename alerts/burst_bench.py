@@ -34,7 +34,7 @@ from pathlib import Path
 import orjson
 from sqlalchemy import text
 
-from alerts.e2e_bench import PROJECT, Workers, bench_database_url, seed, wait_for_workers, worker_env
+from alerts.e2e_bench import PROJECT, Workers, bench_database, bench_database_url, wait_for_workers, worker_env
 from server.settings import Settings, get_settings
 
 WARN_AT_SHARE = 0.10  # the criticals arrive once this share of the warning's pushes is out
@@ -219,19 +219,11 @@ async def _received_offset(sessionmaker, alert_id: int, t0: float) -> float:
 
 async def run_burst(settings: Settings, *, residents: int, database_url: str, redis_url: str, fifo: bool) -> dict:
     from server import lanes
-    from server.db import make_engine, make_sessionmaker
-    from server.dbsetup import create_database, upgrade
     from server.push.testing.fcm_server import FcmProcess
-    from server.redis import make_redis
 
-    create_database(database_url, drop=True)
-    await asyncio.to_thread(upgrade, database_url)
-    engine = make_engine(settings, url=database_url, pool_size=4, max_overflow=2)
-    sessionmaker = make_sessionmaker(engine)
-    redis = make_redis(settings, url=redis_url)
-    await redis.flushdb()
     t = time.monotonic()
-    devices = await seed(sessionmaker, residents, token_prefix="burst")
+    engine, sessionmaker, redis, devices, _ = await bench_database(
+        settings, database_url=database_url, redis_url=redis_url, residents=residents, token_prefix="burst")
     async with sessionmaker() as s, s.begin():  # いわき市 is on the coast: 津波予報区 福島県 (250)
         await s.execute(text("UPDATE places SET tsunami_area_code = '250' WHERE municipality_code = '072044'"))
     seed_s = time.monotonic() - t

@@ -252,6 +252,31 @@ async def measure_once(server, poll_settings, sessionmaker, redis, fcm, expected
         stop.set()
         await runner
         await poller.aclose()
+    return push_figures(progress, t0, expected, fcm, fcm_before)
+
+
+async def bench_database(settings: Settings, *, database_url: str, redis_url: str, residents: int,
+                         token_prefix: str | None = None):
+    """A fresh bench database (created, migrated) and Redis db (flushed), seeded with
+    ``residents``: (engine, sessionmaker, redis, devices, seconds the seeding took)."""
+    from server.db import make_engine, make_sessionmaker
+    from server.dbsetup import create_database, upgrade
+    from server.redis import make_redis
+
+    create_database(database_url, drop=True)
+    await asyncio.to_thread(upgrade, database_url)
+    engine = make_engine(settings, url=database_url, pool_size=4, max_overflow=2)
+    sessionmaker = make_sessionmaker(engine)
+    redis = make_redis(settings, url=redis_url)
+    await redis.flushdb()
+    t = time.monotonic()
+    devices = await (seed(sessionmaker, residents) if token_prefix is None
+                     else seed(sessionmaker, residents, token_prefix=token_prefix))
+    return engine, sessionmaker, redis, devices, time.monotonic() - t
+
+
+def push_figures(progress, t0: float, expected: int, fcm, fcm_before: dict) -> dict:
+    """First and last push (seconds after ``t0``) and what the FCM stand-in saw meanwhile."""
     after = fcm.stats()
     return {
         "first_push_s": round(progress.first.timestamp() - t0, 3) if progress and progress.first else None,
@@ -264,20 +289,10 @@ async def measure_once(server, poll_settings, sessionmaker, redis, fcm, expected
 
 async def run_e2e(settings: Settings, *, residents: int, workers: int, database_url: str, redis_url: str, baseline: bool) -> dict:
     from alerts.feeds.server import FeedServer
-    from server.db import make_engine, make_sessionmaker
-    from server.dbsetup import create_database, upgrade
     from server.push.testing.fcm_server import FcmProcess
-    from server.redis import make_redis
 
-    create_database(database_url, drop=True)
-    await asyncio.to_thread(upgrade, database_url)
-    engine = make_engine(settings, url=database_url, pool_size=4, max_overflow=2)
-    sessionmaker = make_sessionmaker(engine)
-    redis = make_redis(settings, url=redis_url)
-    await redis.flushdb()
-    t = time.monotonic()
-    devices = await seed(sessionmaker, residents)
-    seed_s = time.monotonic() - t
+    engine, sessionmaker, redis, devices, seed_s = await bench_database(
+        settings, database_url=database_url, redis_url=redis_url, residents=residents)
     tmp = Path(tempfile.mkdtemp(prefix="bousai-bench-e2e-"))
     fcm = FcmProcess(tmp, PROJECT)
     server = await FeedServer().start()

@@ -25,11 +25,12 @@ from alerts.e2e_bench import (
     _PROGRESS,
     PROJECT,
     Workers,
+    bench_database,
     bench_database_url,
     bench_redis_url,
     measure_once,
+    push_figures,
     quake_document,
-    seed,
     wait_for_workers,
     worker_env,
 )
@@ -83,33 +84,16 @@ async def measure_realtime_once(rt_server: RealtimeServer, settings: Settings, s
         stop.set()
         await runner
         await source.aclose()
-    after = fcm.stats()
-    return {
-        "first_push_s": round(progress.first.timestamp() - t0, 3) if progress and progress.first else None,
-        "last_push_s": round(progress.last.timestamp() - t0, 3) if progress and progress.ok >= expected else None,
-        "alert_pushes_ok": progress.ok if progress else 0,
-        "fcm_accepted": after["accepted_total"] - fcm_before["accepted_total"],
-        "fcm_duplicates": after["duplicates"] - fcm_before["duplicates"],
-    }
+    return push_figures(progress, t0, expected, fcm, fcm_before)
 
 
 async def run_realtime_e2e(settings: Settings, *, residents: int, workers: int, database_url: str, redis_url: str,
                            baseline: bool) -> dict:
     from alerts.feeds.server import FeedServer
-    from server.db import make_engine, make_sessionmaker
-    from server.dbsetup import create_database, upgrade
     from server.push.testing.fcm_server import FcmProcess
-    from server.redis import make_redis
 
-    create_database(database_url, drop=True)
-    await asyncio.to_thread(upgrade, database_url)
-    engine = make_engine(settings, url=database_url, pool_size=4, max_overflow=2)
-    sessionmaker = make_sessionmaker(engine)
-    redis = make_redis(settings, url=redis_url)
-    await redis.flushdb()
-    t = time.monotonic()
-    devices = await seed(sessionmaker, residents)
-    seed_s = time.monotonic() - t
+    engine, sessionmaker, redis, devices, seed_s = await bench_database(
+        settings, database_url=database_url, redis_url=redis_url, residents=residents)
     fcm = FcmProcess(Path(tempfile.mkdtemp(prefix="bousai-bench-e2e-rt-")), PROJECT)
     rt_server = await RealtimeServer().start()
     feed_server = await FeedServer().start()
