@@ -94,15 +94,12 @@ async def _references(session: AsyncSession, n: EvacuationNotice, sender: str) -
 
 
 async def _open_listed_shelters(session: AsyncSession, principal: StaffPrincipal, shelter_ids: list[str]) -> None:
-    """The order says these shelters are open: make it true (audited, published, residents told).
-    A drill never touches the real registry."""
-    from alerts.shelters_live.schemas import ShelterChange
-    from alerts.shelters_live.service import change
+    """The order says these shelters are open: make it true (audited, published, residents told
+    once each however many it names). A drill never touches the real registry."""
+    from alerts.shelters_live.service import open_shelters
 
-    for sid in shelter_ids:
-        is_open = (await session.execute(text("SELECT is_open FROM shelters WHERE id = :id"), {"id": sid})).scalar()
-        if is_open is False:
-            await change(session, principal, sid, ShelterChange(is_open=True))
+    if shelter_ids:
+        await open_shelters(session, principal, shelter_ids)
 
 
 def build_cap(
