@@ -47,7 +47,16 @@ from server.logging import configure_logging
 from server.models_registry import DOMAIN_PACKAGES, import_all_models
 from server.redis import make_redis
 from server.settings import Settings
-from server.streams import DEFAULT_CLAIM_IDLE_MS, StreamMessage, ack, claim_stale, ensure_group, read_group
+from server.streams import (
+    DEFAULT_CLAIM_IDLE_MS,
+    KEEPALIVE_SECONDS,
+    StreamMessage,
+    ack,
+    claim_stale,
+    ensure_group,
+    keep_claimed,
+    read_group,
+)
 from server.streams import _decode as _decode_entries
 
 log = structlog.get_logger()
@@ -152,7 +161,23 @@ class Worker:
         self._listener: asyncpg.Connection | None = None
 
     # --- streams -------------------------------------------------------------------
+    async def _keep_claimed(self, h: StreamHandler, msg: StreamMessage) -> None:
+        while True:
+            await asyncio.sleep(KEEPALIVE_SECONDS)
+            try:
+                await keep_claimed(self.ctx.redis, h.stream, h.group, self.ctx.name, msg.id)
+            except (RedisError, OSError) as exc:  # the entry may be claimed later: handlers are idempotent
+                log.warning("server.worker.keepalive_failed", stream=h.stream, entry_id=msg.id, error=str(exc))
+
     async def _handle(self, h: StreamHandler, msg: StreamMessage) -> None:
+        # While the handler runs (a 100k fan-out takes tens of seconds), the entry stays ours.
+        keepalive = asyncio.create_task(self._keep_claimed(h, msg))
+        try:
+            await self._handle_entry(h, msg)
+        finally:
+            keepalive.cancel()
+
+    async def _handle_entry(self, h: StreamHandler, msg: StreamMessage) -> None:
         try:
             await h.handler(self.ctx, msg)
         except Exception:

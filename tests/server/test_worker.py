@@ -158,3 +158,30 @@ def test_sigterm_stops_the_worker_process_cleanly(settings):
         if p.poll() is None:
             p.kill()
         r.close()
+
+
+async def test_a_live_consumers_long_entry_is_never_taken_over(settings, engine, redis_client, monkeypatch):
+    """A fan-out longer than the claim idle stays with the worker running it (it touches its
+    entry), so a short idle can hand a dead worker's entries over fast without double work."""
+    import server.worker as worker_mod
+
+    monkeypatch.setattr(worker_mod, "KEEPALIVE_SECONDS", 0.1)
+    runs: list[str] = []
+
+    async def slow(ctx, msg):
+        runs.append(ctx.name)
+        await asyncio.sleep(1.5)  # five times the claim idle below
+
+    await publish(redis_client, STREAM, {"n": "long"})
+    a = Worker(make_ctx(settings, engine, redis_client, "a"), [StreamHandler(STREAM, GROUP, slow)], [], claim_idle_ms=300)
+    b = Worker(make_ctx(settings, engine, redis_client, "b"), [StreamHandler(STREAM, GROUP, slow)], [], claim_idle_ms=300)
+    tb = asyncio.create_task(b.run())
+    try:
+        async def done():
+            return len(runs) >= 1 and (await redis_client.xpending(STREAM, GROUP))["pending"] == 0
+
+        await run_until(a, done)
+    finally:
+        b.stop.set()
+        await asyncio.wait_for(tb, 40)
+    assert len(runs) == 1, runs  # handled once, by whichever read it first
