@@ -51,7 +51,8 @@ async def cap_feed(
     for m in messages:
         url = f"{base}/v1/feeds/cap/{m.id}.xml"
         entry = etree.SubElement(feed, f"{A}entry")
-        etree.SubElement(entry, f"{A}id").text = m.identifier
+        # atom:id must be an absolute IRI (RFC 4287): the document's own address, stable per message.
+        etree.SubElement(entry, f"{A}id").text = url
         etree.SubElement(entry, f"{A}title").text = m.title
         etree.SubElement(entry, f"{A}updated").text = m.sent_text
         etree.SubElement(entry, f"{A}link", rel="alternate", type=CAP_MIME, href=url)

@@ -96,3 +96,13 @@ async def test_drills_are_exercise_and_only_in_the_drill_feed(app, client):
 async def test_unknown_document_is_404(client):
     r = await client.get("/v1/feeds/cap/999999.xml")
     assert r.status_code == 404
+
+
+async def test_entry_ids_are_absolute_iris(app, client):
+    from urllib.parse import urlparse
+
+    await _chain(app, client)
+    feed = etree.fromstring((await client.get("/v1/feeds/cap.atom")).content)
+    ids = [e.findtext(f"{ATOM}id") for e in feed.findall(f"{ATOM}entry")]
+    assert ids and all(urlparse(i).scheme in ("http", "https") and urlparse(i).netloc for i in ids)
+    assert len(set(ids)) == len(ids)
