@@ -65,7 +65,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c requirements.lock -e '.[test,bench]'
+	$(PY) -m pip install -q -c requirements.lock -e '.[test,bench,lint]'
 	@touch $(STAMP)
 
 setup: install
