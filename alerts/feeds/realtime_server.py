@@ -442,11 +442,11 @@ async def replay(server: RealtimeServer, scenario: str | Path, *, speed: float =
     spec = load_scenario(scenario)
     start_wall, start_mono = datetime.now(UTC), time.monotonic()
     ctx = RenderContext(start=start_wall, now=start_wall, run=uuid.uuid4().hex[:12])
-    # The scenario's quake happened 90 s before its start ({{start-90:eventid}}).
-    origin = start_wall - timedelta(seconds=90)
     plan: list[tuple[float, str, str | None, bytes | None]] = []
     if eew:
-        for i, doc in enumerate(eew_chain(origin)):
+        # An EEW leaves seconds after the quake starts: its chain is stamped as now (one stamped
+        # 90 s back would be past the EEW's freshness limit, recorded and never pushed).
+        for i, doc in enumerate(eew_chain(start_wall - timedelta(seconds=8))):
             plan.append((i * 1.5, f"eew_{i + 1}.xml", None, doc))
     shift = 5.0 if eew else 0.0
     plan += [(d.offset_seconds + shift, d.file, d.feed, None) for d in spec.documents]
