@@ -149,13 +149,10 @@ async def add_residents(sm: async_sessionmaker[AsyncSession], places: Sequence[S
 
 
 def _outcome(doc: str, payload: dict, place: SimPlace, ctx: Any, d: Any, ex: Any, pushes: list[dict]) -> dict[str, Any]:
-    from alerts.delivery.transitions import Decision
-
     if pushes:
         title, body = pushes[0]["title"], pushes[0]["body"]
     else:  # held (or an end held by quiet hours): what it would have said
-        shown = d if d.action != "held" else Decision("new", d.status, d.rank, False)
-        msg = ctx.message(place.language, shown, ex)
+        msg = ctx.would_say(place.language, d, ex)
         title, body = msg.title, msg.body
     facts = ex.facts if ex is not None else None
     ending = d.action in ("cleared", "cancelled")

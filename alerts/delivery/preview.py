@@ -18,9 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.delivery import repository as repo
-from alerts.delivery.preferences import load_preferences
-from alerts.delivery.rank import most_specific, needs_city
-from alerts.delivery.transitions import Prior, decide, expose
+from alerts.delivery.transitions import Prior
 
 # Outcome names as ``bousai simulate`` prints them.
 ACTIONS = {"new": "new", "raised": "raise", "lowered": "lower", "cleared": "clear", "cancelled": "cancel", "held": "hold"}
@@ -38,7 +36,7 @@ _LANGUAGES = text("SELECT resident_id, language FROM devices WHERE resident_id =
 async def preview(session: AsyncSession, normalized: dict[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
     """``{"residents", "actions": {action: n}, "life_critical", "level", "messages": [...]}`` for
     a draft alert; runs in a savepoint of ``session`` that is always rolled back."""
-    from alerts.delivery.service import AlertContext
+    from alerts.delivery.service import AlertContext, by_resident_of, decide_residents
     from alerts.events.service import ingest
     from alerts.targeting.service import iter_matches
 
@@ -56,26 +54,15 @@ async def preview(session: AsyncSession, normalized: dict[str, Any], *, now: dat
         conn = await session.connection()
         async with aclosing(iter_matches(conn, stored.alert_id, chunk_size=2000)) as chunks:
             async for chunk in chunks:
-                by_resident: dict[int, list[Any]] = {}
-                for m in chunk:
-                    by_resident.setdefault(m.resident_id, []).append(m)
+                by_resident = by_resident_of(chunk)
                 rids = list(by_resident)
-                prefs_raw = await repo.residents_preferences(session, rids)
                 priors = {r.resident_id: Prior.of(r) for r in (await session.execute(
                     _PRIORS, {"event_id": ctx.event_id, "ids": rids})).all()}
                 languages: dict[int, set[str]] = {}
                 for r in (await session.execute(_LANGUAGES, {"ids": rids})).all():
                     languages.setdefault(r.resident_id, set()).add(r.language or "ja")
-                if needs_city(ctx.ranker.facts):
-                    city_of = await repo.city_codes(session, [m.place_id for m in chunk])
-                    by_resident = {r: most_specific(ctx.ranker.facts, ms, city_of) for r, ms in by_resident.items()}
-                for rid, matches in by_resident.items():
-                    prefs = load_preferences(prefs_raw.get(rid))
-                    if ctx.is_drill and not prefs.drills:
-                        continue
-                    ex = expose(ctx.ranker, prefs, matches)
-                    d = decide(priors.get(rid), ex, prefs, ctx.alert_id, now, lifecycle=ctx.ranker.lifecycle,
-                               can_lower=ctx.ranker.can_lower, silent=ctx.ranker.silent_when_stale)
+                decisions, _ = await decide_residents(session, ctx, by_resident, priors, now)
+                for rid, d, ex in decisions:
                     if d.action not in ACTIONS:
                         continue
                     residents += 1
@@ -86,8 +73,7 @@ async def preview(session: AsyncSession, normalized: dict[str, Any], *, now: dat
                     for lang in sorted(languages.get(rid, {"ja"})):
                         key = (action, lang)
                         if key not in samples:
-                            shown = d if d.action != "held" else d.__class__("new", d.status, d.rank, False)
-                            msg = ctx.message(lang, shown, ex)
+                            msg = ctx.would_say(lang, d, ex)
                             samples[key] = {"action": action, "language": lang, "title": msg.title, "body": msg.body}
     finally:
         await savepoint.rollback()

@@ -104,6 +104,10 @@ class AlertContext:
             area = areas[0] if len(areas) == 1 else None
         return str((area or {}).get("name") or "")
 
+    def would_say(self, language: str, d: Decision, ex: Exposure | None) -> Composed:
+        """What a decision says, also when it is not pushed (a hold says what it would have)."""
+        return self.message(language, Decision("new", d.status, d.rank, False) if d.action == "held" else d, ex)
+
     def message(self, language: str, d: Decision, ex: Exposure | None) -> Composed:
         """Composed message, cached: most residents of a fan-out share a handful of variants."""
         key = (
@@ -297,6 +301,46 @@ async def _write_chunk(
     return push_ids
 
 
+def by_resident_of(chunk: Sequence[Any]) -> dict[int, list[Any]]:
+    by_resident: dict[int, list[Any]] = {}
+    for m in chunk:
+        by_resident.setdefault(m.resident_id, []).append(m)
+    return by_resident
+
+
+async def decide_residents(
+    session: AsyncSession, ctx: AlertContext, by_resident: dict[int, list[Any]], priors: dict[int, Prior], now: datetime,
+) -> tuple[list[tuple[int, Decision, Exposure]], dict[int, tuple[str, ...]]]:
+    """Each matched resident's decision (their preferences, their places' facts, what they were
+    told), and the warning kinds to remember where they are not simply today's: the fan-out and
+    the staff preview decide through this one function."""
+    prefs_raw = await repo.residents_preferences(session, list(by_resident))
+    ranker = ctx.ranker
+    if needs_city(ranker.facts):
+        area_places = [m.place_id for ms in by_resident.values() for m in ms if m.area_code and len(m.area_code) == 3]
+        city_of = await repo.city_codes(session, area_places)
+        by_resident = {rid: most_specific(ranker.facts, ms, city_of) for rid, ms in by_resident.items()}
+    decisions: list[tuple[int, Decision, Exposure]] = []
+    kinds_after: dict[int, tuple[str, ...]] = {}
+    for rid, matches in by_resident.items():
+        prefs = load_preferences(prefs_raw.get(rid))
+        if ctx.is_drill and not prefs.drills:
+            continue
+        ex = expose(ranker, prefs, matches)
+        prior = priors.get(rid)
+        d = decide(prior, ex, prefs, ctx.alert_id, now, lifecycle=ranker.lifecycle, can_lower=ranker.can_lower,
+                   silent=ranker.silent_when_stale)
+        if prior is not None and (d.action == "held" and d.status in ("told", "lowered") or d.action == "silent"
+                                  and not ranker.can_lower):
+            # A held rise, or a product that may not lower: what they were told still stands.
+            merged = prior.kind_levels
+            for k, lv in ex.kind_levels.items():
+                merged[k] = max(merged.get(k, 0), lv)
+            kinds_after[rid] = kind_strings(merged) if d.action == "silent" else prior.kinds
+        decisions.append((rid, d, ex))
+    return decisions, kinds_after
+
+
 async def _apply_matches(
     sessionmaker: async_sessionmaker[AsyncSession],
     redis: aioredis.Redis,
@@ -305,36 +349,11 @@ async def _apply_matches(
     stats: FanOutStats,
     now: datetime,
 ) -> None:
-    by_resident: dict[int, list[Any]] = {}
-    for m in chunk:
-        by_resident.setdefault(m.resident_id, []).append(m)
+    by_resident = by_resident_of(chunk)
     stats.matched += len(by_resident)
-    rids = list(by_resident)
     async with sessionmaker() as session, session.begin():
-        prefs_raw = await repo.residents_preferences(session, rids)
-        priors = {r.resident_id: Prior.of(r) for r in await repo.priors(session, ctx.event_id, rids)}
-        decisions = []
-        kinds_after: dict[int, tuple[str, ...]] = {}
-        ranker = ctx.ranker
-        if needs_city(ranker.facts):
-            city_of = await repo.city_codes(session, [m.place_id for m in chunk if m.area_code and len(m.area_code) == 3])
-            by_resident = {rid: most_specific(ranker.facts, ms, city_of) for rid, ms in by_resident.items()}
-        for rid, matches in by_resident.items():
-            prefs = load_preferences(prefs_raw.get(rid))
-            if ctx.is_drill and not prefs.drills:
-                continue
-            ex = expose(ranker, prefs, matches)
-            prior = priors.get(rid)
-            d = decide(prior, ex, prefs, ctx.alert_id, now, lifecycle=ranker.lifecycle, can_lower=ranker.can_lower,
-                       silent=ranker.silent_when_stale)
-            if prior is not None and (d.action == "held" and d.status in ("told", "lowered") or d.action == "silent"
-                                      and not ranker.can_lower):
-                # A held rise, or a product that may not lower: what they were told still stands.
-                merged = prior.kind_levels
-                for k, lv in ex.kind_levels.items():
-                    merged[k] = max(merged.get(k, 0), lv)
-                kinds_after[rid] = kind_strings(merged) if d.action == "silent" else prior.kinds
-            decisions.append((rid, d, ex))
+        priors = {r.resident_id: Prior.of(r) for r in await repo.priors(session, ctx.event_id, list(by_resident))}
+        decisions, kinds_after = await decide_residents(session, ctx, by_resident, priors, now)
         push_ids = await _write_chunk(session, ctx, decisions, stats, kinds_after)
     await _publish(redis, ctx, push_ids)
 
