@@ -89,7 +89,26 @@ def _locate(args) -> int:
     return 0
 
 
+def _load_areas(database_url: str, args) -> None:
+    from geo.areas.loader import load_areas_sync
+
+    print(f"setup: {load_areas_sync(database_url)} areas loaded", flush=True)
+
+
+def _load_shelters(database_url: str, args) -> None:
+    if args.skip_shelters:
+        return
+    from geo.shelters.gsi import load_shelters_sync
+
+    print(f"setup: {load_shelters_sync(database_url, quiet=False)} shelters loaded", flush=True)
+
+
+# ``bousai setup``'s reference data, in this order: shelters are located in areas.
+SETUP_STEPS = [_load_areas, _load_shelters]
+
+
 def register(sub) -> None:
+    sub.choices["setup"].add_argument("--skip-shelters", action="store_true", help="areas only")
     areas = sub.add_parser("areas", help="Fukushima areas: locate points")
     asub = areas.add_subparsers(dest="areas_command", metavar="ACTION")
     asub.required = True

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import importlib
-import pkgutil
 from contextlib import asynccontextmanager
 
 import asyncpg
@@ -29,7 +27,8 @@ from server.logging import RequestIdMiddleware, configure_logging
 from server.metrics import MetricsMiddleware, metrics_response
 from server.middleware import BodySizeLimitMiddleware
 from server.ratelimit import ResidentRateLimit
-from server.models_registry import DOMAIN_PACKAGES, import_all_models
+from server import discovery
+from server.discovery import import_all_models
 from server.openapi_docs import install_openapi, operation_ids
 from server.redis import make_redis
 from server.settings import Settings, get_settings
@@ -44,15 +43,7 @@ SHUTDOWN_CLOSE_SECONDS = 2.0
 
 
 def discover_api_modules() -> list:
-    modules = []
-    for pkg_name in DOMAIN_PACKAGES:
-        pkg = importlib.import_module(pkg_name)
-        for mod in pkgutil.walk_packages(pkg.__path__, prefix=f"{pkg_name}."):
-            if mod.name.endswith(".api"):
-                m = importlib.import_module(mod.name)
-                if hasattr(m, "router"):
-                    modules.append(m)
-    return sorted(modules, key=lambda m: m.__name__)
+    return list(discovery.modules("api"))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -64,7 +55,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.settings = settings
-        app.state.engine = make_engine(settings, statement_timeout=settings.db_statement_timeout_seconds)
+        app.state.engine = make_engine(
+            settings, statement_timeout=settings.db_statement_timeout_seconds
+        )
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
         app.state.redis = make_redis(settings)
         # Raw asyncpg pool for the hottest, ephemeral writes (current locations): one round
@@ -73,16 +66,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             asyncpg_dsn(settings.database_url),
             min_size=2,
             max_size=settings.db_pool_size,
-            server_settings={"synchronous_commit": "off", "application_name": "bousai-api-ephemeral",
-                             "statement_timeout": str(int(settings.db_statement_timeout_seconds * 1000))},
+            server_settings={
+                "synchronous_commit": "off",
+                "application_name": "bousai-api-ephemeral",
+                "statement_timeout": str(
+                    int(settings.db_statement_timeout_seconds * 1000)
+                ),
+            },
             # The same deadlines as the engine's: an outage is a 503, never a hang.
             timeout=settings.db_connect_timeout_seconds,
             command_timeout=settings.db_statement_timeout_seconds,
         )
-        for m in api_modules:
-            hook = getattr(m, "on_startup", None)
-            if hook is not None:
-                await hook(app)
+        for hook in discovery.callables("api", "on_startup"):
+            await hook(app)
         # Everything built so far lives as long as the process: keep it out of the cyclic
         # GC's generations so collections stay short on the request path.
         gc.freeze()
@@ -90,10 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            for m in api_modules:
-                hook = getattr(m, "on_shutdown", None)
-                if hook is not None:
-                    await hook(app)
+            for hook in discovery.callables("api", "on_shutdown"):
+                await hook(app)
             await app.state.redis.aclose()
             # A database that stopped answering must not hold the shutdown too.
             try:
@@ -144,7 +138,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not done:
             task.cancel()
             abandoned.add(task)
-            task.add_done_callback(lambda t: (abandoned.discard(t), t.cancelled() or t.exception()))
+            task.add_done_callback(
+                lambda t: (abandoned.discard(t), t.cancelled() or t.exception())
+            )
             return "error: no answer within %.1f s" % READINESS_CHECK_SECONDS
         if task.exception() is not None:  # readiness must answer, whatever broke
             return f"error: {type(task.exception()).__name__}"
@@ -153,12 +149,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/readyz", tags=["ops"])
     async def readyz():
         # Both checks at once, each within its deadline.
-        db, redis = await asyncio.gather(_check(_database_ok), _check(app.state.redis.ping))
+        db, redis = await asyncio.gather(
+            _check(_database_ok), _check(app.state.redis.ping)
+        )
         checks = {"database": db, "redis": redis}
         ok = all(v == "ok" for v in checks.values())
         if not ok:
-            return JSONResponse({**error_body("not ready", "not_ready", checks)}, status_code=503,
-                                headers={"Retry-After": str(settings.outage_retry_after_seconds)})
+            return JSONResponse(
+                {**error_body("not ready", "not_ready", checks)},
+                status_code=503,
+                headers={"Retry-After": str(settings.outage_retry_after_seconds)},
+            )
         return {"status": "ready", "checks": checks}
 
     @app.get("/metrics", tags=["ops"], include_in_schema=False)
@@ -168,16 +169,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for m in api_modules:
         app.include_router(m.router)
         # A domain may put a pure-ASGI fast path in front of the router for its hottest route.
-        install = getattr(m, "install_middleware", None)
-        if install is not None:
-            install(app)
+        if hasattr(m, "install_middleware"):
+            m.install_middleware(app)
 
     from server.staff.settings import get_staff_settings
 
     # Outside the routers and their fast paths: no NUL reaches any of them (server.input_guard).
-    app.add_middleware(NulGuardMiddleware, body_timeout=settings.request_body_timeout_seconds)
     app.add_middleware(
-        ResidentRateLimit, fastapi_app=app, per_minute=get_staff_settings().resident_requests_per_minute
+        NulGuardMiddleware, body_timeout=settings.request_body_timeout_seconds
+    )
+    app.add_middleware(
+        ResidentRateLimit,
+        fastapi_app=app,
+        per_minute=get_staff_settings().resident_requests_per_minute,
     )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     # Whatever escapes is answered here (503 for an outage) and logged without values.

@@ -1,4 +1,4 @@
-"""``bousai`` command line. Each domain adds its commands through ``register(subparsers)``.
+"""``bousai`` command line: the kit's commands, then each domain's ``cli.py`` ``register(subparsers)``.
 
 Output contracts of ``areas locate`` and ``parse`` are fixed: other tools depend on them.
 """
@@ -8,30 +8,22 @@ from __future__ import annotations
 import argparse
 import sys
 
-from server.modules import optional_import
+from server import discovery
 
-# Modules that contribute subcommands; each defines register(subparsers) and sets
-# ``func`` (args -> exit code) on its parsers. Listed here so ``bousai --help`` is complete.
-COMMAND_MODULES = (
-    "server.commands",
-    "server.staff.cli",
-    "geo.cli",
-    "alerts.sources.cli",
-    "alerts.feeds.cli",
-    "alerts.demo",
-    "alerts.simulate",
-    "server.bench",
-)
+# The kit's own commands come first; every domain's ``cli.py`` adds its own through
+# ``register(subparsers)`` (``server.discovery``), so ``bousai --help`` is complete.
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from server import bench, commands
+
     parser = argparse.ArgumentParser(prog="bousai", description="Fukushima disaster-prevention backend")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in COMMAND_MODULES:
-        mod = optional_import(name)
-        if mod is not None:  # a domain not built yet; the rest still work
-            mod.register(sub)
+    commands.register(sub)
+    for module in discovery.modules("cli"):
+        module.register(sub)
+    bench.register(sub)
     return parser
 
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from server.modules import optional_import
+from server import discovery
 from server.settings import get_settings
 
 
@@ -22,14 +22,9 @@ def setup(args) -> int:
     print(f"setup: database {'created' if created else 'exists'}; postgis ready", flush=True)
     upgrade(url)
     print("setup: migrations at head", flush=True)
-    from geo.areas.loader import load_areas_sync
-
-    n = load_areas_sync(url)
-    print(f"setup: {n} areas loaded", flush=True)
-    shelters = optional_import("geo.shelters.gsi")
-    if shelters is not None and not args.skip_shelters:
-        count = shelters.load_shelters_sync(url, quiet=False)
-        print(f"setup: {count} shelters loaded", flush=True)
+    # Reference data, from the domains that own it (areas before shelters: package order).
+    for step in discovery.collect("cli", "SETUP_STEPS"):
+        step(url, args)
     return 0
 
 
@@ -76,10 +71,8 @@ def _serve_metrics(process: str, port: int | None) -> None:
 
 
 def worker(args) -> int:
-    runtime = optional_import("server.worker")
-    if runtime is None:
-        print("worker: no stream consumers are built yet", file=sys.stderr)
-        return 1
+    from server import worker as runtime
+
     _serve_metrics("worker", args.metrics_port)
     return runtime.main(get_settings(), name=args.name)
 
@@ -88,10 +81,8 @@ def scheduler(args) -> int:
     """``server.scheduler.main``'s start, plus this process's metrics port and heartbeat."""
     import asyncio
 
-    sched = optional_import("server.scheduler")
-    if sched is None:
-        print("scheduler: not built yet", file=sys.stderr)
-        return 1
+    from server import scheduler as sched
+
     from server.ops_settings import get_ops_settings
     from server.process_health import beat, default_name, heartbeat_key
 
@@ -116,12 +107,6 @@ def scheduler(args) -> int:
     return 0
 
 
-def _realtime_configured() -> bool:
-    """A DMDATA key in the settings (environment or .env): start the real-time source."""
-    mod = optional_import("alerts.feeds.realtime_settings")
-    return mod is not None and mod.get_realtime_settings().enabled
-
-
 def run(args) -> int:
     """api + worker + scheduler (+ the demo feed replay) as child processes; Ctrl-C stops all."""
     from server.ops_settings import get_ops_settings
@@ -130,29 +115,14 @@ def run(args) -> int:
     env = dict(os.environ)
     procs: list[tuple[str, subprocess.Popen]] = []
     exe = [sys.executable, "-m", "server.cli"]
-    if args.demo:
-        port = args.demo_feed_port
-        env.setdefault("BOUSAI_JMA_FEEDS", f'["http://127.0.0.1:{port}/jma/extra.xml","http://127.0.0.1:{port}/jma/eqvol.xml","http://127.0.0.1:{port}/jma/regular.xml","http://127.0.0.1:{port}/jma/other.xml"]')
-        env.setdefault("BOUSAI_CAP_FEEDS", f'["http://127.0.0.1:{port}/cap/feed.xml"]')
-        env.setdefault("BOUSAI_FEED_ALLOWED_HOSTS", '["127.0.0.1"]')
-        env.setdefault("BOUSAI_FEED_POLL_SECONDS", "5")
-        if optional_import("alerts.feeds.realtime_server") is not None:
-            # One stand-in replays the scenario to both the Atom feeds and a DMDATA-style socket
-            # (same bytes, EEW chain first), so the demo shows the real-time path and PULL beside it.
-            rt_port = args.demo_feed_port + 1
-            env.setdefault("BOUSAI_REALTIME_URL", f"http://127.0.0.1:{rt_port}/v2/socket")
-            env.setdefault("BOUSAI_REALTIME_API_KEY", "local-dmdata-key")
-            procs.append(("replay", subprocess.Popen(exe + ["realtime", "serve", args.scenario, "--port", str(rt_port),
-                                                            "--feed-port", str(port), "--loop"], env=env)))
-        elif optional_import("alerts.feeds.cli") is not None:
-            procs.append(("replay", subprocess.Popen(exe + ["replay", args.scenario, "--port", str(port), "--loop"], env=env)))
+    # A domain's own processes beside them (the demo feed replay, the real-time source);
+    # each may set defaults in env for the others first, so they are asked before any start.
+    extras = [spec for extra in discovery.collect("cli", "RUN_PROCESSES") for spec in extra(args, env)]
+    for name, argv in extras:
+        procs.append((name, subprocess.Popen(exe + argv, env=env)))
     procs.append(("api", subprocess.Popen(exe + ["api"], env=env)))
-    if optional_import("server.worker") is not None:
-        procs.append(("worker", subprocess.Popen(exe + ["worker"], env=env)))
-    if optional_import("server.scheduler") is not None:
-        procs.append(("scheduler", subprocess.Popen(exe + ["scheduler"], env=env)))
-    if env.get("BOUSAI_REALTIME_API_KEY") or _realtime_configured():
-        procs.append(("realtime", subprocess.Popen(exe + ["realtime"], env=env)))
+    procs.append(("worker", subprocess.Popen(exe + ["worker"], env=env)))
+    procs.append(("scheduler", subprocess.Popen(exe + ["scheduler"], env=env)))
     print(
         f"bousai running: API http://{settings.host}:{settings.port}/docs  "
         f"(ready: /readyz, metrics: /metrics, worker :{ops.worker_metrics_port}/metrics, scheduler "
@@ -192,7 +162,6 @@ def run(args) -> int:
 def register(sub) -> None:
     p = sub.add_parser("setup", help="create the database and extensions, migrate, load reference data")
     p.add_argument("--database-url", help="default: BOUSAI_DATABASE_URL")
-    p.add_argument("--skip-shelters", action="store_true")
     p.set_defaults(func=setup)
 
     p = sub.add_parser("api", help="serve the HTTP API (uvicorn)")
@@ -213,8 +182,6 @@ def register(sub) -> None:
 
     p = sub.add_parser("run", help="start api + worker + scheduler locally")
     p.add_argument("--demo", action="store_true", help="also replay the demo scenario on a local feed server")
-    p.add_argument("--scenario", default="fukushima_quake_then_rain")
-    p.add_argument("--demo-feed-port", type=int, default=8765)
     p.set_defaults(func=run)
 
     from server import outbox_cli, process_health

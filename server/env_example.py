@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
-import pkgutil
 import re
 from enum import Enum
 from importlib.util import find_spec
@@ -22,7 +21,7 @@ from pathlib import Path
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings
 
-from server.models_registry import DOMAIN_PACKAGES
+from server.discovery import walk_all
 
 HEADER = """\
 # bousai configuration. Copy to .env: `bousai` and `make run` read it from the working
@@ -39,17 +38,15 @@ HEADER = """\
 
 def settings_classes() -> list[type[BaseSettings]]:
     found: dict[str, type[BaseSettings]] = {}
-    for pkg_name in DOMAIN_PACKAGES:
-        pkg = importlib.import_module(pkg_name)
-        for info in pkgutil.walk_packages(pkg.__path__, prefix=f"{pkg_name}."):
-            spec = find_spec(info.name)
-            origin = getattr(spec, "origin", None)
-            if not origin or not origin.endswith(".py") or "BaseSettings" not in Path(origin).read_text(encoding="utf-8"):
-                continue
-            mod = importlib.import_module(info.name)
-            for obj in vars(mod).values():
-                if inspect.isclass(obj) and issubclass(obj, BaseSettings) and obj is not BaseSettings and obj.__module__ == mod.__name__:
-                    found[f"{obj.__module__}.{obj.__qualname__}"] = obj
+    for name in walk_all():
+        spec = find_spec(name)
+        origin = getattr(spec, "origin", None)
+        if not origin or not origin.endswith(".py") or "BaseSettings" not in Path(origin).read_text(encoding="utf-8"):
+            continue
+        mod = importlib.import_module(name)
+        for obj in vars(mod).values():
+            if inspect.isclass(obj) and issubclass(obj, BaseSettings) and obj is not BaseSettings and obj.__module__ == mod.__name__:
+                found[f"{obj.__module__}.{obj.__qualname__}"] = obj
     return [found[k] for k in sorted(found)]
 
 

@@ -7,16 +7,14 @@ dying, and a job never runs twice concurrently across processes.
 
 Jobs come from domains, never named here: every ``tasks.py`` module under the domain
 packages may expose ``SCHEDULED_JOBS`` (a list of :class:`ScheduledJob`) and
-``RETENTION_TASKS`` (async callables run by the hourly retention job); code may also call
-:func:`register_job` / :func:`register_retention` before ``run_scheduler``.
+``RETENTION_TASKS`` (async callables run by the hourly retention job), read through
+``server.discovery``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import os
-import pkgutil
 import socket
 import time
 import uuid
@@ -33,7 +31,7 @@ from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from server.db import make_engine, make_sessionmaker
-from server.models_registry import DOMAIN_PACKAGES
+from server import discovery
 from server.redis import make_redis
 from server.settings import Settings
 
@@ -73,35 +71,15 @@ class ScheduledJob:
         return float(self.seconds(settings) if callable(self.seconds) else self.seconds)
 
 
-_REGISTERED: dict[str, ScheduledJob] = {}
-_RETENTION: dict[str, JobFunc] = {}
-
-
-def register_job(name: str, func: JobFunc, *, seconds: float | Callable[[Settings], float],
-                 run_at_start: bool = True) -> ScheduledJob:
-    job = ScheduledJob(name, func, seconds, run_at_start)
-    _REGISTERED[name] = job
-    return job
-
-
-def register_retention(name: str, func: JobFunc) -> None:
-    _RETENTION[name] = func
 
 
 def discover_jobs() -> list[ScheduledJob]:
-    """Registered jobs + every domain ``tasks.SCHEDULED_JOBS`` + the retention job."""
-    jobs = dict(_REGISTERED)
-    retention = dict(_RETENTION)
-    for pkg_name in DOMAIN_PACKAGES:
-        pkg = importlib.import_module(pkg_name)
-        for mod in pkgutil.walk_packages(pkg.__path__, prefix=f"{pkg_name}."):
-            if not mod.name.endswith(".tasks"):
-                continue
-            m = importlib.import_module(mod.name)
-            for job in getattr(m, "SCHEDULED_JOBS", ()):
-                jobs[job.name] = job
-            for name, func in getattr(m, "RETENTION_TASKS", {}).items():
-                retention[name] = func
+    """Every domain ``tasks.SCHEDULED_JOBS`` + one retention job running every
+    ``RETENTION_TASKS`` (``server.discovery`` checks names and types)."""
+    jobs = {job.name: job for job in discovery.collect("tasks", "SCHEDULED_JOBS", ScheduledJob)}
+    retention: dict[str, JobFunc] = {}
+    for _module, tasks in discovery.hooks("tasks", "RETENTION_TASKS"):
+        retention.update(tasks)
     if retention:
 
         async def run_retention(ctx: JobContext) -> None:

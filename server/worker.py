@@ -26,9 +26,7 @@ Environment knobs (not Settings: they are per-process, set by tests and benches)
 from __future__ import annotations
 
 import asyncio
-import importlib
 import os
-import pkgutil
 import signal
 import socket
 from collections.abc import Awaitable, Callable
@@ -44,7 +42,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from server.db import asyncpg_dsn, make_engine, make_sessionmaker
 from server.logging import configure_logging
-from server.models_registry import DOMAIN_PACKAGES, import_all_models
+from server import discovery
+from server.discovery import import_all_models
 from server.redis import make_redis
 from server.settings import Settings
 from server.streams import (
@@ -124,18 +123,13 @@ _STARTUP: list[LoopFunc] = []
 
 
 def discover() -> tuple[list[StreamHandler], list[WorkerLoop]]:
-    handlers: list[StreamHandler] = []
-    loops: list[WorkerLoop] = []
-    _STARTUP.clear()
-    for pkg_name in DOMAIN_PACKAGES:
-        pkg = importlib.import_module(pkg_name)
-        for mod in pkgutil.walk_packages(pkg.__path__, prefix=f"{pkg_name}."):
-            if mod.name.endswith(".tasks"):
-                m = importlib.import_module(mod.name)
-                handlers.extend(getattr(m, "STREAM_HANDLERS", []))
-                loops.extend(getattr(m, "WORKER_LOOPS", []))
-                _STARTUP.extend(getattr(m, "WORKER_STARTUP", []))
-    return handlers, loops
+    """Every domain ``tasks`` module's handlers and loops (``server.discovery`` checks the
+    names and types: a misspelt hook stops the worker instead of dropping the work)."""
+    _STARTUP[:] = discovery.collect("tasks", "WORKER_STARTUP")
+    return (
+        discovery.collect("tasks", "STREAM_HANDLERS", StreamHandler),
+        discovery.collect("tasks", "WORKER_LOOPS", WorkerLoop),
+    )
 
 
 def _env_claim_idle() -> int | None:

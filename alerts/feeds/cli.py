@@ -164,7 +164,40 @@ async def _realtime_status(redis) -> dict:
     return out
 
 
+def _demo_processes(args, env: dict[str, str]) -> list[tuple[str, list[str]]]:
+    """``bousai run --demo``: the scenario replayed to local Atom feeds and a DMDATA-style
+    socket (same bytes, EEW chain first), so the demo shows the real-time path and PULL."""
+    if not args.demo:
+        return []
+    port = args.demo_feed_port
+    base = f"http://127.0.0.1:{port}"
+    env.setdefault("BOUSAI_JMA_FEEDS", orjson.dumps([f"{base}/jma/{f}.xml" for f in ("extra", "eqvol", "regular", "other")]).decode())
+    env.setdefault("BOUSAI_CAP_FEEDS", f'["{base}/cap/feed.xml"]')
+    env.setdefault("BOUSAI_FEED_ALLOWED_HOSTS", '["127.0.0.1"]')
+    env.setdefault("BOUSAI_FEED_POLL_SECONDS", "5")
+    rt_port = port + 1
+    env.setdefault("BOUSAI_REALTIME_URL", f"http://127.0.0.1:{rt_port}/v2/socket")
+    env.setdefault("BOUSAI_REALTIME_API_KEY", "local-dmdata-key")
+    return [("replay", ["realtime", "serve", args.scenario, "--port", str(rt_port), "--feed-port", str(port), "--loop"])]
+
+
+def _realtime_process(args, env: dict[str, str]) -> list[tuple[str, list[str]]]:
+    """The real-time source, when a DMDATA key is set (environment, .env or the demo)."""
+    from alerts.feeds.realtime_settings import get_realtime_settings
+
+    if env.get("BOUSAI_REALTIME_API_KEY") or get_realtime_settings().enabled:
+        return [("realtime", ["realtime"])]
+    return []
+
+
+# In this order: the demo sets the real-time key the second one looks for.
+RUN_PROCESSES = [_demo_processes, _realtime_process]
+
+
 def register(subparsers) -> None:
+    run = subparsers.choices["run"]
+    run.add_argument("--scenario", default="fukushima_quake_then_rain", help="demo scenario (with --demo)")
+    run.add_argument("--demo-feed-port", type=int, default=8765, help="local feed server port (with --demo)")
     p = subparsers.add_parser("replay", help="serve a scenario's documents as JMA/CAP Atom feeds on loopback, in time")
     p.add_argument("scenario", help="scenario name under fixtures/scenarios/ or a folder with scenario.json")
     p.add_argument("--speed", type=float, default=1.0, help="time factor (10 = ten times faster)")

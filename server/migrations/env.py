@@ -5,7 +5,7 @@ from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
 from server.db import Base, sync_url
-from server.models_registry import import_all_models
+from server.discovery import import_all_models
 from server.settings import get_settings
 
 import_all_models()

@@ -57,7 +57,7 @@ def _create_admin(args) -> int:
 
 async def _create(data) -> int:
     from server.db import make_engine, make_sessionmaker, unit_of_work
-    from server.models_registry import import_all_models
+    from server.discovery import import_all_models
     from server.settings import get_settings
     from server.staff.service import create_account
 
