@@ -8,6 +8,10 @@ operations that need them, and ``/docs`` + ``/redoc`` served from the app itself
   (``server.auth.deps.current_device``; ``optional_device`` makes it optional) or the staff
   check (``server.staff.deps.current_staff``) declares ``residentBearer`` / ``staffBearer``,
   so ``/docs`` has an Authorize button and clients know which token goes where.
+- Errors: every documented 4xx / 5xx answer carries the one error body, ``ErrorOut``
+  (``{error, code, detail}``, ``server.errors``), whoever declared the status.
+- ``/healthz`` and ``/readyz`` (declared in ``server.app``) are documented with
+  ``HealthOut`` / ``ReadyOut`` here while their routes declare no model; one they declare wins.
 - Swagger UI and ReDoc load their scripts and styles from the app (files of the
   ``fastapi-offline`` package), never from a CDN: the docs work on a closed network, as
   the console must.
@@ -21,9 +25,11 @@ from importlib.resources import files
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 from starlette.responses import HTMLResponse
 
 from server.auth.deps import current_device, optional_device
+from server.schemas import ErrorOut, HealthOut, ReadyOut
 from server.staff.deps import current_staff
 
 DOCS_ASSETS = "/docs-assets"
@@ -40,6 +46,13 @@ SECURITY_SCHEMES = {
         "bearerFormat": "JWT",
         "description": "A staff token from the staff sign-in (`/v1/staff/…`), short-lived.",
     },
+}
+
+REF = "#/components/schemas/{model}"
+# The ops routes of server.app, by operation id: (model, what else they answer).
+OPS_ANSWERS: dict[str, tuple[type[BaseModel], dict[str, str]]] = {
+    "healthz": (HealthOut, {}),
+    "readyz": (ReadyOut, {"503": "Not ready: `detail` says how each dependency answered"}),
 }
 
 # operation id -> OpenAPI security requirement, recorded as the ids are generated
@@ -96,6 +109,39 @@ def operation_ids(routers) -> Callable:
     return operation_id
 
 
+def _add_model(components: dict, model: type[BaseModel]) -> dict:
+    """``model`` (and what it refers to) in ``components.schemas``; its ``$ref``."""
+    schema = model.model_json_schema(ref_template=REF, mode="serialization")
+    schemas = components.setdefault("schemas", {})
+    for name, sub in schema.pop("$defs", {}).items():
+        schemas.setdefault(name, sub)
+    schemas.setdefault(model.__name__, schema)
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _document_answers(schema: dict) -> None:
+    """The error body on every documented error status; the ops routes' success models."""
+    components = schema.setdefault("components", {})
+    error = _add_model(components, ErrorOut)
+    for item in schema.get("paths", {}).values():
+        for op in item.values():
+            if not isinstance(op, dict):
+                continue
+            responses = op.setdefault("responses", {})
+            ops = OPS_ANSWERS.get(str(op.get("operationId")))
+            if ops is not None:
+                model, others = ops
+                ok = responses.setdefault("200", {"description": "Successful Response"})
+                body = ok.setdefault("content", {}).setdefault("application/json", {})
+                if not body.get("schema"):
+                    body["schema"] = _add_model(components, model)
+                for status, description in others.items():
+                    responses.setdefault(status, {"description": description})
+            for status, answer in responses.items():
+                if str(status)[:1] in ("4", "5"):
+                    answer["content"] = {"application/json": {"schema": error}}
+
+
 def install_openapi(app: FastAPI) -> None:
     """Security schemes on the generated document, and the docs pages with local assets."""
     generate = app.openapi
@@ -109,6 +155,7 @@ def install_openapi(app: FastAPI) -> None:
                     security = _SECURITY.get(str(op.get("operationId"))) if isinstance(op, dict) else None
                     if security is not None:
                         op.setdefault("security", security)  # a route's own openapi_extra wins
+            _document_answers(schema)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
