@@ -9,7 +9,9 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.reports import service
+from alerts.reports.schemas import ActiveAlert, AlertReport, NoticeReport, SafetyReport
 from server.deps import SESSION
+from server.schemas import CsvResponse, text_body
 from server.staff.deps import require_staff
 from server.staff.principal import StaffPrincipal
 
@@ -28,7 +30,7 @@ def _csv(body: str, name: str) -> Response:
 
 
 # The .csv route first: the JSON route's {notice_id} would otherwise swallow '12.csv'.
-@router.get("/v1/staff/reports/notices/{notice_id}.csv")
+@router.get("/v1/staff/reports/notices/{notice_id}.csv", response_class=CsvResponse, responses=text_body("text/csv"))
 async def notice_report_csv(notice_id: RowId, session: AsyncSession = SESSION,
                             principal: StaffPrincipal = Depends(readers)):
     rep = await service.notice_report(session, principal, notice_id)
@@ -36,20 +38,20 @@ async def notice_report_csv(notice_id: RowId, session: AsyncSession = SESSION,
     return _csv(service.to_csv(rows, ["notice_id", "level", *service.ALERT_COLUMNS]), f"notice-{notice_id}.csv")
 
 
-@router.get("/v1/staff/reports/notices/{notice_id}")
+@router.get("/v1/staff/reports/notices/{notice_id}", response_model=NoticeReport)
 async def notice_report(notice_id: RowId, session: AsyncSession = SESSION,
                         principal: StaffPrincipal = Depends(readers)):
     return await service.notice_report(session, principal, notice_id)
 
 
-@router.get("/v1/staff/reports/alerts")
+@router.get("/v1/staff/reports/alerts", response_model=list[AlertReport])
 async def alerts_report(municipality_code: str | None = Query(None, pattern=r"^[0-9]{6}$"),
                         limit: int = Query(50, ge=1, le=500), session: AsyncSession = SESSION,
                         principal: StaffPrincipal = Depends(readers)):
     return await service.recent_alerts(session, principal, municipality_code, limit)
 
 
-@router.get("/v1/staff/reports/alerts.csv")
+@router.get("/v1/staff/reports/alerts.csv", response_class=CsvResponse, responses=text_body("text/csv"))
 async def alerts_report_csv(municipality_code: str | None = Query(None, pattern=r"^[0-9]{6}$"),
                             limit: int = Query(200, ge=1, le=500), session: AsyncSession = SESSION,
                             principal: StaffPrincipal = Depends(readers)):
@@ -57,7 +59,7 @@ async def alerts_report_csv(municipality_code: str | None = Query(None, pattern=
     return _csv(service.to_csv(service.alert_rows(reports), service.ALERT_COLUMNS), "alerts.csv")
 
 
-@router.get("/v1/staff/reports/active-alerts")
+@router.get("/v1/staff/reports/active-alerts", response_model=list[ActiveAlert])
 async def active_alerts(limit: int = Query(200, ge=1, le=1000), session: AsyncSession = SESSION,
                         principal: StaffPrincipal = Depends(readers)):
     """Alerts in force (public information), for the console map."""
@@ -70,14 +72,14 @@ async def active_alerts(limit: int = Query(200, ge=1, le=1000), session: AsyncSe
     return rows
 
 
-@router.get("/v1/staff/reports/safety")
+@router.get("/v1/staff/reports/safety", response_model=SafetyReport)
 async def safety_report(municipality_code: str | None = Query(None, pattern=r"^[0-9]{6}$"),
                         event_key: str | None = Query(None, max_length=300), session: AsyncSession = SESSION,
                         principal: StaffPrincipal = Depends(readers)):
     return await service.safety(session, principal, municipality_code, event_key)
 
 
-@router.get("/v1/staff/reports/safety.csv")
+@router.get("/v1/staff/reports/safety.csv", response_class=CsvResponse, responses=text_body("text/csv"))
 async def safety_report_csv(municipality_code: str | None = Query(None, pattern=r"^[0-9]{6}$"),
                             event_key: str | None = Query(None, max_length=300),
                             session: AsyncSession = SESSION, principal: StaffPrincipal = Depends(readers)):
