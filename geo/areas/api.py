@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from geo.areas.geocoder import Geocoder, load_geocoder
 from geo.areas.models import AREA_KINDS
+from geo.areas.schemas import AreaOut
 from geo.places.schemas import ResolvedArea
 from server.deps import SESSION
 from server.errors import AppError
@@ -69,7 +70,7 @@ async def locate(
     return resolved_area(geocoder, geocoder.locate(lat, lon))
 
 
-@router.get("/v1/areas")
+@router.get("/v1/areas", response_model=list[AreaOut], response_model_exclude_unset=True)
 async def list_areas(
     kind: str = Query("municipality", description=f"one of {', '.join(AREA_KINDS)}"),
     geometry: bool = Query(False, description="include simplified GeoJSON geometry"),

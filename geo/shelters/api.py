@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from geo.shelters import service
-from geo.shelters.schemas import Hazard, NearbyShelters, ShelterOut
+from geo.shelters.schemas import Hazard, NearbyShelters, OfflinePack, ShelterOut
 from server.deps import SESSION
 
 router = APIRouter(prefix="/v1/shelters", tags=["shelters"])
@@ -33,7 +33,13 @@ async def nearest_shelters(
     return {"hazard": h, "shelters": rows}
 
 
-@router.get("/pack")
+@router.get(
+    "/pack",
+    responses={
+        200: {"model": OfflinePack, "description": "The pack (gzipped when the client accepts it)"},
+        304: {"description": "Unchanged since the `If-None-Match` ETag: no body"},
+    },
+)
 async def offline_pack(
     request: Request,
     municipality: Annotated[str | None, Query(description="6-digit municipality code; none: the whole prefecture")] = None,

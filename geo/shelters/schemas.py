@@ -49,3 +49,24 @@ class NearbyShelterOut(ShelterOut):
 class NearbyShelters(BaseModel):
     hazard: str | None
     shelters: list[NearbyShelterOut]
+
+
+# One shelter of the offline pack, in the order ``fields`` names:
+# [id, name, municipality_code, lat, lon, hazards (bits), flags (bits), capacity, address].
+PackRow = tuple[str, str, str, float, float, int, int, int | None, str | None]
+
+
+class OfflinePack(BaseModel):
+    """Every shelter (of one municipality, or the prefecture) for offline search, as compact rows."""
+
+    format: int = Field(description="the pack's format; a client that does not know it refetches the app", examples=[1])
+    version: str = Field(description="hash of the content; also the ETag")
+    municipality_code: str | None = Field(description="null: the whole prefecture")
+    hazards: list[str] = Field(description="bit i of a row's hazards is hazards[i]")
+    flags: dict[str, int] = Field(
+        description="bit of each flag in a row's flags",
+        examples=[{"emergency_site": 1, "evacuation_center": 2, "pets_allowed": 4, "accessible": 8}],
+    )
+    fields: list[str] = Field(description="what each position of a row holds")
+    count: int
+    shelters: list[PackRow]
