@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.shelters_live import service
-from alerts.shelters_live.schemas import BulkChange, ShelterChange
+from alerts.shelters_live.schemas import BulkChange, BulkResult, ShelterChange, ShelterOpening, StaffShelterOut
 from server.auth.deps import current_device
 from server.auth.service import CurrentDevice
 from server.deps import SESSION
@@ -19,7 +19,7 @@ operators = require_staff(roles=("prefecture", "municipal"))
 readers = require_staff(roles=("admin", "prefecture", "municipal", "viewer"))
 
 
-@router.get("/v1/staff/shelters")
+@router.get("/v1/staff/shelters", response_model=list[StaffShelterOut], response_model_exclude_unset=True)
 async def list_shelters(
     response: Response,
     municipality_code: str | None = Query(None, pattern=r"^[0-9]{6}$"),
@@ -37,38 +37,38 @@ async def list_shelters(
     return [service.present(r) for r in rows]
 
 
-@router.get("/v1/staff/shelters/{shelter_id}")
+@router.get("/v1/staff/shelters/{shelter_id}", response_model=StaffShelterOut, response_model_exclude_unset=True)
 async def get_shelter(shelter_id: str, session: AsyncSession = SESSION,
                       principal: StaffPrincipal = Depends(readers)):
     return service.present(await service.get_in_scope(session, principal, shelter_id))
 
 
-@router.patch("/v1/staff/shelters/{shelter_id}")
+@router.patch("/v1/staff/shelters/{shelter_id}", response_model=StaffShelterOut, response_model_exclude_unset=True)
 async def change_shelter(shelter_id: str, body: ShelterChange, session: AsyncSession = SESSION,
                          principal: StaffPrincipal = Depends(operators)):
     return service.present(await service.change(session, principal, shelter_id, body))
 
 
-@router.post("/v1/staff/shelters/{shelter_id}/open")
+@router.post("/v1/staff/shelters/{shelter_id}/open", response_model=StaffShelterOut, response_model_exclude_unset=True)
 async def open_shelter(shelter_id: str, session: AsyncSession = SESSION,
                        principal: StaffPrincipal = Depends(operators)):
     return service.present(await service.change(session, principal, shelter_id, ShelterChange(is_open=True)))
 
 
-@router.post("/v1/staff/shelters/{shelter_id}/close")
+@router.post("/v1/staff/shelters/{shelter_id}/close", response_model=StaffShelterOut, response_model_exclude_unset=True)
 async def close_shelter(shelter_id: str, session: AsyncSession = SESSION,
                         principal: StaffPrincipal = Depends(operators)):
     return service.present(await service.change(session, principal, shelter_id, ShelterChange(is_open=False)))
 
 
-@router.post("/v1/staff/shelters/bulk")
+@router.post("/v1/staff/shelters/bulk", response_model=BulkResult)
 async def bulk_change(body: BulkChange, session: AsyncSession = SESSION,
                       principal: StaffPrincipal = Depends(operators)):
     """Open or close every (or the listed) shelter of one municipality."""
     return await service.bulk(session, principal, body)
 
 
-@router.get("/v1/me/shelter-openings", tags=["shelters"])
+@router.get("/v1/me/shelter-openings", tags=["shelters"], response_model=list[ShelterOpening])
 async def my_shelter_openings(session: AsyncSession = SESSION, current: CurrentDevice = Depends(current_device)):
     """The open shelters that concern you now: named in your plan, or near your places while an
     alert you were told of is in force. Openings held back by your quiet hours are here too."""
