@@ -2,14 +2,44 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, inspect, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.events.models import Alert, AlertEvent, AlertOutbox
+from server import readcache
+
+# The public detail (``GET /v1/alerts/{id}``) is the same for everyone: an alert and its
+# event, kept per api process (server.readcache), dropped in every process when any event
+# or alert is written (the ``alerts`` generation, bumped after the writer commits).
+NAMESPACE = "alerts"
+DETAIL_CACHE = readcache.ReadCache(NAMESPACE, max_entries=4096)
+# get_alert then get_event in one request share one generation read (this long at most).
+_GEN_MEMO_KEY = "bousai_alerts_generation"
+_GEN_MEMO_SECONDS = 1.0
+
+
+async def _generation(session: AsyncSession, *, keep: bool) -> int | None:
+    """The ``alerts`` generation for a cached read; None (no cache) in a transaction that has
+    written alerts or events itself (what it reads may never commit)."""
+    if readcache.touched(session, NAMESPACE):
+        return None
+    memo = session.info.pop(_GEN_MEMO_KEY, None)
+    if memo is not None and time.monotonic() - memo[1] <= _GEN_MEMO_SECONDS:
+        return memo[0]
+    gen = await readcache.generation(NAMESPACE)
+    if keep and gen is not None:
+        session.info[_GEN_MEMO_KEY] = (gen, time.monotonic())
+    return gen
+
+
+def _copy(model: Any, obj: Any) -> Any:
+    """A transient copy holding every column: shared by requests, tied to no session."""
+    return model(**{attr.key: getattr(obj, attr.key) for attr in inspect(model).column_attrs})
 
 
 async def lock_or_create_event(
@@ -20,6 +50,7 @@ async def lock_or_create_event(
     Events are keyed by (source, event_id, category). A document whose category could not be
     told (a CAP Cancel without <info> parses as ``other``) joins the latest event of that id.
     """
+    readcache.touch(session, NAMESPACE)
     if category == "other":
         existing = await session.execute(
             select(AlertEvent)
@@ -57,6 +88,7 @@ async def lock_or_create_event(
 
 async def insert_alert(session: AsyncSession, values: dict[str, Any], geom_wkt: str | None) -> int | None:
     """INSERT … ON CONFLICT DO NOTHING RETURNING id: the id when new, None when already stored."""
+    readcache.touch(session, NAMESPACE)
     if geom_wkt is not None:
         values = {**values, "geom": func.ST_GeomFromText(geom_wkt, 4326)}
     result = await session.execute(
@@ -74,6 +106,7 @@ async def find_alert_ids(session: AsyncSession, source: str, source_id: str) -> 
 
 
 async def update_event(session: AsyncSession, event_pk: int, **values: Any) -> None:
+    readcache.touch(session, NAMESPACE)
     await session.execute(update(AlertEvent).where(AlertEvent.id == event_pk).values(updated_at=func.now(), **values))
 
 
@@ -83,17 +116,32 @@ async def insert_outbox(session: AsyncSession, alert_id: int) -> int:
 
 
 async def get_alert(session: AsyncSession, alert_id: int) -> dict[str, Any] | None:
+    """``{"alert": Alert, "geojson": str | None}``. From the cache the alert is a transient
+    copy shared with other requests: read it, never change or add it to a session."""
+    gen = await _generation(session, keep=True)
+    cached = DETAIL_CACHE.get(("alert", alert_id), gen)
+    if cached is not None:
+        return {"alert": cached[0], "geojson": cached[1]}
     row = await session.execute(
         select(Alert, func.ST_AsGeoJSON(Alert.geom).label("geojson")).where(Alert.id == alert_id)
     )
     found = row.first()
     if found is None:
         return None
+    DETAIL_CACHE.put(("alert", alert_id), gen, (_copy(Alert, found[0]), found[1]))
     return {"alert": found[0], "geojson": found[1]}
 
 
 async def get_event(session: AsyncSession, event_pk: int) -> AlertEvent | None:
-    return await session.get(AlertEvent, event_pk)
+    """The event; from the cache a transient copy shared with other requests (read only)."""
+    gen = await _generation(session, keep=False)
+    cached = DETAIL_CACHE.get(("event", event_pk), gen)
+    if cached is not None:
+        return cached
+    event = await session.get(AlertEvent, event_pk)
+    if event is not None:
+        DETAIL_CACHE.put(("event", event_pk), gen, _copy(AlertEvent, event))
+    return event
 
 
 async def list_event_alerts(session: AsyncSession, event_pk: int, limit: int = 200) -> list[Alert]:

@@ -21,6 +21,7 @@ from alerts.shelters_live.schemas import BulkChange, ShelterChange
 from geo.shelters import service as shelters
 from geo.shelters.records import order_hazards
 from my_evacuation.i18n import join_list
+from server import readcache
 from server.audit.service import record
 from server.errors import AppError, NotFound
 from server.notifications.service import NotificationItem, enqueue_notification
@@ -87,6 +88,7 @@ async def change(session: AsyncSession, principal: StaffPrincipal, shelter_id: s
     # Above capacity (up to 3x) is accepted: in a disaster the people are there and must be
     # counted; the answer says ``over_capacity: true`` with crowding "full" (geo.shelters.present).
     if ch.hazards is not None:
+        readcache.touch(session, "shelters")  # the public shelter reads show hazards (server.readcache)
         await session.execute(text("UPDATE shelters SET hazards = :h, updated_at = now() WHERE id = :id"),
                               {"h": order_hazards(ch.hazards), "id": shelter_id})
     after = await shelters.set_status(

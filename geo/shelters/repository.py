@@ -10,6 +10,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from geo.shelters.records import ShelterRecord
+from server import readcache
+
+# What the public shelter reads show (position, status, crowding) changes only through the
+# writes below; each marks its session and the ``shelters`` generation is bumped after it
+# commits (server.readcache; geo.shelters.service caches the nearest-shelter answers).
+NAMESPACE = "shelters"
 
 # Columns a registry import owns. Status (is_open, occupancy, opened_at) belongs to staff and
 # is never touched by an import; fields the source leaves blank keep what the row has.
@@ -80,12 +86,14 @@ def record_params(r: ShelterRecord) -> dict[str, Any]:
 
 
 async def upsert_many(session: AsyncSession, records: Sequence[ShelterRecord]) -> None:
+    readcache.touch(session, NAMESPACE)
     if records:
         await session.execute(UPSERT_SQL, [record_params(r) for r in records])
 
 
 async def upsert_one(session: AsyncSession, record: ShelterRecord) -> bool:
     """Returns True when the row was inserted, False when an existing row was updated."""
+    readcache.touch(session, NAMESPACE)
     return bool((await session.execute(UPSERT_RETURNING_SQL, record_params(record))).scalar_one())
 
 
@@ -232,6 +240,7 @@ async def set_status(
     accessible: bool | None = None,
 ) -> dict | None:
     """Staff status update; only the given fields change. Opening stamps opened_at, closing clears it."""
+    readcache.touch(session, NAMESPACE)
     sets = ["updated_at = now()"]
     params: dict[str, Any] = {"id": shelter_id}
     if is_open is not None:
@@ -280,6 +289,7 @@ async def adjust_checked_in(session: AsyncSession, shelter_id: str, delta: int) 
     """Move the exact check-in count and occupancy together by ``delta`` people, in one
     statement (the row lock serialises concurrent check-ins; nothing is read then written).
     Occupancy never goes below zero: a staff head count may have reset it meanwhile."""
+    readcache.touch(session, NAMESPACE)
     row = (
         await session.execute(
             text(
@@ -304,6 +314,7 @@ async def code_version(session: AsyncSession, shelter_id: str) -> tuple[str, str
 
 
 async def bump_code_version(session: AsyncSession, shelter_id: str) -> int | None:
+    readcache.touch(session, NAMESPACE)
     return (
         await session.execute(
             text("UPDATE shelters SET checkin_code_version = checkin_code_version + 1 WHERE id = :id "

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from geo.shelters import repository
 from geo.shelters.models import HAZARDS
 from geo.shelters.records import ShelterRecord, crowding_level, normalize_name
+from server import readcache
 from server.errors import AppError, NotFound
 
 # The API caps a page at 50; the KNN pool is re-ranked by true distance (see repository.nearest).
@@ -26,6 +27,11 @@ KNN_POOL_MIN = 30
 # A CSV row with a new id but the same name within this distance is the row we already have
 # (e.g. a municipality's file over GSI data): update it instead of listing the place twice.
 IMPORT_MATCH_RADIUS_M = 50.0
+# Nearest-shelter answers are the same for everyone asking at the same point with the same
+# filters: kept per api process under the ``shelters`` generation (server.readcache), which
+# every shelter write bumps after it commits, so an opened, closed or fuller shelter is
+# seen by the next request. Each entry is ≤ 50 small dicts.
+NEAREST_CACHE = readcache.ReadCache(repository.NAMESPACE, max_entries=20_000)
 
 
 def present(row: dict, *, hazard: str | None = None) -> dict:
@@ -63,6 +69,11 @@ async def nearest(
         raise AppError(f"unknown hazard {hazard!r}; one of: {', '.join(HAZARDS)}", code="unknown_hazard")
     if not 1 <= limit <= MAX_LIMIT:
         raise AppError(f"limit must be 1..{MAX_LIMIT}", code="invalid_limit")
+    key = (lat, lon, hazard, is_open, available, limit)
+    gen = None if readcache.touched(session, repository.NAMESPACE) else await readcache.generation(repository.NAMESPACE)
+    cached = NEAREST_CACHE.get(key, gen)
+    if cached is not None:
+        return [dict(r) for r in cached]  # the entry is shared: callers get their own dicts
     rows = await repository.nearest(
         session,
         lat=lat,
@@ -73,7 +84,9 @@ async def nearest(
         is_open=is_open,
         available=available,
     )
-    return [present(r, hazard=hazard) for r in rows]
+    out = [present(r, hazard=hazard) for r in rows]
+    NEAREST_CACHE.put(key, gen, [dict(r) for r in out])
+    return out
 
 
 async def get(session: AsyncSession, shelter_id: str) -> dict:

@@ -1,0 +1,74 @@
+"""The nearest-shelter answer is cached per api process (server.readcache): a shelter opened,
+closed, fuller or moved is seen by the very next request, whichever process wrote it."""
+
+from __future__ import annotations
+
+from geo.shelters import repository, service
+from server import readcache
+
+from .conftest import shelter
+
+Q = {"lat": 37.75, "lon": 140.47, "open": "true", "limit": 5}
+
+
+async def _ids(client, **params):
+    r = await client.get("/v1/shelters", params={**Q, **params})
+    assert r.status_code == 200, r.text
+    return [(s["id"], s["crowding"], s["is_open"]) for s in r.json()["shelters"]]
+
+
+async def _set(app, sid, **status):
+    async with app.state.sessionmaker() as s:
+        await repository.set_status(s, sid, **status)
+        await s.commit()
+
+
+async def test_open_close_and_crowding_are_seen_on_the_next_request(app, client, add_shelters):
+    await add_shelters(shelter("c:a", 37.751, 140.471, capacity=100), shelter("c:b", 37.76, 140.48, capacity=100),
+                       status={"c:a": {"is_open": True, "occupancy": 10}})
+    assert await _ids(client) == [("c:a", "empty", True)]
+    hits = service.NEAREST_CACHE.hits
+    assert await _ids(client) == [("c:a", "empty", True)]
+    assert service.NEAREST_CACHE.hits == hits + 1  # the second answer came from the cache
+
+    await _set(app, "c:b", is_open=True)
+    assert [i for i, *_ in await _ids(client)] == ["c:a", "c:b"]
+    await _set(app, "c:a", occupancy=95)
+    assert (await _ids(client))[0] == ("c:a", "full", True)
+    await _set(app, "c:a", is_open=False)
+    assert [i for i, *_ in await _ids(client)] == ["c:b"]
+
+
+async def test_check_ins_and_imports_invalidate(app, client, add_shelters):
+    await add_shelters(shelter("c:a", 37.751, 140.471, capacity=10), status={"c:a": {"is_open": True}})
+    assert (await _ids(client))[0][1] == "unknown"
+    async with app.state.sessionmaker() as s:
+        await repository.adjust_checked_in(s, "c:a", 9)
+        await s.commit()
+    assert (await _ids(client))[0][1] == "full"
+    # A nearer shelter imported (already open): the next answer has it first.
+    await add_shelters(shelter("c:z", 37.7501, 140.4701), status={"c:z": {"is_open": True}})
+    assert (await _ids(client))[0][0] == "c:z"
+
+
+async def test_a_rolled_back_write_and_a_writing_transaction_do_not_poison_the_cache(app, client, add_shelters):
+    await add_shelters(shelter("c:a", 37.751, 140.471), status={"c:a": {"is_open": True}})
+    assert [i for i, *_ in await _ids(client)] == ["c:a"]
+    async with app.state.sessionmaker() as s:
+        await repository.set_status(s, "c:a", is_open=False)
+        # Its own uncommitted write is what this transaction reads, and it is not cached.
+        assert await service.nearest(s, lat=Q["lat"], lon=Q["lon"], is_open=True, limit=5) == []
+        await s.rollback()
+    assert [i for i, *_ in await _ids(client)] == ["c:a"]
+
+
+async def test_redis_down_reads_the_database(app, client, add_shelters, monkeypatch):
+    await add_shelters(shelter("c:a", 37.751, 140.471), status={"c:a": {"is_open": True}})
+
+    async def no_answer(namespace):
+        return None
+
+    monkeypatch.setattr(readcache, "generation", no_answer)
+    assert [i for i, *_ in await _ids(client)] == ["c:a"]
+    await _set(app, "c:a", is_open=False)
+    assert await _ids(client) == []
