@@ -3,14 +3,17 @@ stays the kit's; each default has its reason beside it)."""
 
 from __future__ import annotations
 
-from functools import lru_cache
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from server.settings import Section, SectionGetter
 
 
-class MyEvacuationSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BOUSAI_MYEVAC_", env_file=".env", extra="ignore")
+class MyEvacuationSettings(Section):
+    model_config = SettingsConfigDict(
+        env_prefix="BOUSAI_MYEVAC_", env_file=".env", extra="ignore"
+    )
 
     # A household plus grandparents and cousins; web171 and LINE family groups sit around 20.
     max_group_members: int = 20
@@ -22,7 +25,9 @@ class MyEvacuationSettings(BaseSettings):
 
     # --- safety checks: what starts one (the product's "strong event") ---------------
     check_min_intensity: str = "5-"  # 震度5弱 or more
-    check_tsunami_grades: list[str] = Field(default_factory=lambda: ["warning", "major_warning"])
+    check_tsunami_grades: list[str] = Field(
+        default_factory=lambda: ["warning", "major_warning"]
+    )
     check_min_evacuation_level: int = 4  # 避難指示 or more
     check_civil_protection: bool = True  # J-ALERT
     # Reminders at growing intervals, minutes after the previous one; then we stop asking.
@@ -38,6 +43,4 @@ class MyEvacuationSettings(BaseSettings):
     rainy_season_reminder_day: int = 20
 
 
-@lru_cache
-def get_config() -> MyEvacuationSettings:
-    return MyEvacuationSettings()
+get_config = SectionGetter(MyEvacuationSettings)

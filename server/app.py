@@ -172,8 +172,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if hasattr(m, "install_middleware"):
             m.install_middleware(app)
 
-    from server.staff.settings import get_staff_settings
-
     # Outside the routers and their fast paths: no NUL reaches any of them (server.input_guard).
     app.add_middleware(
         NulGuardMiddleware, body_timeout=settings.request_body_timeout_seconds
@@ -181,7 +179,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         ResidentRateLimit,
         fastapi_app=app,
-        per_minute=get_staff_settings().resident_requests_per_minute,
+        per_minute=settings.resident_requests_per_minute,
     )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     # Whatever escapes is answered here (503 for an outage) and logged without values.

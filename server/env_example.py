@@ -22,6 +22,7 @@ from pydantic import SecretStr
 from pydantic_settings import BaseSettings
 
 from server.discovery import walk_all
+from server.settings import Section
 
 HEADER = """\
 # bousai configuration. Copy to .env: `bousai` and `make run` read it from the working
@@ -36,16 +37,32 @@ HEADER = """\
 """
 
 
+def _words(source: str) -> set[str]:
+    return {w for w in ("BaseSettings", "(Section)") if w in source}
+
+
 def settings_classes() -> list[type[BaseSettings]]:
     found: dict[str, type[BaseSettings]] = {}
     for name in walk_all():
         spec = find_spec(name)
         origin = getattr(spec, "origin", None)
-        if not origin or not origin.endswith(".py") or "BaseSettings" not in Path(origin).read_text(encoding="utf-8"):
+        if (
+            not origin
+            or not origin.endswith(".py")
+            or not (
+                {"BaseSettings", "(Section)"}
+                & _words(Path(origin).read_text(encoding="utf-8"))
+            )
+        ):
             continue
         mod = importlib.import_module(name)
         for obj in vars(mod).values():
-            if inspect.isclass(obj) and issubclass(obj, BaseSettings) and obj is not BaseSettings and obj.__module__ == mod.__name__:
+            if (
+                inspect.isclass(obj)
+                and issubclass(obj, BaseSettings)
+                and obj not in (BaseSettings, Section)
+                and obj.__module__ == mod.__name__
+            ):
                 found[f"{obj.__module__}.{obj.__qualname__}"] = obj
     return [found[k] for k in sorted(found)]
 
@@ -66,7 +83,14 @@ def _value(v) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, (list, dict, tuple, set, frozenset)):
-        return json.dumps(sorted(v) if isinstance(v, (set, frozenset)) else list(v) if isinstance(v, tuple) else v, ensure_ascii=False)
+        return json.dumps(
+            sorted(v)
+            if isinstance(v, (set, frozenset))
+            else list(v)
+            if isinstance(v, tuple)
+            else v,
+            ensure_ascii=False,
+        )
     return str(v)
 
 
@@ -86,7 +110,9 @@ def _comments(cls: type[BaseSettings]) -> dict[str, list[str]]:
         m = re.match(r"\s+([a-z_][a-z0-9_]*)\s*:", line)
         if m and m.group(1) in cls.model_fields:
             beside = line.split("  # ", 1)[1].strip() if "  # " in line else None
-            out[m.group(1)] = [c for c in above if c and not c.startswith("---")] + ([beside] if beside else [])
+            out[m.group(1)] = [c for c in above if c and not c.startswith("---")] + (
+                [beside] if beside else []
+            )
         above = [] if stripped or not above else above
     return out
 

@@ -30,11 +30,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
 from typing import Any
 
 import redis.asyncio as aioredis
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from server.settings import Section, SectionGetter
 from redis.exceptions import RedisError
 
 CRITICAL, ALERT, BULK = "critical", "alert", "bulk"
@@ -47,8 +48,10 @@ DELIVERY_GROUP = "delivery"
 PUSH_GROUP = "push-senders"
 
 
-class LaneSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BOUSAI_LANES_", env_file=".env", extra="ignore")
+class LaneSettings(Section):
+    model_config = SettingsConfigDict(
+        env_prefix="BOUSAI_LANES_", env_file=".env", extra="ignore"
+    )
 
     # Off: the single first-in-first-out lane of before (a switch for the burst bench's baseline).
     enabled: bool = True
@@ -64,9 +67,7 @@ class LaneSettings(BaseSettings):
     gate_cache_seconds: float = 0.05
 
 
-@lru_cache
-def lane_settings() -> LaneSettings:
-    return LaneSettings()
+lane_settings = SectionGetter(LaneSettings)
 
 
 def enabled() -> bool:
@@ -93,15 +94,26 @@ def _life_critical_in_force(facts: Any) -> bool:
     if isinstance(facts, Mapping):
         if not facts.get("in_force"):
             return False
-        areas: Iterable[Any] = list((facts.get("areas") or {}).values()) + [facts.get("default") or {}]
-        return any(bool(a.get("life_critical")) and bool(a.get("in_force", True)) for a in areas)
+        areas: Iterable[Any] = list((facts.get("areas") or {}).values()) + [
+            facts.get("default") or {}
+        ]
+        return any(
+            bool(a.get("life_critical")) and bool(a.get("in_force", True))
+            for a in areas
+        )
     if not getattr(facts, "in_force", False):
         return False
     areas = list(facts.areas.values()) + [facts.default]
     return any(a.life_critical and a.in_force for a in areas)
 
 
-def lane_of_alert(facts: Any, *, msg_type: str | None = None, category: str | None = None, is_drill: bool = False) -> str:
+def lane_of_alert(
+    facts: Any,
+    *,
+    msg_type: str | None = None,
+    category: str | None = None,
+    is_drill: bool = False,
+) -> str:
     """The lane of an alert's fan-out, from its event's facts (the danger now).
 
     A cancellation is an all-clear (alert lane) whatever it withdraws; a drill is never

@@ -5,13 +5,16 @@ heartbeats. Kept apart from ``server/settings.py``; only process start-up and
 
 from __future__ import annotations
 
-from functools import lru_cache
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from server.settings import Section, SectionGetter
 
 
-class OpsSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BOUSAI_", env_file=".env", extra="ignore")
+class OpsSettings(Section):
+    model_config = SettingsConfigDict(
+        env_prefix="BOUSAI_", env_file=".env", extra="ignore"
+    )
 
     # Prometheus /metrics of the worker and the scheduler, each on its own port (the api
     # serves its own on BOUSAI_PORT). 0 = none. Ports beside the api's 8000, outside
@@ -28,6 +31,4 @@ class OpsSettings(BaseSettings):
     heartbeat_seconds: float = 10.0
 
 
-@lru_cache
-def get_ops_settings() -> OpsSettings:
-    return OpsSettings()
+get_ops_settings = SectionGetter(OpsSettings)

@@ -37,9 +37,6 @@ from server.streams import publish_many
 log = structlog.get_logger()
 # FCM and APNs both take 500 messages per multicast; larger jobs only delay the first push.
 JOB_SIZE = 500
-# A queued row not sent this long after its job was published is presumed lost (Redis
-# restart, crash before publish) and published again; far above a normal queueing delay.
-STALE_QUEUED_SECONDS = 60.0
 # Jobs that keep failing with retryable errors give up after this many jobs (each job
 # already retries with backoff inside the provider call).
 MAX_JOB_ATTEMPTS = 5
@@ -368,7 +365,7 @@ async def catch_up(
     sessionmaker: async_sessionmaker[AsyncSession],
     redis: aioredis.Redis,
     *,
-    stale_seconds: float = STALE_QUEUED_SECONDS,
+    stale_seconds: float,  # Settings.push_stale_seconds
     batch: int = 10 * JOB_SIZE,
 ) -> int:
     """Re-publish queued rows whose job is presumed lost; returns how many."""
@@ -408,12 +405,7 @@ def _collapse_key(message_id: str, data: dict[str, str]) -> str:
 
 async def build_sender(settings, sessionmaker: async_sessionmaker[AsyncSession], redis: aioredis.Redis) -> PushSender:
     """The worker's sender: providers chosen by settings, each behind its shared token bucket."""
-    import os
-
     from server.push.registry import build_providers
 
-    providers = build_providers(
-        # The local protocol servers' CA (tests, benches); production uses the system store.
-        settings, sessionmaker=sessionmaker, redis=redis, ca_file=os.environ.get("BOUSAI_PUSH_CA_FILE") or None
-    )
+    providers = build_providers(settings, sessionmaker=sessionmaker, redis=redis, ca_file=settings.push_ca_file)
     return PushSender(sessionmaker, providers, redis)

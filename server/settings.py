@@ -1,4 +1,10 @@
-"""Settings: every tunable in one place, read from ``BOUSAI_*`` environment variables.
+"""Settings: one object per process, read from ``BOUSAI_*`` environment variables (and ``.env``).
+
+:class:`Settings` holds the kit's own tunables; each domain keeps its part in a
+:class:`Section` subclass beside its code (``BOUSAI_<DOMAIN>_*``), reached through the
+process's one object: ``get_settings().section(ShelterSettings)`` (or the domain's
+``get_…_settings()``, a :class:`SectionGetter`). Every default is named with its reason
+beside it; no module reads ``os.environ`` for configuration.
 
 Defaults are the local ones that just work with ``make run`` on a developer machine
 (PostgreSQL and Redis on loopback, outbox push provider, the local demo feed server).
@@ -8,16 +14,20 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES_DIR = PROJECT_ROOT / "fixtures"
+S = TypeVar("S", bound=BaseSettings)
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BOUSAI_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="BOUSAI_", env_file=".env", extra="ignore"
+    )
 
     # --- engines -----------------------------------------------------------------
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/bousai"
@@ -52,6 +62,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
+    # Resident API calls per device per minute (server.ratelimit): an app opening after a
+    # push makes a handful; 120 leaves room for a family's shared tablet and blocks scripts.
+    resident_requests_per_minute: int = 120
+
     # --- residents ---------------------------------------------------------------
     # Peers: Yahoo!防災速報 3, FEMA 5; product aim is 10.
     max_places_per_resident: int = 10
@@ -76,7 +90,9 @@ class Settings(BaseSettings):
     cap_feeds: list[str] = Field(default_factory=list)
     # Hosts documents may be fetched from, besides each feed's own origin: "host" on its
     # scheme's default port (80/443), or "host:port" for that port only.
-    feed_allowed_hosts: list[str] = Field(default_factory=lambda: ["www.data.jma.go.jp"])
+    feed_allowed_hosts: list[str] = Field(
+        default_factory=lambda: ["www.data.jma.go.jp"]
+    )
     # JMA's high-frequency feeds update every minute.
     feed_poll_seconds: float = 60.0
     feed_fetch_concurrency: int = 4
@@ -109,8 +125,61 @@ class Settings(BaseSettings):
     # private: only for the local stand-in push service of tests and benchmarks, never in production.
     webpush_allow_private_hosts: list[str] = Field(default_factory=list)
 
+    # A push job queued longer than this without being sent is re-queued by the catch-up
+    # loop (a worker died between the commit and the stream add); well above a normal
+    # fan-out's queueing, well below what a resident would notice as "never came".
+    push_stale_seconds: float = 60.0
+    # CA bundle for the push providers' TLS: only the local protocol servers of tests and
+    # benches set it; production trusts the system store.
+    push_ca_file: str | None = None
+
+    # --- worker ------------------------------------------------------------------
+    # Comma list of streams this worker reads (a lane family's name selects all its lanes,
+    # ``alerts:new`` → ``alerts:new:critical`` …); empty = all. For fault tests and benches
+    # that split the work across processes.
+    worker_streams: str = ""
+    # Run the worker's periodic loops (relay, catch-up): off only in a worker started for
+    # one stream in a test or bench.
+    worker_loops: bool = True
+    # Pending entries idle this long are claimed from a dead consumer; unset = each stream
+    # handler's own (10 s), which is well past a live consumer's keepalive (every 3 s).
+    worker_claim_idle_ms: int | None = None
+
     # --- scheduler ---------------------------------------------------------------
     scheduler_lock_ttl_seconds: int = 30
+
+    _sections: dict[type, Any] = PrivateAttr(default_factory=dict)
+
+    def section(self, cls: type[S]) -> S:
+        """The process's one instance of a domain's settings section."""
+        if cls not in self._sections:
+            self._sections[cls] = cls()
+        return self._sections[cls]
+
+    def forget(self, cls: type) -> None:
+        """Read a section afresh on next use (tests that change the environment)."""
+        self._sections.pop(cls, None)
+
+
+class Section(BaseSettings):
+    """A domain's settings: its own ``env_prefix``, the same ``.env``, unknown names ignored."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="BOUSAI_", env_file=".env", extra="ignore"
+    )
+
+
+class SectionGetter(Generic[S]):
+    """``get_x_settings()`` of a domain: the section of the process's one settings object."""
+
+    def __init__(self, cls: type[S]):
+        self.cls = cls
+
+    def __call__(self) -> S:
+        return get_settings().section(self.cls)
+
+    def cache_clear(self) -> None:
+        get_settings().forget(self.cls)
 
 
 @lru_cache

@@ -132,11 +132,6 @@ def discover() -> tuple[list[StreamHandler], list[WorkerLoop]]:
     )
 
 
-def _env_claim_idle() -> int | None:
-    raw = os.environ.get("BOUSAI_WORKER_CLAIM_IDLE_MS")
-    return int(raw) if raw else None
-
-
 class Worker:
     def __init__(
         self,
@@ -423,12 +418,11 @@ async def close_resources(ctx: WorkerContext) -> None:
 async def run_worker(settings: Settings, name: str | None = None, *, stop: asyncio.Event | None = None) -> None:
     import_all_models()
     handlers, loops = discover()
-    only = os.environ.get("BOUSAI_WORKER_STREAMS")
-    if only:
-        wanted = {s.strip() for s in only.split(",") if s.strip()}
+    if settings.worker_streams:
+        wanted = {s.strip() for s in settings.worker_streams.split(",") if s.strip()}
         # A family's name selects its lanes too (``alerts:new`` → ``alerts:new:critical`` …).
         handlers = [h for h in handlers if h.stream in wanted or (h.lane_of in wanted)]
-    if os.environ.get("BOUSAI_WORKER_LOOPS", "1") == "0":
+    if not settings.worker_loops:
         loops = []
     engine = make_engine(settings)
     redis = make_redis(settings)
@@ -439,7 +433,7 @@ async def run_worker(settings: Settings, name: str | None = None, *, stop: async
         redis=redis,
         name=name or f"{socket.gethostname()}-{os.getpid()}",
     )
-    worker = Worker(ctx, handlers, loops, claim_idle_ms=_env_claim_idle())
+    worker = Worker(ctx, handlers, loops, claim_idle_ms=settings.worker_claim_idle_ms)
     if stop is not None:
         async def relay_stop():
             await stop.wait()

@@ -27,13 +27,15 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from lxml import etree
 from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 from signxml import CanonicalizationMethod, DigestAlgorithm, SignatureMethod, XMLSigner
+
+from server.settings import Section, SectionGetter
 
 log = structlog.get_logger()
 
 
-class CapSigningSettings(BaseSettings):
+class CapSigningSettings(Section):
     model_config = SettingsConfigDict(env_prefix="BOUSAI_CAP_SIGNING_", env_file=".env", extra="ignore")
 
     # PEM private key (RSA or EC) the CAP documents are signed with; unset = unsigned.
@@ -86,6 +88,7 @@ def load_signer(key_file: str, cert_file: str, password: str | None = None) -> C
     return CapSigner(key, [c.public_bytes(serialization.Encoding.PEM).decode() for c in certs], algorithm)
 
 
+get_signing_settings = SectionGetter(CapSigningSettings)
 _cached: tuple[tuple, CapSigner | None] | None = None
 _warned_unsigned = False
 
@@ -94,7 +97,7 @@ def current_signer(settings: CapSigningSettings | None = None) -> CapSigner | No
     """The signer for the configured files, re-read when a file changes (rotation); None
     when no key is configured."""
     global _cached, _warned_unsigned
-    s = settings or CapSigningSettings()
+    s = settings or get_signing_settings()
     if not s.key_file and not s.cert_file:
         if not _warned_unsigned:
             log.warning("alerts.cap_out.unsigned", hint="set BOUSAI_CAP_SIGNING_KEY_FILE and _CERT_FILE")

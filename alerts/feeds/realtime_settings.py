@@ -7,10 +7,11 @@ service hears JMA only through the public PULL feeds (a minute or more behind, n
 
 from __future__ import annotations
 
-from functools import lru_cache
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from server.settings import Section, SectionGetter
 
 # DMDATA.JP's classifications (Socket Start v2). eew.realtime (強震モニタ-style data) is not
 # a JMA telegram and is never asked for.
@@ -24,8 +25,10 @@ KNOWN_CLASSIFICATIONS = (
 )
 
 
-class RealtimeSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BOUSAI_REALTIME_", env_file=".env", extra="ignore")
+class RealtimeSettings(Section):
+    model_config = SettingsConfigDict(
+        env_prefix="BOUSAI_REALTIME_", env_file=".env", extra="ignore"
+    )
 
     # The DMDATA.JP API key (Basic auth, key as user name). Unset = the source is off.
     api_key: SecretStr | None = None
@@ -35,8 +38,13 @@ class RealtimeSettings(BaseSettings):
     # seismic-threshold preference), earthquake/tsunami, volcano, weather warnings.
     # telegram.scheduled (定時: forecasts, observations) carries nothing we alert on.
     classifications: list[str] = Field(
-        default_factory=lambda: ["eew.warning", "eew.forecast", "telegram.earthquake", "telegram.volcano",
-                                 "telegram.weather"]
+        default_factory=lambda: [
+            "eew.warning",
+            "eew.forecast",
+            "telegram.earthquake",
+            "telegram.volcano",
+            "telegram.weather",
+        ]
     )
     # Test telegrams (訓練 / 試験) only when asked: they are stored as drills, never real alerts,
     # but a production service has no use for DMDATA's test traffic.
@@ -73,6 +81,4 @@ class RealtimeSettings(BaseSettings):
         return self.api_key is not None and bool(self.api_key.get_secret_value())
 
 
-@lru_cache
-def get_realtime_settings() -> RealtimeSettings:
-    return RealtimeSettings()
+get_realtime_settings = SectionGetter(RealtimeSettings)

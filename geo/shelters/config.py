@@ -3,13 +3,16 @@ kit's; each default has its reason beside it)."""
 
 from __future__ import annotations
 
-from functools import lru_cache
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from server.settings import Section, SectionGetter
 
 
-class ShelterSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BOUSAI_SHELTERS_", env_file=".env", extra="ignore")
+class ShelterSettings(Section):
+    model_config = SettingsConfigDict(
+        env_prefix="BOUSAI_SHELTERS_", env_file=".env", extra="ignore"
+    )
 
     # What a shelter's QR code opens: the app's universal link (the app takes the code from
     # ``c=``); a phone without the app lands on the prefecture's page that explains it.
@@ -18,6 +21,4 @@ class ShelterSettings(BaseSettings):
     key_cache_seconds: float = 60.0
 
 
-@lru_cache
-def get_shelter_settings() -> ShelterSettings:
-    return ShelterSettings()
+get_shelter_settings = SectionGetter(ShelterSettings)

@@ -3,13 +3,16 @@ the kit's; each default has its reason beside it)."""
 
 from __future__ import annotations
 
-from functools import lru_cache
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from server.settings import Section, SectionGetter
 
 
-class EvacueesSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BOUSAI_EVACUEES_", env_file=".env", extra="ignore")
+class EvacueesSettings(Section):
+    model_config = SettingsConfigDict(
+        env_prefix="BOUSAI_EVACUEES_", env_file=".env", extra="ignore"
+    )
 
     # Phones queue check-ins offline for hours, rarely days; older than this is a broken clock.
     max_client_age_hours: int = 7 * 24
@@ -26,6 +29,4 @@ class EvacueesSettings(BaseSettings):
     checkin_retention_days: int = 90
 
 
-@lru_cache
-def get_evacuees_settings() -> EvacueesSettings:
-    return EvacueesSettings()
+get_evacuees_settings = SectionGetter(EvacueesSettings)

@@ -40,10 +40,7 @@ async def relay(ctx: WorkerContext) -> None:
 
 
 async def push_catch_up(ctx: WorkerContext) -> None:
-    import os
-
-    stale = float(os.environ.get("BOUSAI_PUSH_STALE_SECONDS", "60"))
-    await catch_up(ctx.sessionmaker, ctx.redis, stale_seconds=stale)
+    await catch_up(ctx.sessionmaker, ctx.redis, stale_seconds=ctx.settings.push_stale_seconds)
 
 
 async def warm_sender(ctx: WorkerContext) -> None:

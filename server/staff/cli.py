@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-import os
 import sys
 
 
@@ -24,8 +23,11 @@ def register(subparsers) -> None:
 def _read_password(args) -> str:
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\n")
-    if os.environ.get("BOUSAI_ADMIN_PASSWORD"):
-        return os.environ["BOUSAI_ADMIN_PASSWORD"]
+    from server.staff.settings import get_staff_settings
+
+    given = get_staff_settings().admin_password
+    if given is not None and given.get_secret_value():
+        return given.get_secret_value()
     return getpass.getpass("password: ")
 
 

@@ -6,18 +6,26 @@ import secrets
 from functools import lru_cache
 
 import structlog
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from server.settings import Section, SectionGetter
 
 log = structlog.get_logger()
 
 
-class StaffSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BOUSAI_", env_file=".env", extra="ignore")
+class StaffSettings(Section):
+    model_config = SettingsConfigDict(
+        env_prefix="BOUSAI_", env_file=".env", extra="ignore"
+    )
 
     # HS256 secret for staff tokens; unset → a random per-process secret (tokens die with the process).
     staff_token_secret: str | None = None
     # Short-lived: a stolen console token is worth 15 minutes; the console signs in again.
     staff_token_ttl_seconds: int = 15 * 60
+    # `bousai staff create-admin`'s password when neither --password-stdin nor a prompt is
+    # wanted (a container's first start); read once, never logged.
+    admin_password: SecretStr | None = None
     # Sign-in attempts are counted before the password is checked, in 15-minute windows:
     # - per (username, address): 10 guesses at one account from one place, then wait. Keyed by
     #   the pair so that anyone who knows a username cannot lock its owner out: the right
@@ -33,8 +41,6 @@ class StaffSettings(BaseSettings):
     staff_password_checks_at_once: int = 2
     # Staff API calls per account per minute: a console polls a few times a minute; 300 leaves room for bursts.
     staff_requests_per_minute: int = 300
-    # Resident API calls per device per minute (for resident routes that adopt server.ratelimit).
-    resident_requests_per_minute: int = 120
     # CAP <sender>: the prefecture's crisis-management address (CAP wants a globally unique sender).
     cap_sender: str = "bousai@pref.fukushima.lg.jp"
     cap_sender_name: str = "福島県 危機管理部"
@@ -47,10 +53,11 @@ class StaffSettings(BaseSettings):
 
 @lru_cache
 def _process_secret() -> str:
-    log.warning("staff.token_secret_unset", hint="set BOUSAI_STAFF_TOKEN_SECRET; tokens will not survive a restart")
+    log.warning(
+        "staff.token_secret_unset",
+        hint="set BOUSAI_STAFF_TOKEN_SECRET; tokens will not survive a restart",
+    )
     return secrets.token_urlsafe(48)
 
 
-@lru_cache
-def get_staff_settings() -> StaffSettings:
-    return StaffSettings()
+get_staff_settings = SectionGetter(StaffSettings)

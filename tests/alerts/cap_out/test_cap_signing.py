@@ -33,7 +33,9 @@ def signing_key(tmp_path, monkeypatch):
     monkeypatch.setenv("BOUSAI_CAP_SIGNING_KEY_FILE", str(key))
     monkeypatch.setenv("BOUSAI_CAP_SIGNING_CERT_FILE", str(cert))
     monkeypatch.setattr(signing, "_cached", None)
-    return key, cert
+    signing.get_signing_settings.cache_clear()
+    yield key, cert
+    signing.get_signing_settings.cache_clear()
 
 
 async def _documents(client) -> tuple[bytes, list[bytes]]:
@@ -84,6 +86,7 @@ async def test_an_ec_key_signs_too(app, client, tmp_path, monkeypatch):
     monkeypatch.setenv("BOUSAI_CAP_SIGNING_KEY_FILE", str(key))
     monkeypatch.setenv("BOUSAI_CAP_SIGNING_CERT_FILE", str(cert))
     monkeypatch.setattr(signing, "_cached", None)
+    signing.get_signing_settings.cache_clear()
     await _chain(app, client)
     _, docs = await _documents(client)
     assert all(capvalidator.validate_cap_message(d, strict=True).passed for d in docs)
@@ -109,6 +112,7 @@ def test_a_certificate_that_is_not_the_keys_is_refused(tmp_path):
 async def test_without_a_key_documents_go_out_unsigned_and_strict_mode_refuses_them(app, client, monkeypatch):
     monkeypatch.delenv("BOUSAI_CAP_SIGNING_KEY_FILE", raising=False)
     monkeypatch.delenv("BOUSAI_CAP_SIGNING_CERT_FILE", raising=False)
+    signing.get_signing_settings.cache_clear()
     await _chain(app, client)
     _, docs = await _documents(client)
     result = capvalidator.validate_cap_message(docs[0], strict=True)
@@ -120,6 +124,7 @@ async def test_a_broken_key_never_holds_back_a_notice(app, client, tmp_path, mon
     monkeypatch.setenv("BOUSAI_CAP_SIGNING_KEY_FILE", str(tmp_path / "missing.key"))
     monkeypatch.setenv("BOUSAI_CAP_SIGNING_CERT_FILE", str(tmp_path / "missing.pem"))
     monkeypatch.setattr(signing, "_cached", None)
+    signing.get_signing_settings.cache_clear()
     await _chain(app, client)  # every notice is issued
     _, docs = await _documents(client)
     assert len(docs) == 3 and all(capvalidator.check_schema(d).passed for d in docs)
