@@ -84,8 +84,7 @@ def _async_redis() -> aioredis.Redis:
     return client
 
 
-async def generation(namespace: str) -> int | None:
-    """The namespace's generation now; None when Redis does not answer (then: no cache)."""
+async def _read_generation(namespace: str) -> int | None:
     key = KEY_PREFIX + namespace
     try:
         async with asyncio.timeout(REDIS_DEADLINE_SECONDS):
@@ -97,6 +96,43 @@ async def generation(namespace: str) -> int | None:
         return int(value) if value is not None else None
     except (RedisError, OSError, TimeoutError, ValueError):
         return None
+
+
+# Per event loop and namespace: the generation read that has not been sent yet. Requests
+# arriving before it is sent share it (one GET for a crowd, not one each); a request arriving
+# after it was sent waits for the next one, so every answer was read after its request began.
+_unsent: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Future]] = weakref.WeakKeyDictionary()
+
+
+async def _fetch(namespace: str, pending: dict[str, asyncio.Future], fut: asyncio.Future) -> None:
+    if pending.get(namespace) is fut:
+        del pending[namespace]  # sent from here on: later arrivals start the next read
+    try:
+        value = await _read_generation(namespace)
+    except Exception:  # whatever broke, the waiting requests read the database
+        value = None
+    if not fut.done():
+        fut.set_result(value)
+
+
+async def generation(namespace: str) -> int | None:
+    """The namespace's generation, read from Redis after this call began; None when Redis
+    does not answer (then: no cache)."""
+    loop = asyncio.get_running_loop()
+    pending = _unsent.get(loop)
+    if pending is None:
+        pending = _unsent[loop] = {}
+    fut = pending.get(namespace)
+    if fut is None:
+        fut = pending[namespace] = loop.create_future()
+        task = loop.create_task(_fetch(namespace, pending, fut))
+        _tasks.add(task)
+        task.add_done_callback(_tasks.discard)
+    # A caller cancelled (client gone) must not cancel the read the others wait for.
+    return await asyncio.shield(fut)
+
+
+_tasks: set[asyncio.Task] = set()
 
 
 def bump(*namespaces: str) -> None:

@@ -32,9 +32,9 @@ import base64
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import orjson
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.delivery.compose import pull_title
@@ -42,8 +42,10 @@ from alerts.delivery.preferences import load_preferences
 from alerts.delivery.rank import AlertRanker, most_specific, needs_city
 from alerts.delivery.schemas import DeliveryState, MyAlert, MyAlerts, NowState
 from alerts.delivery.transitions import TOLD, expose
+from alerts.events import repository as events_repo
 from alerts.targeting.service import resident_matches, resident_places, targets_of
 from server.alert_facts import GroupFacts
+from server import readcache
 from server.errors import AppError
 
 ENDED_VISIBLE = timedelta(hours=24)
@@ -79,47 +81,97 @@ def decode_cursor(cursor: str) -> Cursor:
         raise BadCursor("since is not a cursor returned by this endpoint: pull without it") from exc
 
 
-_START = text(
-    """
+# The pull runs on every app launch, during a fan-out too: its statements go straight to
+# the driver (asyncpg, prepared once per connection), with no ORM layer in between.
+_START = """
     SELECT now() AS now,
-           GREATEST(now() - CAST(:max_lag AS interval), LEAST(now(), (
+           GREATEST(now() - $3::interval, LEAST(now(), (
                SELECT min(xact_start) FROM pg_stat_activity
                WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL))) AS horizon,
-           (SELECT preferences FROM residents WHERE id = :r) AS preferences,
-           COALESCE((SELECT language FROM devices WHERE id = :d), (SELECT language FROM residents WHERE id = :r)) AS language
-    """
-)
+           (SELECT preferences FROM residents WHERE id = $1) AS preferences,
+           COALESCE((SELECT language FROM devices WHERE id = $2), (SELECT language FROM residents WHERE id = $1)) AS language
+"""
 
 # The newest document of each product of every event in force (the event's facts name
-# them): a resident is matched by any of them, as the fan-out of each matched them.
-_IN_FORCE = text(
-    """
-    SELECT a.id, a.received_at, e.id AS event_id
+# them): a resident is matched by any of them, as the fan-out of each matched them. The
+# same for everyone: read once per ``alerts`` generation (server.readcache) and filtered
+# by time and drills here (an event only ever leaves "in force" by time without a write).
+_IN_FORCE = """
+    SELECT a.id, a.received_at, e.id AS event_id, e.in_force_until, a.is_drill
     FROM alert_events e
     CROSS JOIN LATERAL (
         SELECT (p.value)::bigint AS alert_id FROM jsonb_each_text(COALESCE(e.facts->'products', '{}')) p
         UNION SELECT e.latest_alert_id) ids
     JOIN alerts a ON a.id = ids.alert_id
-    WHERE e.state IN ('active', 'updated') AND e.in_force_until > now() AND (NOT a.is_drill OR :drills)
-    """
-)
+    WHERE e.state IN ('active', 'updated') AND e.in_force_until > now()
+"""
 
-_ITEMS = text(
-    """
+# Payloads and the event's facts are not read here: they are the same for everyone and
+# come parsed from the cache (_documents).
+_ITEMS = """
     SELECT e.id AS event_id, e.state, e.updated_at AS event_updated_at, e.in_force_until,
            a.id AS alert_id, a.source, a.category, a.msg_type, a.headline, a.severity, a.issued_at, a.expires_at, a.is_drill,
-           CASE WHEN e.id = ANY(:matched_events) THEN a.payload END AS payload, e.facts,
            d.status, d.rank, d.max_rank, d.held_by_quiet_hours, d.critical, d.current_location, d.place_ids,
            d.told_at, d.cleared_at, d.updated_at AS delivery_updated_at
     FROM alert_events e
-    LEFT JOIN deliveries d ON d.event_id = e.id AND d.resident_id = :r
+    LEFT JOIN deliveries d ON d.event_id = e.id AND d.resident_id = $1
     JOIN alerts a ON a.id = COALESCE(e.latest_alert_id, d.last_alert_id)
-    WHERE e.id IN (SELECT unnest(CAST(:matched_events AS bigint[]))
+    WHERE e.id IN (SELECT unnest($2::bigint[])
                    UNION SELECT dd.event_id FROM deliveries dd JOIN alert_events de ON de.id = dd.event_id
-                   WHERE dd.resident_id = :r AND (dd.updated_at > :recent OR de.updated_at > :recent
-                         OR (de.state IN ('active', 'updated') AND de.in_force_until > :recent)))
-    """
-)
+                   WHERE dd.resident_id = $1 AND (dd.updated_at > $3 OR de.updated_at > $3
+                         OR (de.state IN ('active', 'updated') AND de.in_force_until > $3)))
+"""
+
+_PAYLOADS = "SELECT id, payload FROM alerts WHERE id = ANY($1::bigint[])"
+_FACTS = "SELECT id, updated_at, facts FROM alert_events WHERE id = ANY($1::bigint[])"
+
+# Parsed documents and facts, and the events in force, per api process (server.readcache).
+SHARED = readcache.ReadCache(events_repo.NAMESPACE, max_entries=4096)
+
+
+def _json(value: Any) -> Any:
+    return orjson.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+async def _in_force(raw: Any, gen: int | None, now: datetime, drills: bool) -> list[Any]:
+    rows = SHARED.get("in_force", gen)
+    if rows is None:
+        rows = list(await raw.fetch(_IN_FORCE))
+        SHARED.put("in_force", gen, rows)
+    return [r for r in rows if r["in_force_until"] > now and (drills or not r["is_drill"])]
+
+
+async def _documents(
+    raw: Any, gen: int | None, alert_ids: list[int], events: list[tuple[int, datetime]]
+) -> tuple[dict[int, dict], dict[int, GroupFacts | None]]:
+    """Parsed payloads by alert id and facts by event id (as of the event's ``updated_at``
+    read with the items, or newer), cached."""
+    payloads: dict[int, dict] = {}
+    missing = []
+    for a in alert_ids:
+        found = SHARED.get(("payload", a), gen)
+        if found is None:
+            missing.append(a)
+        else:
+            payloads[a] = found
+    if missing:
+        for r in await raw.fetch(_PAYLOADS, missing):
+            payloads[r["id"]] = _json(r["payload"]) or {}
+            SHARED.put(("payload", r["id"]), gen, payloads[r["id"]])
+    facts: dict[int, GroupFacts | None] = {}
+    want = []
+    for event_id, updated_at in events:
+        cached = SHARED.get(("facts", event_id, updated_at), gen)
+        if cached is None:
+            want.append(event_id)
+        else:
+            facts[event_id] = cached[0]
+    if want:
+        for r in await raw.fetch(_FACTS, want):
+            f = _json(r["facts"])
+            facts[r["id"]] = GroupFacts.from_json(f) if f else None
+            SHARED.put(("facts", r["id"], r["updated_at"]), gen, (facts[r["id"]],))
+    return payloads, facts
 
 
 def _order(item: MyAlert) -> tuple:
@@ -128,14 +180,14 @@ def _order(item: MyAlert) -> tuple:
 
 async def my_alerts(session: AsyncSession, resident_id: int, since: str | None, *, device_id: int | None = None) -> MyAlerts:
     prev = decode_cursor(since) if since else None
-    start = (
-        await session.execute(_START, {"r": resident_id, "d": device_id, "max_lag": HORIZON_MAX_LAG})
-    ).mappings().one()
-    now: datetime = start["now"]
-    prefs = load_preferences(start["preferences"])
-    language = start["language"] or "ja"
-    in_force = (await session.execute(_IN_FORCE, {"drills": prefs.drills})).mappings().all()
+    gen = None if readcache.touched(session, events_repo.NAMESPACE) else await readcache.generation(events_repo.NAMESPACE)
     conn = await session.connection()
+    raw = (await conn.get_raw_connection()).driver_connection
+    start = await raw.fetchrow(_START, resident_id, device_id, HORIZON_MAX_LAG)
+    now: datetime = start["now"]
+    prefs = load_preferences(_json(start["preferences"]))
+    language = start["language"] or "ja"
+    in_force = await _in_force(raw, gen, now, prefs.drills)
     places = await resident_places(conn, resident_id)
     matches = await resident_matches(conn, resident_id, await targets_of(conn, in_force), places)
     event_of = {r["id"]: r["event_id"] for r in in_force}
@@ -143,20 +195,21 @@ async def my_alerts(session: AsyncSession, resident_id: int, since: str | None, 
     for alert_id, ms in matches.items():
         seen = by_event.setdefault(event_of[alert_id], [])
         seen.extend(m for m in ms if m not in seen)
-    rows = (
-        await session.execute(
-            _ITEMS, {"r": resident_id, "matched_events": list(by_event), "recent": now - ENDED_VISIBLE}
-        )
-    ).mappings().all()
+    rows = await raw.fetch(_ITEMS, resident_id, list(by_event), now - ENDED_VISIBLE)
+    # A document's payload is read only for events that reach the resident's places now.
+    payloads, all_facts = await _documents(
+        raw, gen,
+        [r["alert_id"] for r in rows if r["event_id"] in by_event],
+        [(r["event_id"], r["event_updated_at"]) for r in rows],
+    )
 
     items: list[tuple[MyAlert, datetime]] = []
     for r in rows:
         active = r["state"] in ("active", "updated") and r["in_force_until"] > now
         now_state = NowState()
-        raw = r["facts"] if not isinstance(r["facts"], (str, bytes)) else orjson.loads(r["facts"])
-        facts = GroupFacts.from_json(raw) if raw else None
-        if active and r["event_id"] in by_event and r["payload"] is not None:
-            payload = r["payload"] if isinstance(r["payload"], dict) else orjson.loads(r["payload"])
+        facts = all_facts.get(r["event_id"])
+        payload = payloads.get(r["alert_id"]) if r["event_id"] in by_event else None
+        if active and payload is not None:
             # The danger now, by the same facts the fan-out reads (the pull never re-reads one document).
             ranker = AlertRanker(payload, facts, now=now, issued_at=r["issued_at"])
             mine = by_event[r["event_id"]]
