@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerts.notices import service, templates
+from alerts.notices import flows, service, templates
+from alerts.notices.views import view
 from alerts.notices.schemas import (
     DistrictIn,
     DistrictOut,
@@ -48,20 +49,20 @@ async def list_notices(
     session: AsyncSession = SESSION,
     principal: StaffPrincipal = Depends(readers),
 ):
-    return [service.view(n) for n in await service.list_notices(session, principal, state=state, limit=limit)]
+    return [view(n) for n in await service.list_notices(session, principal, state=state, limit=limit)]
 
 
 @router.post("/v1/staff/notices", status_code=201, response_model=NoticeOut)
 async def create_notice(body: NoticeIn, session: AsyncSession = SESSION,
                         principal: StaffPrincipal = Depends(operators)):
     """A draft. Nothing is sent until it is submitted (and, for a live level 4/5, approved)."""
-    return service.view(await service.create_draft(session, principal, body))
+    return view(await service.create_draft(session, principal, body))
 
 
 @router.get("/v1/staff/notices/{notice_id}", response_model=NoticeOut)
 async def get_notice(notice_id: RowId, session: AsyncSession = SESSION,
                      principal: StaffPrincipal = Depends(readers)):
-    return service.view(await service.get_notice(session, principal, notice_id))
+    return view(await service.get_notice(session, principal, notice_id))
 
 
 @router.post("/v1/staff/notices/{notice_id}/preview", response_model=NoticePreview)
@@ -71,54 +72,52 @@ async def preview_notice(notice_id: RowId, session: AsyncSession = SESSION,
     lower, clear, cancel, hold), whether it is life-critical, its level on the common danger
     scale, and one message per outcome and language — by the fan-out's own rules, on the
     residents' current state. Nothing is sent or kept; no resident is named."""
-    from alerts.notices.issue import preview
-
-    return await preview(session, await service.get_notice(session, principal, notice_id))
+    return await flows.preview(session, await service.get_notice(session, principal, notice_id))
 
 
 @router.patch("/v1/staff/notices/{notice_id}", response_model=NoticeOut)
 async def edit_notice(notice_id: RowId, body: NoticeChanges, session: AsyncSession = SESSION,
                       principal: StaffPrincipal = Depends(operators)):
-    return service.view(await service.update_draft(session, principal, notice_id, body))
+    return view(await service.update_draft(session, principal, notice_id, body))
 
 
 @router.post("/v1/staff/notices/{notice_id}/submit", response_model=NoticeOut)
 async def submit_notice(notice_id: RowId, session: AsyncSession = SESSION,
                         principal: StaffPrincipal = Depends(operators)):
-    return service.view(await service.submit(session, principal, notice_id))
+    return view(await flows.submit(session, principal, notice_id))
 
 
 @router.post("/v1/staff/notices/{notice_id}/approve", response_model=NoticeOut)
 async def approve_notice(notice_id: RowId, session: AsyncSession = SESSION,
                          principal: StaffPrincipal = Depends(operators)):
     """The second person: anyone with an operator role over the notice's area, other than its author."""
-    return service.view(await service.approve(session, principal, notice_id))
+    return view(await flows.approve(session, principal, notice_id))
 
 
 @router.post("/v1/staff/notices/{notice_id}/reject", response_model=NoticeOut)
 async def reject_notice(notice_id: RowId, body: RejectIn, session: AsyncSession = SESSION,
                         principal: StaffPrincipal = Depends(operators)):
-    return service.view(await service.reject(session, principal, notice_id, body.note))
+    return view(await service.reject(session, principal, notice_id, body.note))
 
 
 @router.post("/v1/staff/notices/{notice_id}/discard", response_model=NoticeOut)
 async def discard_notice(notice_id: RowId, session: AsyncSession = SESSION,
                          principal: StaffPrincipal = Depends(operators)):
-    return service.view(await service.discard(session, principal, notice_id))
+    return view(await service.discard(session, principal, notice_id))
 
 
 @router.post("/v1/staff/notices/{notice_id}/correction", status_code=201, response_model=NoticeOut)
 async def correct_notice(notice_id: RowId, body: NoticeChanges, session: AsyncSession = SESSION,
                          principal: StaffPrincipal = Depends(operators)):
     """A ready-made correction draft (msg_type update); submit it like any notice."""
-    return service.view(await service.prepare_correction(session, principal, notice_id, body))
+    return view(await service.prepare_correction(session, principal, notice_id, body))
 
 
 @router.post("/v1/staff/notices/{notice_id}/cancel", response_model=NoticeOut)
 async def cancel_notice(notice_id: RowId, body: RejectIn | None = None, session: AsyncSession = SESSION,
                         principal: StaffPrincipal = Depends(operators)):
     """Withdraw a notice sent in error: goes out at once to exactly those who received it."""
-    return service.view(await service.cancel(session, principal, notice_id, body.note if body else None))
+    return view(await flows.cancel(session, principal, notice_id, body.note if body else None))
 
 
 @router.get("/v1/staff/districts", response_model=list[DistrictWithGeometry])

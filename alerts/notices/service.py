@@ -5,9 +5,7 @@ alert. Never commits."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
-from geoalchemy2.shape import to_shape
 from shapely.geometry import mapping
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,63 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alerts.notices import templates, targets
 from alerts.notices.models import EvacuationNotice, NoticeDistrict
 from alerts.notices.schemas import DistrictIn, NoticeChanges, NoticeIn
+from alerts.notices.views import audit_view, geometry_of, needs_approval, primary_municipality
 from server.audit.service import record
 from server.errors import AppError, Conflict, Forbidden, NotFound
 from server.staff.principal import OPERATOR_ROLES, StaffPrincipal
 
-# A live order at these levels needs a second person (Hawaii 2018: one click, 38 minutes to correct).
-APPROVAL_LEVELS = (4, 5)
 EDITABLE_STATES = ("draft",)
-
-
-def needs_approval(n: EvacuationNotice) -> bool:
-    return not n.is_drill and n.msg_type != "cancel" and n.level in APPROVAL_LEVELS
-
-
-def geometry_of(n: EvacuationNotice) -> dict | None:
-    return None if n.geom is None else mapping(to_shape(n.geom))
-
-
-def view(n: EvacuationNotice) -> dict[str, Any]:
-    return {
-        "id": n.id,
-        "root_id": n.root_id,
-        "references_id": n.references_id,
-        "msg_type": n.msg_type,
-        "state": n.state,
-        "level": n.level,
-        "is_drill": n.is_drill,
-        "template": n.template,
-        "target_kind": n.target_kind,
-        "municipality_codes": list(n.municipality_codes or []),
-        "district_ids": list(n.district_ids or []),
-        "geometry": geometry_of(n),
-        "reason": n.reason,
-        "shelter_ids": list(n.shelter_ids or []),
-        "needs_approval": needs_approval(n),
-        "messages": n.messages,
-        "created_by": n.created_by,
-        "created_at": n.created_at.isoformat() if n.created_at else None,
-        "submitted_by": n.submitted_by,
-        "approved_by": n.approved_by,
-        "approved_at": n.approved_at.isoformat() if n.approved_at else None,
-        "rejection_note": n.rejection_note,
-        "issued_by": n.issued_by,
-        "issued_at": n.issued_at.isoformat() if n.issued_at else None,
-        "alert_id": n.alert_id,
-        "cap_identifier": n.cap_identifier,
-    }
-
-
-def _audit_view(n: EvacuationNotice) -> dict[str, Any]:
-    v = view(n)
-    v.pop("messages", None)
-    return v
-
-
-def _primary_municipality(n: EvacuationNotice) -> str | None:
-    codes = list(n.municipality_codes or [])
-    return codes[0] if len(codes) == 1 else None
 
 
 async def _check_shelters(session: AsyncSession, principal: StaffPrincipal, shelter_ids: list[str]) -> list[dict]:
@@ -145,8 +92,8 @@ async def create_draft(session: AsyncSession, principal: StaffPrincipal, data: N
     n.root_id = n.id
     await session.flush()
     await session.refresh(n)
-    await record(session, principal, "notice.draft", ("notice", n.id), None, _audit_view(n),
-                 municipality_code=_primary_municipality(n))
+    await record(session, principal, "notice.draft", ("notice", n.id), None, audit_view(n),
+                 municipality_code=primary_municipality(n))
     return n
 
 
@@ -178,53 +125,51 @@ async def update_draft(session: AsyncSession, principal: StaffPrincipal, notice_
     n = await get_notice(session, principal, notice_id, for_update=True)
     if n.state not in EDITABLE_STATES:
         raise Conflict(f"notice {n.id} is {n.state}; only drafts can be edited", code="not_editable")
-    before = _audit_view(n)
+    before = audit_view(n)
     await _apply_changes(session, principal, n, ch)
     await session.flush()
     await session.refresh(n)
-    await record(session, principal, "notice.edit", ("notice", n.id), before, _audit_view(n),
-                 municipality_code=_primary_municipality(n))
+    await record(session, principal, "notice.edit", ("notice", n.id), before, audit_view(n),
+                 municipality_code=primary_municipality(n))
     return n
 
 
 async def submit(session: AsyncSession, principal: StaffPrincipal, notice_id: int) -> EvacuationNotice:
-    """Send a draft: issued at once, or queued for a second person when it is a live level 4/5."""
-    from alerts.notices.issue import issue  # issuing pulls in the CAP writer and the alert store
-
+    """Send a draft: queued for a second person when it is a live level 4/5 (state
+    ``pending_approval``), else left ``draft`` for ``alerts.notices.flows.submit`` to issue."""
     principal.require_role(OPERATOR_ROLES, "sending evacuation information")
     n = await get_notice(session, principal, notice_id, for_update=True)
     if n.state != "draft":
         raise Conflict(f"notice {n.id} is {n.state}, not a draft", code="not_draft")
-    before = _audit_view(n)
+    before = audit_view(n)
     n.submitted_by, n.submitted_at = principal.id, datetime.now(UTC)
     n.rejection_note = None
     if needs_approval(n):
         n.state = "pending_approval"
         await session.flush()
-        await record(session, principal, "notice.submit", ("notice", n.id), before, _audit_view(n),
-                     municipality_code=_primary_municipality(n))
+        await record(session, principal, "notice.submit", ("notice", n.id), before, audit_view(n),
+                     municipality_code=primary_municipality(n))
         return n
     await session.flush()
-    await record(session, principal, "notice.submit", ("notice", n.id), before, _audit_view(n),
-                 municipality_code=_primary_municipality(n))
-    return await issue(session, principal, n)
+    await record(session, principal, "notice.submit", ("notice", n.id), before, audit_view(n),
+                 municipality_code=primary_municipality(n))
+    return n
 
 
 async def approve(session: AsyncSession, principal: StaffPrincipal, notice_id: int) -> EvacuationNotice:
-    from alerts.notices.issue import issue
-
+    """The second person's approval, recorded; ``alerts.notices.flows.approve`` issues it."""
     principal.require_role(OPERATOR_ROLES, "approving evacuation information")
     n = await get_notice(session, principal, notice_id, for_update=True)
     if n.state != "pending_approval":
         raise Conflict(f"notice {n.id} is {n.state}, not waiting for approval", code="not_pending")
     if principal.id in (n.created_by, n.submitted_by):
         raise Forbidden("a second person must approve: you drafted or submitted this notice", code="same_person")
-    before = _audit_view(n)
+    before = audit_view(n)
     n.approved_by, n.approved_at = principal.id, datetime.now(UTC)
     await session.flush()
-    await record(session, principal, "notice.approve", ("notice", n.id), before, _audit_view(n),
-                 municipality_code=_primary_municipality(n))
-    return await issue(session, principal, n)
+    await record(session, principal, "notice.approve", ("notice", n.id), before, audit_view(n),
+                 municipality_code=primary_municipality(n))
+    return n
 
 
 async def reject(session: AsyncSession, principal: StaffPrincipal, notice_id: int, note: str) -> EvacuationNotice:
@@ -234,11 +179,11 @@ async def reject(session: AsyncSession, principal: StaffPrincipal, notice_id: in
         raise Conflict(f"notice {n.id} is {n.state}, not waiting for approval", code="not_pending")
     if principal.id in (n.created_by, n.submitted_by):
         raise Forbidden("a second person must review: you drafted or submitted this notice", code="same_person")
-    before = _audit_view(n)
+    before = audit_view(n)
     n.state, n.rejection_note = "draft", note
     await session.flush()
-    await record(session, principal, "notice.reject", ("notice", n.id), before, _audit_view(n),
-                 municipality_code=_primary_municipality(n))
+    await record(session, principal, "notice.reject", ("notice", n.id), before, audit_view(n),
+                 municipality_code=primary_municipality(n))
     return n
 
 
@@ -247,11 +192,11 @@ async def discard(session: AsyncSession, principal: StaffPrincipal, notice_id: i
     n = await get_notice(session, principal, notice_id, for_update=True)
     if n.state not in ("draft", "pending_approval"):
         raise Conflict(f"notice {n.id} is {n.state}; only unsent notices can be discarded", code="not_discardable")
-    before = _audit_view(n)
+    before = audit_view(n)
     n.state = "discarded"
     await session.flush()
-    await record(session, principal, "notice.discard", ("notice", n.id), before, _audit_view(n),
-                 municipality_code=_primary_municipality(n))
+    await record(session, principal, "notice.discard", ("notice", n.id), before, audit_view(n),
+                 municipality_code=primary_municipality(n))
     return n
 
 
@@ -299,15 +244,14 @@ async def prepare_correction(
     session.add(n)
     await session.flush()
     await session.refresh(n)
-    await record(session, principal, "notice.correction_draft", ("notice", n.id), _audit_view(original), _audit_view(n),
-                 municipality_code=_primary_municipality(n))
+    await record(session, principal, "notice.correction_draft", ("notice", n.id), audit_view(original), audit_view(n),
+                 municipality_code=primary_municipality(n))
     return n
 
 
 async def cancel(session: AsyncSession, principal: StaffPrincipal, notice_id: int, note: str | None = None) -> EvacuationNotice:
-    """Withdraw an issued notice sent in error: issued at once (no approval — speed is the point),
-    to exactly those who received the original."""
-    from alerts.notices.issue import issue
+    """The withdrawal of an issued notice sent in error, drafted and recorded;
+    ``alerts.notices.flows.cancel`` issues it at once (no approval — speed is the point)."""
 
     principal.require_role(OPERATOR_ROLES, "cancelling evacuation information")
     original = await get_notice(session, principal, notice_id, for_update=True)
@@ -320,9 +264,9 @@ async def cancel(session: AsyncSession, principal: StaffPrincipal, notice_id: in
     session.add(n)
     await session.flush()
     await session.refresh(n)
-    await record(session, principal, "notice.cancel", ("notice", original.id), _audit_view(original), _audit_view(n),
-                 municipality_code=_primary_municipality(n))
-    return await issue(session, principal, n)
+    await record(session, principal, "notice.cancel", ("notice", original.id), audit_view(original), audit_view(n),
+                 municipality_code=primary_municipality(n))
+    return n
 
 
 # --- districts --------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from selenium.webdriver.support.ui import Select
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from alerts.notices import flows as notice_flows
 from alerts.notices import service as notices
 from alerts.notices.schemas import NoticeIn
 from server.db import unit_of_work
@@ -38,7 +39,7 @@ async def issued_notice(app, account_id: int, username: str, role: str, muni: st
     async with unit_of_work(app.state.sessionmaker) as s:
         n = await notices.create_draft(s, who, NoticeIn(level=level, target_kind="municipality", municipality_codes=codes,
                                                         is_drill=drill, reason="大雨"))
-        n = await notices.submit(s, who, n.id)
+        n = await notice_flows.submit(s, who, n.id)
         assert n.state == "issued", n.state
         return n.id
 

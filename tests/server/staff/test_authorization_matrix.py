@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 
+from alerts.notices import flows as notice_flows
 from alerts.notices import service as notices
 from alerts.notices.schemas import NoticeIn
 from server.db import unit_of_work
@@ -47,7 +48,7 @@ class Fixtures:
             n = await notices.create_draft(s, AUTHOR, NoticeIn(level=level, target_kind="polygon",
                                                                polygon=square(*POINT[muni]), reason="matrix"))
             if state in ("pending_approval", "issued"):
-                n = await notices.submit(s, AUTHOR, n.id)
+                n = await notice_flows.submit(s, AUTHOR, n.id)
             assert n.state == state, n.state
             return n.id
 

@@ -1,27 +1,23 @@
-"""Issuing a notice: render it, publish it as CAP 1.2, and store it through the same ingest as
-feed alerts (our CAP document read back by our own CAP parser), so targeting, dedupe and
-delivery treat it exactly like a municipality's CAP feed. Never commits: the outbox row and
-the CAP document are written in the caller's transaction."""
+"""A notice as it would go out now: its CAP 1.2 document, that document read back by our own
+CAP parser (what ingest stores, so targeting, dedupe and delivery treat it exactly like a
+municipality's CAP feed), its messages and the shelters it names. Reads only; issuing is
+``alerts.notices.flows``."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import structlog
 from lxml import etree
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerts.cap_out import service as cap_service
 from alerts.cap_out.models import CapMessage
 from alerts.cap_out.writer import CapAlert, CapArea, CapInfo, cap_time, multipolygon_rings, reference, to_xml
-from alerts.events.service import ingest
 from alerts.notices import templates
 from alerts.notices.models import EvacuationNotice
+from alerts.notices.views import geometry_of
 from alerts.sources.cap import parse_alert
-from server.audit.service import record
-from server.errors import Conflict
-from server.staff.principal import StaffPrincipal
 from server.staff.settings import get_staff_settings
 
 log = structlog.get_logger()
@@ -93,15 +89,6 @@ async def _references(session: AsyncSession, n: EvacuationNotice, sender: str) -
     return [reference(sender, ident, sent) for ident, sent in rows]
 
 
-async def _open_listed_shelters(session: AsyncSession, principal: StaffPrincipal, shelter_ids: list[str]) -> None:
-    """The order says these shelters are open: make it true (audited, published, residents told
-    once each however many it names). A drill never touches the real registry."""
-    from alerts.shelters_live.service import open_shelters
-
-    if shelter_ids:
-        await open_shelters(session, principal, shelter_ids)
-
-
 def build_cap(
     n: EvacuationNotice, *, sent: str, sender: str, sender_name: str, messages: dict, area_label: str,
     geometry: dict | None, references: list[str], shelters: list[dict],
@@ -148,8 +135,6 @@ def build_cap(
 async def render_notice(session: AsyncSession, n: EvacuationNotice, now: datetime) -> tuple[CapAlert, dict, dict, list[dict]]:
     """The notice as it would go out now: its CAP document, that document read back by our
     own CAP parser (what ingest stores), its messages and the shelters it names."""
-    from alerts.notices.service import geometry_of
-
     settings = get_staff_settings()
     shelters = await _shelters(session, list(n.shelter_ids or []))
     area_label = await _area_label(session, n)
@@ -182,52 +167,3 @@ async def render_notice(session: AsyncSession, n: EvacuationNotice, now: datetim
     if geometry is not None:
         normalized["geometry"] = geometry
     return cap, normalized, messages, shelters
-
-
-async def preview(session: AsyncSession, n: EvacuationNotice) -> dict:
-    """Who the notice would tell what if it were issued now: the fan-out's own rules on the
-    residents' current state (``alerts.delivery.preview``), nothing published or kept."""
-    from alerts.delivery.preview import preview as delivery_preview
-
-    now = datetime.now(UTC).replace(microsecond=0)
-    _, normalized, _, _ = await render_notice(session, n, now)
-    normalized["source_id"] = f"preview:{normalized.get('source_id')}"
-    return await delivery_preview(session, normalized, now=now)
-
-
-async def issue(session: AsyncSession, principal: StaffPrincipal, n: EvacuationNotice) -> EvacuationNotice:
-    from alerts.notices.service import _audit_view, _primary_municipality
-
-    previous = None
-    if n.references_id is not None:
-        previous = await session.get(EvacuationNotice, n.references_id, with_for_update=True)
-        if previous is None or previous.state != "issued":
-            raise Conflict(
-                f"notice {n.references_id} is no longer the current issued notice; start again from the latest",
-                code="chain_moved",
-            )
-    now = datetime.now(UTC).replace(microsecond=0)
-    before = _audit_view(n)
-    cap, normalized, messages, shelters = await render_notice(session, n, now)
-    await cap_service.publish(session, cap, subject_type="notice", subject_id=str(n.id), sent_at=now,
-                              title=messages["ja"]["headline"])
-    result = await ingest(session, normalized)
-
-    n.state = "issued"
-    n.issued_by, n.issued_at = principal.id, now
-    n.messages = messages
-    n.alert_id = result.alert_id
-    n.cap_identifier = cap.identifier
-    if previous is not None:
-        prev_before = _audit_view(previous)
-        previous.state = "cancelled" if n.msg_type == "cancel" else "updated"
-        await record(session, principal, f"notice.{previous.state}", ("notice", previous.id), prev_before,
-                     _audit_view(previous), municipality_code=_primary_municipality(previous))
-    await session.flush()
-    await record(session, principal, "notice.issue", ("notice", n.id), before, _audit_view(n),
-                 municipality_code=_primary_municipality(n))
-    if not n.is_drill and n.msg_type != "cancel" and n.level != 0:
-        await _open_listed_shelters(session, principal, list(n.shelter_ids or []))
-    log.info("alerts.notices.issued", notice_id=n.id, alert_id=result.alert_id, msg_type=n.msg_type,
-             level=n.level, drill=n.is_drill)
-    return n
