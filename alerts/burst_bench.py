@@ -144,7 +144,10 @@ async def _wait_done(sessionmaker, ids: list[int], *, bulk: int = 0, timeout: fl
 
 
 async def _reset(sessionmaker) -> None:
+    from server import readcache
+
     async with sessionmaker() as s, s.begin():
+        readcache.touch(s, "alerts")  # an api reading this database drops what it cached
         await s.execute(text("TRUNCATE push_messages, notifications, deliveries, alert_outbox, alerts, alert_events CASCADE"))
 
 

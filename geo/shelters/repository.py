@@ -139,6 +139,24 @@ def _metres_per_degree_lower_bound(lat: float, reach_deg: float) -> float:
     return _BOUND_MARGIN * min(_M_PER_DEG_LAT, _M_PER_DEG_LON_EQ * math.cos(math.radians(far)))
 
 
+def filters(*, hazard: str | None, is_open: bool | None, available: bool) -> tuple[str, dict[str, Any]]:
+    """The WHERE condition (and its parameters) of a nearest-shelter search's filters."""
+    where = ["TRUE"]
+    params: dict[str, Any] = {}
+    if hazard is not None:
+        where.append(":hazard = ANY(hazards)")
+        params["hazard"] = hazard
+    if is_open is not None:
+        where.append("is_open = :is_open")
+        params["is_open"] = is_open
+    if available:
+        where.append(_NOT_FULL)
+    return " AND ".join(where), params
+
+
+COLUMNS = _COLUMNS
+
+
 async def nearest(
     session: AsyncSession,
     *,
@@ -160,20 +178,11 @@ async def nearest(
     index-assisted query takes every shelter inside the planar radius that can hold a
     nearer one.
     """
-    where = ["TRUE"]
-    params: dict[str, Any] = {"lat": lat, "lon": lon, "limit": limit, "pool": pool}
-    if hazard is not None:
-        where.append(":hazard = ANY(hazards)")
-        params["hazard"] = hazard
-    if is_open is not None:
-        where.append("is_open = :is_open")
-        params["is_open"] = is_open
-    if available:
-        where.append(_NOT_FULL)
+    cond, params = filters(hazard=hazard, is_open=is_open, available=available)
+    params.update(lat=lat, lon=lon, limit=limit, pool=pool)
     # The point is written out (no CTE): the planner uses the GiST index only for
     # ``geom <-> <constant>``; a CTE column is not one (seq scan + sort, measured).
     point = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)"
-    cond = " AND ".join(where)
     sql = text(
         f"""
         SELECT {_COLUMNS}, ST_Distance(c.geom::geography, {point}::geography) AS distance_m,

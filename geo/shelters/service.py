@@ -13,6 +13,7 @@ import orjson
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from geo.shelters import cache as area_cache
 from geo.shelters import repository
 from geo.shelters.models import HAZARDS
 from geo.shelters.records import ShelterRecord, crowding_level, normalize_name
@@ -27,11 +28,9 @@ KNN_POOL_MIN = 30
 # A CSV row with a new id but the same name within this distance is the row we already have
 # (e.g. a municipality's file over GSI data): update it instead of listing the place twice.
 IMPORT_MATCH_RADIUS_M = 50.0
-# Nearest-shelter answers are the same for everyone asking at the same point with the same
-# filters: kept per api process under the ``shelters`` generation (server.readcache), which
-# every shelter write bumps after it commits, so an opened, closed or fuller shelter is
-# seen by the next request. Each entry is ≤ 50 small dicts.
-NEAREST_CACHE = readcache.ReadCache(repository.NAMESPACE, max_entries=20_000)
+# Nearest-shelter answers come from per-area candidates (geo.shelters.cache) kept per api
+# process under the ``shelters`` generation (server.readcache), which every shelter write
+# bumps after it commits: an opened, closed or fuller shelter is seen by the next request.
 
 
 def present(row: dict, *, hazard: str | None = None) -> dict:
@@ -69,11 +68,33 @@ async def nearest(
         raise AppError(f"unknown hazard {hazard!r}; one of: {', '.join(HAZARDS)}", code="unknown_hazard")
     if not 1 <= limit <= MAX_LIMIT:
         raise AppError(f"limit must be 1..{MAX_LIMIT}", code="invalid_limit")
-    key = (lat, lon, hazard, is_open, available, limit)
     gen = None if readcache.touched(session, repository.NAMESPACE) else await readcache.generation(repository.NAMESPACE)
-    cached = NEAREST_CACHE.get(key, gen)
-    if cached is not None:
-        return [dict(r) for r in cached]  # the entry is shared: callers get their own dicts
+    if gen is None or not area_cache.covers(lat, lon):
+        # Redis silent, this transaction changed shelters itself, or near a pole or the
+        # antimeridian (cells do not wrap): the database.
+        return await _nearest_sql(session, lat=lat, lon=lon, hazard=hazard, is_open=is_open, available=available,
+                                  limit=limit)
+    cell = area_cache.cell_of(lat, lon)
+    key = (cell, hazard, is_open, available, limit)
+    area = area_cache.AREAS.get(key, gen)
+    if area is None:
+        where, params = repository.filters(hazard=hazard, is_open=is_open, available=available)
+
+        async def at(*, lat: float, lon: float, limit: int) -> list[dict]:
+            return await _nearest_sql(session, lat=lat, lon=lon, hazard=hazard, is_open=is_open,
+                                      available=available, limit=limit)
+
+        area = await area_cache.load_area(session, cell, limit=limit, where=where, params=params,
+                                          columns=repository.COLUMNS, nearest_to=at,
+                                          present=lambda r: present(r, hazard=hazard))
+        area_cache.AREAS.put(key, gen, area)
+    return area.nearest(lat, lon, limit)
+
+
+async def _nearest_sql(
+    session: AsyncSession, *, lat: float, lon: float, hazard: str | None, is_open: bool | None, available: bool,
+    limit: int,
+) -> list[dict]:
     rows = await repository.nearest(
         session,
         lat=lat,
@@ -84,9 +105,7 @@ async def nearest(
         is_open=is_open,
         available=available,
     )
-    out = [present(r, hazard=hazard) for r in rows]
-    NEAREST_CACHE.put(key, gen, [dict(r) for r in out])
-    return out
+    return [present(r, hazard=hazard) for r in rows]
 
 
 async def get(session: AsyncSession, shelter_id: str) -> dict:

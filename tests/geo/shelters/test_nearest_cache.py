@@ -1,8 +1,12 @@
-"""The nearest-shelter answer is cached per api process (server.readcache): a shelter opened,
-closed, fuller or moved is seen by the very next request, whichever process wrote it."""
+"""The nearest-shelter answer comes from per-area candidates cached per api process
+(geo.shelters.cache, server.readcache): the same answer as the SQL search, and a shelter
+opened, closed, fuller or moved is seen by the very next request."""
 
 from __future__ import annotations
 
+import random
+
+from geo.shelters import cache as area_cache
 from geo.shelters import repository, service
 from server import readcache
 
@@ -27,9 +31,9 @@ async def test_open_close_and_crowding_are_seen_on_the_next_request(app, client,
     await add_shelters(shelter("c:a", 37.751, 140.471, capacity=100), shelter("c:b", 37.76, 140.48, capacity=100),
                        status={"c:a": {"is_open": True, "occupancy": 10}})
     assert await _ids(client) == [("c:a", "empty", True)]
-    hits = service.NEAREST_CACHE.hits
+    hits = area_cache.AREAS.hits
     assert await _ids(client) == [("c:a", "empty", True)]
-    assert service.NEAREST_CACHE.hits == hits + 1  # the second answer came from the cache
+    assert area_cache.AREAS.hits == hits + 1  # the second answer came from the cache
 
     await _set(app, "c:b", is_open=True)
     assert [i for i, *_ in await _ids(client)] == ["c:a", "c:b"]
@@ -72,3 +76,31 @@ async def test_redis_down_reads_the_database(app, client, add_shelters, monkeypa
     assert [i for i, *_ in await _ids(client)] == ["c:a"]
     await _set(app, "c:a", is_open=False)
     assert await _ids(client) == []
+
+
+async def test_area_answers_equal_the_sql_search(app, add_shelters):
+    rnd = random.Random(7)
+    records, status = [], {}
+    for i in range(300):
+        sid = f"r:{i:03d}"
+        records.append(shelter(sid, rnd.uniform(37.0, 37.6), rnd.uniform(139.9, 140.9),
+                               hazards=rnd.sample(["earthquake", "flood", "landslide"], rnd.randint(0, 2)),
+                               capacity=100))
+        status[sid] = {"is_open": rnd.random() < 0.5, "occupancy": rnd.randint(0, 100)}
+    # Two at one point: ties are broken by id, as in the SQL.
+    records.append(shelter("r:tie-b", 37.3, 140.4))
+    records.append(shelter("r:tie-a", 37.3, 140.4))
+    await add_shelters(*records, status=status)
+    async with app.state.sessionmaker() as s:
+        for _ in range(150):
+            lat, lon = rnd.uniform(36.9, 37.7), rnd.uniform(139.8, 141.0)
+            kw = {"hazard": rnd.choice([None, "flood", "earthquake"]), "is_open": rnd.choice([None, True, False]),
+                  "available": rnd.random() < 0.3, "limit": rnd.choice([1, 3, 10, 50])}
+            cached = await service.nearest(s, lat=lat, lon=lon, **kw)
+            sql = await service._nearest_sql(s, lat=lat, lon=lon, **kw)
+            assert [(r["id"], r["distance_m"]) for r in cached] == [(r["id"], r["distance_m"]) for r in sql], kw
+            # Every field the cached answer carries is the SQL answer's.
+            assert [{k: sql_row.get(k) for k in row} for row, sql_row in zip(cached, sql, strict=True)] == cached
+        cached = await service.nearest(s, lat=37.3, lon=140.4, limit=2)
+        assert [r["id"] for r in cached] == ["r:tie-a", "r:tie-b"]
+    assert area_cache.AREAS.hits > 0
