@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alerts.cap_out import service
 from alerts.cap_out.writer import cap_time
 from server.deps import SESSION
+from server.schemas import AtomResponse, CapXmlResponse, text_body
 from server.staff.settings import get_staff_settings
 
 # Postgres bigint: a larger id is a bad request (422), never a database error.
@@ -31,7 +32,8 @@ def _base(request: Request) -> str:
     return (get_staff_settings().public_base_url or str(request.base_url)).rstrip("/")
 
 
-@router.get("/v1/feeds/cap.atom", response_class=Response)
+@router.get("/v1/feeds/cap.atom", response_class=AtomResponse,
+            responses=text_body("application/atom+xml", "Atom feed of the latest CAP 1.2 documents"))
 async def cap_feed(
     request: Request,
     include_drills: bool = Query(False, description="also list drills (CAP status Exercise)"),
@@ -63,7 +65,8 @@ async def cap_feed(
     return Response(body, media_type="application/atom+xml; charset=utf-8")
 
 
-@router.get("/v1/feeds/cap/{message_id}.xml", response_class=Response)
+@router.get("/v1/feeds/cap/{message_id}.xml", response_class=CapXmlResponse,
+            responses=text_body("application/cap+xml", "One CAP 1.2 document (signed when signing is on)"))
 async def cap_document(message_id: RowId, session: AsyncSession = SESSION):
     m = await service.by_id(session, message_id)
     return Response(m.xml.encode("utf-8"), media_type=f"{CAP_MIME}; charset=utf-8")

@@ -14,6 +14,8 @@ from geo.shelters import repository as shelters_repo
 from geo.shelters import codes, qr
 from my_evacuation.evacuees import roster, service
 from my_evacuation.evacuees.schemas import (
+    CheckinCodeOut,
+    Roster,
     CheckinIn,
     CheckinOut,
     CheckoutIn,
@@ -28,6 +30,7 @@ from server.audit.service import record
 from server.auth.deps import current_device
 from server.auth.service import CurrentDevice
 from server.deps import SESSION
+from server.schemas import CsvResponse, SvgResponse, text_body
 from server.errors import NotFound
 from server.staff.deps import require_staff
 from server.staff.principal import StaffPrincipal
@@ -131,14 +134,15 @@ async def _code_in_scope(session: AsyncSession, principal: StaffPrincipal, shelt
     return shelter, await codes.code_for(session, shelter_id, found[2])
 
 
-@router.get("/v1/staff/shelters/{shelter_id}/checkin-code", tags=["staff: evacuees"])
+@router.get("/v1/staff/shelters/{shelter_id}/checkin-code", tags=["staff: evacuees"], response_model=CheckinCodeOut)
 async def checkin_code(shelter_id: str, session: AsyncSession = SESSION, principal: StaffPrincipal = Depends(operators)):
     """The shelter's current check-in code and the URL its QR code holds."""
     shelter, code = await _code_in_scope(session, principal, shelter_id)
     return {"shelter_id": shelter_id, "name": shelter["name"], "version": code.version, "token": code.token, "url": code.url}
 
 
-@router.get("/v1/staff/shelters/{shelter_id}/checkin-code.svg", tags=["staff: evacuees"])
+@router.get("/v1/staff/shelters/{shelter_id}/checkin-code.svg", tags=["staff: evacuees"], response_class=SvgResponse,
+            responses=text_body("image/svg+xml", "A4 sheet with the QR code"))
 async def checkin_sheet(shelter_id: str, session: AsyncSession = SESSION, principal: StaffPrincipal = Depends(operators)):
     """A printable A4 sheet: the shelter's name, its QR code, instructions in Japanese and English."""
     shelter, code = await _code_in_scope(session, principal, shelter_id)
@@ -147,7 +151,7 @@ async def checkin_sheet(shelter_id: str, session: AsyncSession = SESSION, princi
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 
-@router.post("/v1/staff/shelters/{shelter_id}/checkin-code/rotate", tags=["staff: evacuees"])
+@router.post("/v1/staff/shelters/{shelter_id}/checkin-code/rotate", tags=["staff: evacuees"], response_model=CheckinCodeOut)
 async def rotate_code(shelter_id: str, session: AsyncSession = SESSION, principal: StaffPrincipal = Depends(operators)):
     """A new code for the shelter; every code printed before stops working at once."""
     shelter, old = await _code_in_scope(session, principal, shelter_id)
@@ -158,7 +162,7 @@ async def rotate_code(shelter_id: str, session: AsyncSession = SESSION, principa
     return {"shelter_id": shelter_id, "name": shelter["name"], "version": code.version, "token": code.token, "url": code.url}
 
 
-@router.get("/v1/staff/roster", tags=["staff: evacuees"])
+@router.get("/v1/staff/roster", tags=["staff: evacuees"], response_model=Roster, response_model_exclude_unset=True)
 async def get_roster(municipality_code: str | None = MUNI, shelter_id: str | None = Query(None, max_length=200),
                      session: AsyncSession = SESSION, principal: StaffPrincipal = Depends(readers)):
     """Who is where: checked in per shelter, households outside shelters, needs, and the safety
@@ -166,7 +170,8 @@ async def get_roster(municipality_code: str | None = MUNI, shelter_id: str | Non
     return await roster.roster(session, principal, municipality_code=municipality_code, shelter_id=shelter_id)
 
 
-@router.get("/v1/staff/roster.csv", tags=["staff: evacuees"])
+@router.get("/v1/staff/roster.csv", tags=["staff: evacuees"], response_class=CsvResponse,
+            responses=text_body("text/csv", "The roster, UTF-8 with BOM, CRLF"))
 async def get_roster_csv(municipality_code: str | None = MUNI, shelter_id: str | None = Query(None, max_length=200),
                          session: AsyncSession = SESSION, principal: StaffPrincipal = Depends(operators)):
     """The roster as CSV (columns in the README). Audited."""

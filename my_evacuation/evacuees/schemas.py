@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from my_evacuation.evacuees.models import NEEDS, WHEREABOUTS
+from server.schemas import JsonObject, Timestamp
 
 Need = Literal[NEEDS]  # type: ignore[valid-type]
 Whereabouts = Literal[WHEREABOUTS]  # type: ignore[valid-type]
@@ -104,3 +105,87 @@ class OutsideOut(BaseModel):
     until_events_end: list[int] = Field(description="alert events in force when it was set: cleared once all have ended")
     updated_at: datetime
     expires_at: datetime
+
+
+class CheckinCodeOut(BaseModel):
+    """A shelter's current check-in code: what its printed QR code holds."""
+
+    shelter_id: str
+    name: str = Field(description="the shelter's name")
+    version: int = Field(description="bumped by each rotation; a code of an older version no longer works")
+    token: str
+    url: str = Field(description="the URL in the QR code (the token at the end)")
+
+
+class PeopleCount(BaseModel):
+    people: int
+    households: int
+
+
+class OutsideCount(PeopleCount):
+    by_whereabouts: dict[str, int] = Field(description="people per whereabouts", examples=[{"car": 3}])
+
+
+class RosterCounts(BaseModel):
+    checked_in: PeopleCount
+    outside: OutsideCount
+    households_by_need: dict[str, int] = Field(description="households per need (every need listed)")
+    need_help: int = Field(description='residents (by their home) whose status is "need help"')
+    safety_checks_unanswered: int
+
+
+class RosterShelter(BaseModel):
+    shelter_id: str
+    name: str
+    people: int
+    households: int
+
+
+_PERSONAL = "operators only (absent for viewers and administrators)"
+
+
+class RosterCheckedIn(BaseModel):
+    """A household checked in at a shelter. ``members``, ``needs`` and ``note``: """ + _PERSONAL + "."
+
+    kind: Literal["checked_in"]
+    id: int
+    municipality_code: str
+    shelter_id: str
+    shelter_name: str
+    headcount: int
+    since: Timestamp = Field(description="the check-in time (the phone's clock)")
+    source: Literal["app", "staff"]
+    members: list[JsonObject] | None = Field(None, description="{id, label, age_band, needs} as given; " + _PERSONAL)
+    needs: list[str] | None = Field(None, description=_PERSONAL)
+    note: str | None = Field(None, description=_PERSONAL)
+
+
+class LatLon(BaseModel):
+    lat: float
+    lon: float
+
+
+class RosterOutside(BaseModel):
+    """A household outside shelters. ``members``, ``needs``, ``note``, ``location``: """ + _PERSONAL + "."
+
+    kind: Literal["outside"]
+    municipality_code: str | None
+    whereabouts: str = Field(examples=["car", "relatives", "home_upstairs", "elsewhere"])
+    headcount: int
+    since: Timestamp = Field(description="the entry's last update")
+    source: Literal["app"]
+    members: list[JsonObject] | None = Field(None, description=_PERSONAL)
+    needs: list[str] | None = Field(None, description=_PERSONAL)
+    note: str | None = Field(None, description=_PERSONAL)
+    location: LatLon | None = Field(None, description="only when the household shared it; " + _PERSONAL)
+
+
+class Roster(BaseModel):
+    """Who is where, within the account's scope."""
+
+    municipality_code: str | None = Field(description="null: the whole prefecture")
+    shelter_id: str | None
+    personal_details: bool = Field(description="names, needs and notes are in the entries (operators)")
+    counts: RosterCounts
+    shelters: list[RosterShelter] = Field(description="per shelter, most people first")
+    entries: list[Annotated[RosterCheckedIn | RosterOutside, Field(discriminator="kind")]]

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from my_evacuation.family.schemas import StatusIn
 from my_evacuation.safety import service
+from my_evacuation.safety.schemas import AnswerOut, SafetyCheckOut
 from server.auth.deps import current_device
 from server.auth.service import CurrentDevice
 from server.deps import SESSION
@@ -15,7 +16,7 @@ from server.deps import SESSION
 router = APIRouter(tags=["family"])
 
 
-@router.post("/v1/safety-checks/{check_id}/answer")
+@router.post("/v1/safety-checks/{check_id}/answer", response_model=AnswerOut)
 async def answer(check_id: int, body: StatusIn | None = None, session: AsyncSession = SESSION,
                  current: CurrentDevice = Depends(current_device)):
     """One tap: no body means "safe". Your family is told once. Answering again with something
@@ -25,7 +26,7 @@ async def answer(check_id: int, body: StatusIn | None = None, session: AsyncSess
     return {"answered": new, "updated": changed, "status": status}
 
 
-@router.get("/v1/me/safety-checks")
+@router.get("/v1/me/safety-checks", response_model=list[SafetyCheckOut])
 async def my_checks(session: AsyncSession = SESSION, current: CurrentDevice = Depends(current_device)):
     lang = (await session.execute(text("SELECT language FROM residents WHERE id = :r"),
                                   {"r": current.resident_id})).scalar_one_or_none()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.audit.schemas import AuditEntryOut
 from server.audit.service import list_entries, present
 from server.deps import SESSION
 from server.staff.deps import require_staff
@@ -15,7 +16,7 @@ router = APIRouter(tags=["staff"])
 audit_readers = require_staff(roles=("admin", "prefecture", "municipal"))
 
 
-@router.get("/v1/staff/audit")
+@router.get("/v1/staff/audit", response_model=list[AuditEntryOut])
 async def read_audit(
     target_type: str | None = Query(None, max_length=32),
     target_id: str | None = Query(None, max_length=200),

@@ -12,7 +12,7 @@ from server.deps import SESSION
 from server.staff import service
 from server.staff.deps import require_staff
 from server.staff.principal import StaffPrincipal
-from server.staff.schemas import AccountIn, AccountOut, AccountUpdate, LoginIn, TokenOut
+from server.staff.schemas import AccountIn, AccountOut, AccountUpdate, LoginIn, StaffMe, TokenOut
 from server.staff.settings import get_staff_settings
 from server.staff.tokens import issue_token
 
@@ -48,10 +48,10 @@ async def login(body: LoginIn, request: Request, session: AsyncSession = SESSION
     for name, subject, _ in counted:
         await ratelimit.give_back(redis, name, subject, window=window)
     token, exp = issue_token(settings, account.id, account.token_version)
-    return TokenOut(token=token, expires_at=exp, account=service.principal_of(account).public())
+    return TokenOut(token=token, expires_at=exp, account=StaffMe.model_validate(service.principal_of(account).public()))
 
 
-@router.get("/v1/staff/me")
+@router.get("/v1/staff/me", response_model=StaffMe)
 async def me(principal: StaffPrincipal = Depends(any_staff)):
     return principal.public()
 

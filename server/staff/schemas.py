@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 from server.staff.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
@@ -14,11 +16,21 @@ class LoginIn(BaseModel):
     password: str = Field(max_length=MAX_PASSWORD_LENGTH)
 
 
+class StaffMe(BaseModel):
+    """The signed-in staff account."""
+
+    id: int
+    username: str
+    display_name: str
+    role: Literal["admin", "prefecture", "municipal", "viewer"]
+    municipality_code: str | None = Field(description="a municipal account's municipality; null: prefecture-wide")
+
+
 class TokenOut(BaseModel):
     token: str
     token_type: str = "bearer"
     expires_at: int
-    account: dict
+    account: StaffMe
 
 
 class AccountIn(BaseModel):
@@ -47,3 +59,4 @@ class AccountOut(BaseModel):
     is_active: bool
     created_at: str | None = None
     last_login_at: str | None = None
+
