@@ -17,7 +17,6 @@ still in force.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -36,9 +35,9 @@ from alerts.delivery.compose import Composed, compose
 from alerts.delivery.preferences import Preferences, load_preferences
 from alerts.delivery.rank import AlertRanker, most_specific, needs_city
 from alerts.delivery.transitions import Decision, Exposure, Prior, decide, decide_end, expose, kind_strings
+from my_evacuation import guidance
 from server import lanes
 from server.alert_facts import GroupFacts
-from server.modules import optional_import
 from server.push_jobs import LANE_YIELD, publish_push_jobs
 
 log = structlog.get_logger()
@@ -84,7 +83,7 @@ class AlertContext:
         # A drill (訓練) goes only to residents who opted into drills, labelled as such.
         self.is_drill: bool = bool(row["is_drill"])
         self._composed: dict[tuple, Composed] = {}
-        self.guidance = optional_import("my_evacuation.guidance")
+        self.guidance = guidance
         # Called with (context, resident id, decision, exposure, pushes) for every resident-facing
         # outcome once its chunk is written (``bousai simulate`` reads the real path this way).
         self.observer: Any = None
@@ -140,59 +139,6 @@ class AlertContext:
             )
             self._composed[key] = msg
         return msg
-
-
-_TOLD_BY = """
-    SELECT id, resident_id FROM deliveries
-    WHERE event_id = :event_id AND last_alert_id = :alert_id AND status = 'told' AND id > :after
-    ORDER BY id LIMIT :limit
-"""
-
-
-# "Are you safe?" comes after the alert itself: the checks (and their pushes) wait until
-# the alert's own pushes have left, so they never compete with them for the workers, the
-# database and the provider quota. Bounded, so a stuck provider cannot hold checks back long.
-SAFETY_AFTER_PUSHES_MAX_WAIT_S = 45.0  # under the 60 s stream claim idle: no second worker steps in
-_QUEUED_FOR_ALERT = "SELECT EXISTS (SELECT 1 FROM push_messages WHERE alert_id = :a AND status = 'queued')"
-
-
-async def _alert_pushes_out(sessionmaker: async_sessionmaker[AsyncSession], alert_id: int) -> None:
-    from sqlalchemy import text
-
-    deadline = asyncio.get_running_loop().time() + SAFETY_AFTER_PUSHES_MAX_WAIT_S
-    while asyncio.get_running_loop().time() < deadline:
-        async with sessionmaker() as session:
-            if not (await session.execute(text(_QUEUED_FOR_ALERT), {"a": alert_id})).scalar():
-                return
-        await asyncio.sleep(0.5)
-    log.warning("alerts.delivery.safety_checks_start_before_pushes_done", alert_id=alert_id)
-
-
-async def start_safety_checks(sessionmaker: async_sessionmaker[AsyncSession], alert_id: int, *, page: int = 5000) -> int:
-    """Offer the residents this alert told to My Evacuation's safety checks (it decides who, idempotently)."""
-    from sqlalchemy import text
-
-    safety = optional_import("my_evacuation.safety.service")
-    if safety is None:
-        return 0
-    async with sessionmaker() as session:
-        row = await repo.load_alert(session, alert_id)
-    if row is None:
-        return 0
-    payload = row["payload"] if isinstance(row["payload"], dict) else orjson.loads(row["payload"])
-    await _alert_pushes_out(sessionmaker, alert_id)
-    after, started = 0, 0
-    while True:
-        async with sessionmaker() as session, session.begin():
-            rows = (
-                await session.execute(
-                    text(_TOLD_BY), {"event_id": row["event_id"], "alert_id": alert_id, "after": after, "limit": page}
-                )
-            ).all()
-            if not rows:
-                return started
-            after = rows[-1].id
-            started += await safety.start_checks_for_alert(session, alert_id, [r.resident_id for r in rows], payload)
 
 
 _RECEIVED = text("SELECT extract(epoch FROM received_at)::float8 FROM alerts WHERE id = :id")

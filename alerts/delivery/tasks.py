@@ -14,7 +14,8 @@ is handled again on the same stream (a retry, a dead worker's entry claimed) goe
 
 from __future__ import annotations
 
-from alerts.delivery.service import SAFETY_STREAM, fan_out, start_safety_checks
+from alerts.delivery.flows import start_safety_checks
+from alerts.delivery.service import SAFETY_STREAM, fan_out
 from alerts.events.outbox import ALERTS_STREAM
 from server import lanes
 from server.lanes import ALERT, BULK, CRITICAL, DELIVERY_GROUP

@@ -10,7 +10,7 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from my_evacuation.family import repository as repo
+from my_evacuation import flows
 from my_evacuation.family import service, statuses
 from my_evacuation.family.schemas import GroupCreate, GroupOut, InviteCreate, InviteOut, JoinIn, StatusIn, StatusOut
 from server.auth.deps import current_device
@@ -67,9 +67,7 @@ async def remove_member(group_id: int, member_id: int, session: AsyncSession = S
 async def group_statuses(group_id: int, since: datetime | None = Query(default=None, description="changes after this time"),
                          session: AsyncSession = SESSION, current: CurrentDevice = Depends(current_device)):
     """The pull side of family safety: every member's current status (location only if they opted in)."""
-    await service.require_member(session, group_id, current.resident_id)
-    rows = await repo.members_with_status(session, group_id, since)
-    return [s for s in (statuses.status_out(r) for r in rows) if s is not None]
+    return await service.group_statuses(session, group_id, current.resident_id, since)
 
 
 @router.put("/v1/me/safety", response_model=StatusOut)
@@ -77,11 +75,7 @@ async def put_my_status(body: StatusIn, session: AsyncSession = SESSION,
                         current: CurrentDevice = Depends(current_device)):
     """Post your status (safe / need_help / at_shelter / evacuated / unknown). Every other member
     of your groups is notified once; any safety check waiting for you is answered by it."""
-    from my_evacuation.safety.service import answer_open_checks
-
-    out = await statuses.set_status(session, current.resident_id, body)
-    await answer_open_checks(session, current.resident_id, body.status)
-    return out
+    return await flows.post_status(session, current.resident_id, body)
 
 
 @router.get("/v1/me/safety", response_model=StatusOut | None)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from my_evacuation.config import get_config
 from my_evacuation.family import repository as repo
-from my_evacuation.family.schemas import GroupCreate, GroupOut, InviteCreate, InviteOut, JoinIn, MemberOut
+from my_evacuation.family.schemas import GroupCreate, GroupOut, InviteCreate, InviteOut, JoinIn, MemberOut, StatusOut
 from my_evacuation.family.statuses import status_out
 from server.errors import AppError, Conflict, Forbidden, LimitExceeded, NotFound
 
@@ -127,3 +127,10 @@ async def remove_member(session: AsyncSession, group_id: int, resident_id: int, 
     await repo.lock_group(session, group_id)
     if not await repo.delete_member(session, group_id, member_id):
         raise NotFound(f"resident {member_id} is not a member of group {group_id}")
+
+
+async def group_statuses(session: AsyncSession, group_id: int, resident_id: int, since: datetime | None) -> list[StatusOut]:
+    """The pull side of family safety: every member's current status (location only if they opted in)."""
+    await require_member(session, group_id, resident_id)
+    rows = await repo.members_with_status(session, group_id, since)
+    return [s for s in (status_out(r) for r in rows) if s is not None]
