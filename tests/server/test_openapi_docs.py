@@ -1,5 +1,7 @@
 """The app-wide OpenAPI parts: /docs and /redoc make no request outside the app, operations
-say which bearer token they need, and operation ids are readable and unique."""
+say which bearer token they need, operation ids are readable and unique, every operation
+declares a typed success answer (documents their real media type) and every error answer
+the error body."""
 
 from __future__ import annotations
 
@@ -59,3 +61,72 @@ async def test_operation_ids_are_readable_and_unique(client):
     assert [i for i, n in Counter(ids).items() if n > 1] == []
     assert not [i for i in ids if re.search(r"_(get|post|put|patch|delete)$", i)]  # not FastAPI's generated ones
     assert {"get_me", "shelters_get_shelter", "shelters_live_get_shelter"} <= set(ids)
+
+
+def _operations(schema):
+    for path, item in schema["paths"].items():
+        for method, op in item.items():
+            yield f"{method.upper()} {path}", op
+
+
+async def test_every_operation_declares_a_typed_success_answer(client):
+    schema = (await client.get("/openapi.json")).json()
+    untyped = []
+    for name, op in _operations(schema):
+        answers = {code: r for code, r in op.get("responses", {}).items() if code.startswith("2")}
+        typed = any(
+            (code == "204" and not r.get("content"))
+            or any(body.get("schema") for body in r.get("content", {}).values())
+            for code, r in answers.items()
+        )
+        if not typed:
+            untyped.append(name)
+    assert untyped == []
+
+
+async def test_every_error_answer_documented_is_the_error_body(client):
+    schema = (await client.get("/openapi.json")).json()
+    error = schema["components"]["schemas"]["ErrorOut"]
+    assert {"error", "code", "detail"} <= set(error["properties"]) and set(error["required"]) == {"error", "code"}
+    wrong = []
+    for name, op in _operations(schema):
+        for code, r in op.get("responses", {}).items():
+            if code.startswith("4"):
+                if r.get("content") != {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}:
+                    wrong.append(f"{name} {code}")
+    assert wrong == []
+    assert "503" in schema["paths"]["/readyz"]["get"]["responses"]
+    answer = await client.get("/v1/staff/me")  # no token
+    assert answer.status_code == 401 and set(answer.json()) == {"error", "code", "detail"}
+
+
+DOCUMENTS = {
+    "/v1/feeds/cap.atom": "application/atom+xml",
+    "/v1/feeds/cap/{message_id}.xml": "application/cap+xml",
+    "/v1/groups/{group_id}/pfif.xml": "application/xml",
+    "/v1/staff/reports/notices/{notice_id}.csv": "text/csv",
+    "/v1/staff/reports/alerts.csv": "text/csv",
+    "/v1/staff/reports/safety.csv": "text/csv",
+    "/v1/staff/roster.csv": "text/csv",
+    "/v1/staff/shelters/{shelter_id}/checkin-code.svg": "image/svg+xml",
+}
+
+
+async def test_documents_declare_their_own_media_type_and_no_json(client):
+    schema = (await client.get("/openapi.json")).json()
+    for path, media_type in DOCUMENTS.items():
+        content = schema["paths"][path]["get"]["responses"]["200"]["content"]
+        assert content == {media_type: {"schema": {"type": "string"}}}, path
+    json_only = [
+        name
+        for name, op in _operations(schema)
+        if not any(name.endswith(p) for p in DOCUMENTS)
+        for r in [op["responses"].get("200") or op["responses"].get("201")]
+        if r and set(r.get("content", {})) != {"application/json"}
+    ]
+    assert json_only == []
+    health = await client.get("/healthz")
+    assert health.json() == {"status": "ok"}
+    assert schema["paths"]["/healthz"]["get"]["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/HealthOut"
+    }
