@@ -93,7 +93,7 @@ async def _store(sessionmaker, redis, docs: list[dict]) -> list[int]:
 
 
 async def _bulk(sessionmaker, tag: str) -> None:
-    from server.notifications.service import NotificationItem, enqueue_notification
+    from my_evacuation.push.notifications import NotificationItem, enqueue_notification
 
     async with sessionmaker() as s, s.begin():
         ids = [r[0] for r in (await s.execute(text("SELECT id FROM residents ORDER BY id"))).all()]
@@ -222,7 +222,7 @@ async def _received_offset(sessionmaker, alert_id: int, t0: float) -> float:
 
 async def run_burst(settings: Settings, *, residents: int, database_url: str, redis_url: str, fifo: bool) -> dict:
     from server import lanes
-    from server.push.testing.fcm_server import FcmProcess
+    from testkit.standins.fcm_server import FcmProcess
 
     t = time.monotonic()
     engine, sessionmaker, redis, devices, _ = await bench_database(

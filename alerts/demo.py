@@ -20,7 +20,7 @@ from sqlalchemy import text
 
 from geo.areas.api import resolved_area
 from geo.areas.loader import geocoder_from_fixture
-from server.auth.tokens import hash_token, new_token
+from server.bearer import hash_token, new_token
 from server.db import make_engine, make_sessionmaker, unit_of_work
 from server.settings import get_settings
 

@@ -289,7 +289,7 @@ def push_figures(progress, t0: float, expected: int, fcm, fcm_before: dict) -> d
 
 async def run_e2e(settings: Settings, *, residents: int, workers: int, database_url: str, redis_url: str, baseline: bool) -> dict:
     from alerts.feeds.server import FeedServer
-    from server.push.testing.fcm_server import FcmProcess
+    from testkit.standins.fcm_server import FcmProcess
 
     engine, sessionmaker, redis, devices, seed_s = await bench_database(
         settings, database_url=database_url, redis_url=redis_url, residents=residents)

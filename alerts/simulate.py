@@ -35,7 +35,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-from server.alert_facts import normalize_intensity, product_of
+from alerts.facts import normalize_intensity, product_of
 
 ACTIONS = {"new": "new", "raised": "raise", "lowered": "lower", "cleared": "clear", "cancelled": "cancel", "held": "hold"}
 KINDS = ("home", "work", "school", "family", "other", "current")

@@ -166,7 +166,7 @@ async def run_surge(
     from server.db import make_engine, make_sessionmaker
     from server.dbsetup import create_database, upgrade
     from server.loadgen import run_load
-    from server.push.testing.fcm_server import FcmProcess
+    from testkit.standins.fcm_server import FcmProcess
     from server import readcache
     from server.redis import make_redis
 

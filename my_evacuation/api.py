@@ -9,8 +9,8 @@ from my_evacuation.export import resident_export
 from my_evacuation.family.service import require_member
 from my_evacuation.pfif import group_pfif
 from my_evacuation.schemas import ResidentExport
-from server.auth.deps import current_device
-from server.auth.service import CurrentDevice
+from my_evacuation.residents.deps import current_device
+from my_evacuation.residents.service import CurrentDevice
 from server.deps import SESSION
 from server.schemas import XmlResponse, text_body
 

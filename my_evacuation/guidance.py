@@ -23,8 +23,8 @@ from geo.shelters import service as shelters
 from geo.shelters.models import HAZARDS as SHELTER_HAZARDS
 from geo.shelters.records import crowding_level
 from my_evacuation.i18n import join_list, t
-from server import alert_facts
-from server.alert_facts import AreaFacts
+from alerts import facts as alert_facts
+from alerts.facts import AreaFacts
 from my_evacuation.plans import repository as plan_repo
 from my_evacuation.plans.schemas import Destination, Member, PlanBody
 
@@ -50,7 +50,7 @@ def place_codes(place: dict | None, category: str | None) -> list[str]:
 def _action(alert: dict[str, Any], place: dict | None, facts: AreaFacts | None = None) -> tuple[int, str, str | None] | None:
     """(level 3/4/5, label key/params, hazard) the alert asks of this place, or None.
 
-    Read from the alert facts (``server.alert_facts``): the 警戒レベル of the action the
+    Read from the alert facts (``alerts.facts``): the 警戒レベル of the action the
     danger at this place calls for — 噴火警戒レベル4/5 are 高齢者等避難/避難 (3/4), 噴火警戒
     レベル3 asks nothing of residents; a tsunami warning means leave now (4)."""
     if alert.get("msg_type") == "cancel" or alert.get("is_drill"):

@@ -9,9 +9,9 @@ from __future__ import annotations
 from server.modules import optional_import
 
 BENCH_MODULES = (
-    "geo.places.bench",
+    "my_evacuation.places.bench",
     "alerts.feeds.bench",
-    "server.push.bench",
+    "my_evacuation.push.providers.bench",
     "alerts.targeting.bench",
     "alerts.e2e_bench",
     "alerts.burst_bench",

@@ -21,8 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     commands.register(sub)
-    for module in discovery.modules("cli"):
-        module.register(sub)
+    for register in discovery.callables("cli", "register"):
+        register(sub)
     bench.register(sub)
     return parser
 

@@ -184,7 +184,6 @@ def register(sub) -> None:
     p.add_argument("--demo", action="store_true", help="also replay the demo scenario on a local feed server")
     p.set_defaults(func=run)
 
-    from server import outbox_cli, process_health
+    from server import process_health
 
-    outbox_cli.register(sub)
     process_health.register(sub)

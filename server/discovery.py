@@ -9,7 +9,7 @@ whose file name says what they hold:
 ``tasks``      ``STREAM_HANDLERS``, ``WORKER_LOOPS``, ``WORKER_STARTUP`` (the worker);
                ``SCHEDULED_JOBS``, ``RETENTION_TASKS`` (the scheduler) — at least one
 ``models``     tables (imported so ``Base.metadata`` knows them)
-``cli``        ``register(subparsers)`` (required); ``SETUP_STEPS`` (``bousai setup``
+``cli``        ``register(subparsers)`` (its commands); ``SETUP_STEPS`` (``bousai setup``
                runs each ``step(database_url, args)`` after the migrations, in package
                order); ``RUN_PROCESSES`` (``bousai run`` asks each
                ``extra(args, env)`` for ``(name, argv)`` processes to start beside
@@ -53,7 +53,7 @@ HOOKS: dict[str, dict[str, str]] = {
     "models": {},
     "cli": {"register": "callable", "SETUP_STEPS": "list", "RUN_PROCESSES": "list"},
 }
-REQUIRED = {"api": ("router",), "cli": ("register",)}
+REQUIRED = {"api": ("router",)}
 # The kit's own command shell is a ``cli`` module by name only: it reads the others.
 SHELL = "server.cli"
 # Suffixes that make an upper-case name look like a hook (a misspelt one among them).

@@ -2,7 +2,7 @@
 
 Every fan-out and every push belongs to one lane:
 
-- ``critical``: an alert whose event's facts (``server.alert_facts``) say some area is
+- ``critical``: an alert whose event's facts (``alerts.facts``) say some area is
   ``life_critical`` and in force (EEW 警報, 大津波/津波警報, 特別警報, 緊急安全確保,
   避難指示, 噴火警報（居住地域）/噴火速報, J-ALERT) — the one definition, read, never redone;
 - ``alert``: every other hazard notification, corrections of them that leave nothing
@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Mapping
-from typing import Any
 
 import redis.asyncio as aioredis
 from pydantic_settings import SettingsConfigDict
@@ -86,43 +84,6 @@ def stream_for(base: str, lane: str, *, lanes_on: bool | None = None) -> str:
 def lane_streams(base: str) -> list[tuple[str, str]]:
     """(lane, stream) of every lane of a family, in priority order."""
     return [(lane, stream_for(base, lane, lanes_on=True)) for lane in LANES]
-
-
-def _life_critical_in_force(facts: Any) -> bool:
-    if facts is None:
-        return False
-    if isinstance(facts, Mapping):
-        if not facts.get("in_force"):
-            return False
-        areas: Iterable[Any] = list((facts.get("areas") or {}).values()) + [
-            facts.get("default") or {}
-        ]
-        return any(
-            bool(a.get("life_critical")) and bool(a.get("in_force", True))
-            for a in areas
-        )
-    if not getattr(facts, "in_force", False):
-        return False
-    areas = list(facts.areas.values()) + [facts.default]
-    return any(a.life_critical and a.in_force for a in areas)
-
-
-def lane_of_alert(
-    facts: Any,
-    *,
-    msg_type: str | None = None,
-    category: str | None = None,
-    is_drill: bool = False,
-) -> str:
-    """The lane of an alert's fan-out, from its event's facts (the danger now).
-
-    A cancellation is an all-clear (alert lane) whatever it withdraws; a drill is never
-    life-critical; a shelter message is a notice, not a hazard (bulk)."""
-    if category == "shelter":
-        return BULK
-    if is_drill or msg_type == "cancel":
-        return ALERT
-    return CRITICAL if _life_critical_in_force(facts) else ALERT
 
 
 class CriticalGate:

@@ -4,10 +4,10 @@ operations that need them, and ``/docs`` + ``/redoc`` served from the app itself
 - Operation ids are the endpoint function's name (``get_me``, not ``get_me_v1_me_get``):
   what a generated client calls its methods; a name two packages share is prefixed with
   the package (``shelters_live_get_shelter``).
-- Security: an operation whose dependencies reach the resident device check
-  (``server.auth.deps.current_device``; ``optional_device`` makes it optional) or the staff
-  check (``server.staff.deps.current_staff``) declares ``residentBearer`` / ``staffBearer``,
-  so ``/docs`` has an Authorize button and clients know which token goes where.
+- Security: a domain declares its credential checks with :func:`declare_security` (the
+  resident device check declares ``residentBearer``, the staff check ``staffBearer``); an
+  operation whose dependencies reach one carries its requirement, so ``/docs`` has an
+  Authorize button and clients know which token goes where. The kit names no domain.
 - Errors: every documented 4xx / 5xx answer carries the one error body, ``ErrorOut``
   (``{error, code, detail}``, ``server.errors``), whoever declared the status.
 - ``/healthz`` and ``/readyz`` (declared in ``server.app``) are documented with
@@ -28,25 +28,24 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.responses import HTMLResponse
 
-from server.auth.deps import current_device, optional_device
 from server.schemas import ErrorOut, HealthOut, ReadyOut
-from server.staff.deps import current_staff
 
 DOCS_ASSETS = "/docs-assets"
 
-SECURITY_SCHEMES = {
-    "residentBearer": {
-        "type": "http",
-        "scheme": "bearer",
-        "description": "A resident device's token, returned by `POST /v1/devices` (and `POST /v1/devices/token`).",
-    },
-    "staffBearer": {
-        "type": "http",
-        "scheme": "bearer",
-        "bearerFormat": "JWT",
-        "description": "A staff token from the staff sign-in (`/v1/staff/…`), short-lived.",
-    },
-}
+# Filled by declare_security: scheme name -> OpenAPI security scheme.
+SECURITY_SCHEMES: dict[str, dict] = {}
+# dependency callable -> (scheme name, optional, precedence)
+_DECLARED: dict[Callable, tuple[str, bool, int]] = {}
+
+
+def declare_security(dependency: Callable, scheme_name: str, scheme: dict, *, optional: bool = False,
+                     precedence: int = 1) -> None:
+    """Operations whose dependencies reach ``dependency`` need the ``scheme_name`` credential
+    (or may send it, when ``optional``). Of several, the lowest ``precedence`` wins (a staff
+    check before a resident one)."""
+    SECURITY_SCHEMES[scheme_name] = scheme
+    _DECLARED[dependency] = (scheme_name, optional, precedence)
+
 
 REF = "#/components/schemas/{model}"
 # The ops routes of server.app, by operation id: (model, what else they answer).
@@ -69,13 +68,12 @@ def _calls(dependant, seen: set | None = None) -> set:
 
 
 def _security_for(dependant) -> list[dict] | None:
-    calls = _calls(dependant)
-    if current_staff in calls:
-        return [{"staffBearer": []}]
-    if current_device in calls:
-        return [{"residentBearer": []}]
-    if optional_device in calls:
-        return [{"residentBearer": []}, {}]  # a token is optional
+    found = sorted((_DECLARED[c][2], _DECLARED[c][1], _DECLARED[c][0]) for c in _calls(dependant) if c in _DECLARED)
+    required = [name for _p, optional, name in found if not optional]
+    if required:
+        return [{required[0]: []}]
+    if found:
+        return [{found[0][2]: []}, {}]  # a token is optional
     return None
 
 

@@ -7,7 +7,7 @@ Use as a dependency::
 
     router = APIRouter(dependencies=[Depends(rate_limit("resident", 120, 60, key=device_key))])
 
-or call :func:`hit_failsafe` directly (sign-in attempts, see ``server.staff``).
+or call :func:`hit_failsafe` directly (sign-in attempts, see ``alerts.staff``).
 
 When Redis does not answer (down, or silent past :data:`REDIS_DEADLINE_SECONDS`) every limit
 here *fails safe*: the request is counted in this process instead (the same limits, per
@@ -34,7 +34,7 @@ from fastapi import Request
 from prometheus_client import Counter
 from redis.exceptions import RedisError
 
-from server.auth.tokens import MalformedAuthorization, asgi_authorization, bearer_from_header, credential_key
+from server.bearer import MalformedAuthorization, asgi_authorization, bearer_from_header, credential_key
 from server.errors import AppError, error_body
 
 KEY_PREFIX = "ratelimit:"

@@ -90,8 +90,8 @@ def _device(base: str) -> dict[str, str]:
 
 
 async def _accounts(engine) -> dict[str, int]:
-    from server.staff.schemas import AccountIn
-    from server.staff.service import create_account
+    from alerts.staff.schemas import AccountIn
+    from alerts.staff.service import create_account
 
     ids = {}
     async with unit_of_work(make_sessionmaker(engine)) as session:

@@ -17,7 +17,7 @@ from alerts.cap_out import service
 from alerts.cap_out.writer import cap_time
 from server.deps import SESSION
 from server.schemas import AtomResponse, CapXmlResponse, text_body
-from server.staff.settings import get_staff_settings
+from alerts.staff.settings import get_staff_settings
 
 # Postgres bigint: a larger id is a bad request (422), never a database error.
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]

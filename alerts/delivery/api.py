@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alerts.delivery import pull
 from alerts.delivery.preferences import Preferences, load_preferences
 from alerts.delivery.schemas import MyAlerts, PreferencesOut
-from server.auth.deps import current_device
-from server.auth.service import CurrentDevice
+from my_evacuation.residents.deps import current_device
+from my_evacuation.residents.service import CurrentDevice
 from server.deps import SESSION
 from server.errors import AppError
 

@@ -37,7 +37,7 @@ from typing import Any
 
 import orjson
 
-from server.alert_facts import INTENSITIES, GroupFacts, product_of, warning_kind
+from alerts.facts import INTENSITIES, GroupFacts, product_of, warning_kind
 from server.i18n import LANGUAGES, catalog_languages, fallbacks, load_catalog, resolve_language
 
 MESSAGES_DIR = Path(__file__).parent / "messages"
@@ -131,7 +131,7 @@ class Composed:
     data: dict[str, str]
 
 
-# Danger groups whose words differ from their category's (server.alert_facts).
+# Danger groups whose words differ from their category's (alerts.facts).
 GROUP_TEMPLATES = {"eruption": "eruption", "megaquake": "megaquake", "lpgm": "lpgm", "river": "flood",
                    "quake": "earthquake", "weather": "weather_warning"}
 

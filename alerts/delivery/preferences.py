@@ -2,7 +2,7 @@
 
 Rules, in order, for one resident and one alert:
 
-1. **Life-critical alerts always go** (the one definition of ``server.alert_facts``: EEW
+1. **Life-critical alerts always go** (the one definition of ``alerts.facts``: EEW
    警報, 大津波警報 / 津波警報, any 特別警報, 緊急安全確保, 避難指示, 噴火警報（居住地域）/
    噴火速報, レベル5 氾濫発生, J-ALERT): no category switch, threshold, warning kind or
    quiet hours holds them back for any of the resident's places.
@@ -28,13 +28,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from alerts.sources.normalized import CATEGORIES
-from server.alert_facts import INTENSITY_RANK
+from alerts.facts import INTENSITY_RANK
 
 # Yahoo!防災速報's default: 震度3 is felt by most people indoors; weaker shaking is noise.
 DEFAULT_SEISMIC_MIN = "3"
 # 注意報 are issued daily somewhere in the prefecture; by default only 警報 and above push.
 DEFAULT_WEATHER_MIN_LEVEL = "warning"
-# On the common danger scale (server.alert_facts): 注意報 2, 警報 3, 特別警報 5 (危険警報 4
+# On the common danger scale (alerts.facts): 注意報 2, 警報 3, 特別警報 5 (危険警報 4
 # counts as a warning).
 WEATHER_LEVELS = {"advisory": 2, "warning": 3, "emergency": 5}
 DEFAULT_TZ = "Asia/Tokyo"

@@ -44,7 +44,7 @@ from alerts.delivery.schemas import DeliveryState, MyAlert, MyAlerts, NowState
 from alerts.delivery.transitions import TOLD, expose
 from alerts.events import repository as events_repo
 from alerts.targeting.service import resident_matches, resident_places, targets_of
-from server.alert_facts import GroupFacts
+from alerts.facts import GroupFacts
 from server import readcache
 from server.errors import AppError
 

@@ -1,4 +1,4 @@
-"""The danger a resident's matched area is in: the alert-facts model (``server.alert_facts``)
+"""The danger a resident's matched area is in: the alert-facts model (``alerts.facts``)
 read per area code, for one fan-out.
 
 A fan-out is for one document, but what it tells residents is the *danger now* — the
@@ -29,7 +29,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from server.alert_facts import (
+from alerts.facts import (
     AUTHORITY,
     NOTHING,
     STALE_SILENT,

@@ -25,7 +25,7 @@ class NowState(BaseModel):
     """What the alert means for the resident's places now (all zero when none is inside it)."""
 
     rank: int = 0  # the danger at their places (0: none in force there)
-    level: int = 0  # the same on the common danger scale 0–5 (server.alert_facts)
+    level: int = 0  # the same on the common danger scale 0–5 (alerts.facts)
     place_ids: list[int] = []  # their places inside the alert's area
     current_location: bool = False  # a device's current location is inside it
     life_critical: bool = False

@@ -30,6 +30,7 @@ from prometheus_client import Counter
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from alerts.facts.lanes import lane_of_alert
 from alerts.delivery import repository as repo
 from alerts.delivery.compose import Composed, compose
 from alerts.delivery.preferences import Preferences, load_preferences
@@ -37,8 +38,8 @@ from alerts.delivery.rank import AlertRanker, most_specific, needs_city
 from alerts.delivery.transitions import Decision, Exposure, Prior, decide, decide_end, expose, kind_strings
 from my_evacuation import guidance
 from server import lanes
-from server.alert_facts import GroupFacts
-from server.push_jobs import LANE_YIELD, publish_push_jobs
+from alerts.facts import GroupFacts
+from my_evacuation.push.jobs import LANE_YIELD, publish_push_jobs
 
 log = structlog.get_logger()
 
@@ -89,7 +90,7 @@ class AlertContext:
         self.observer: Any = None
         # Priority lane (server.lanes) from the event's facts: where its pushes queue, and
         # whether its chunks yield to critical work.
-        self.lane: str = lanes.lane_of_alert(
+        self.lane: str = lane_of_alert(
             raw_facts, msg_type=self.msg_type, category=row["category"], is_drill=self.is_drill
         )
         # When the service received the document (epoch s), carried by push jobs for the

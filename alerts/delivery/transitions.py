@@ -2,7 +2,7 @@
 
 Given what the resident was told before (their ``deliveries`` row, if any), the danger
 the alert brings them now, their preferences and the clock, decide whether to push and
-what. The danger is the event's facts at the resident's places (``server.alert_facts``:
+what. The danger is the event's facts at the resident's places (``alerts.facts``:
 every product's newest document combined), never one document alone. The rules:
 
 - a new danger notifies (unless preferences filter it, or quiet hours hold it; a
@@ -25,7 +25,7 @@ from datetime import datetime
 
 from alerts.delivery.preferences import Preferences
 from alerts.delivery.rank import SEISMIC, AlertRanker
-from server.alert_facts import FLASH, INTENSITY_RANK, OBSERVATION, RAISE_ONLY, UNRECEIVED_LOWER_BOUND, AreaFacts
+from alerts.facts import FLASH, INTENSITY_RANK, OBSERVATION, RAISE_ONLY, UNRECEIVED_LOWER_BOUND, AreaFacts
 
 TOLD = ("told", "lowered")  # the resident currently believes a danger is in force
 
@@ -74,7 +74,7 @@ class Exposure:
 
 def expose(ranker: AlertRanker, prefs: Preferences, matches) -> Exposure:
     """Fold a resident's matches into one Exposure, applying categories, thresholds and warning kinds.
-    Life-critical facts pass every preference (one definition: ``server.alert_facts``)."""
+    Life-critical facts pass every preference (one definition: ``alerts.facts``)."""
     ex = Exposure()
     cat = ranker.category
     category_on = prefs.category_on(cat)

@@ -60,7 +60,7 @@ class AlertEvent(Base):
     # Until when the event counts as in force while active / updated (set with latest_alert_id:
     # ``alerts.events.service.in_force_until``).
     in_force_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # The danger now (server.alert_facts.GroupFacts as JSON): per area, over the newest
+    # The danger now (alerts.facts.GroupFacts as JSON): per area, over the newest
     # document of each product of the group. Every rule reads this, never one document.
     facts: Mapped[dict | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -96,7 +96,7 @@ class Alert(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     # Set when the delivery fan-out for this alert finished (alerts.delivery).
     fanned_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # Product family (server.alert_facts.Product.family) and JMA Serial: a product's newest
+    # Product family (alerts.facts.Product.family) and JMA Serial: a product's newest
     # document is the one with the latest report time, then Serial.
     product: Mapped[str | None] = mapped_column(String(48))
     serial: Mapped[int | None] = mapped_column(Integer)

@@ -27,6 +27,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from alerts.facts.lanes import lane_of_alert
 from server import lanes
 from server.lanes import ALERT
 from server.streams import publish_many
@@ -99,7 +100,7 @@ async def _relay_batch(sessionmaker: async_sessionmaker[AsyncSession], redis: ai
             plain: list[dict] = []
             routed_by_lane: dict[str, list[tuple[int, dict]]] = {}
             for i, r in enumerate(rows):
-                lane = lanes.lane_of_alert(r.facts, msg_type=r.msg_type, category=r.category, is_drill=r.is_drill)
+                lane = lane_of_alert(r.facts, msg_type=r.msg_type, category=r.category, is_drill=r.is_drill)
                 routed = lanes_on and lane != ALERT
                 fields = {
                     "alert_id": r.alert_id,

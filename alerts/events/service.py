@@ -19,7 +19,7 @@ from shapely.validation import make_valid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.events import repository as repo
-from server import alert_facts
+from alerts import facts as alert_facts
 
 log = structlog.get_logger()
 

@@ -90,7 +90,7 @@ async def measure_realtime_once(rt_server: RealtimeServer, settings: Settings, s
 async def run_realtime_e2e(settings: Settings, *, residents: int, workers: int, database_url: str, redis_url: str,
                            baseline: bool) -> dict:
     from alerts.feeds.server import FeedServer
-    from server.push.testing.fcm_server import FcmProcess
+    from testkit.standins.fcm_server import FcmProcess
 
     engine, sessionmaker, redis, devices, seed_s = await bench_database(
         settings, database_url=database_url, redis_url=redis_url, residents=residents)

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alerts.facts.lanes import lane_of_alert
 from alerts.latency.schemas import AlertLatency, PushCounts, Stages
-from server import lanes
 
 _ALERT = text(
     """
@@ -58,7 +58,7 @@ async def alert_latency(session: AsyncSession, alert_id: int) -> AlertLatency | 
     if a is None:
         return None
     p = (await session.execute(_PUSHES, {"event_id": a.event_id, "alert_id": alert_id})).first()
-    lane = p.lane or lanes.lane_of_alert(a.facts, msg_type=a.msg_type, category=a.category, is_drill=a.is_drill)
+    lane = p.lane or lane_of_alert(a.facts, msg_type=a.msg_type, category=a.category, is_drill=a.is_drill)
     return AlertLatency(
         alert_id=a.id, event_id=a.event_id, category=a.category, lane=lane, issued_at=a.issued_at,
         received_at=a.received_at, relayed_at=a.relayed_at, first_push_at=p.first_at, last_push_at=p.last_at,

@@ -21,8 +21,8 @@ from alerts.notices.schemas import (
     TemplateOut,
 )
 from server.deps import SESSION
-from server.staff.deps import require_staff
-from server.staff.principal import StaffPrincipal
+from alerts.staff.deps import require_staff
+from alerts.staff.principal import StaffPrincipal
 
 # Postgres bigint: a larger id is a bad request (422), never a database error.
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]

@@ -22,9 +22,9 @@ from alerts.notices.models import EvacuationNotice
 from alerts.notices.render import render_notice
 from alerts.notices.views import audit_view, primary_municipality
 from alerts.shelters_live.service import open_shelters
-from server.audit.service import record
+from alerts.staff.audit.service import record
 from server.errors import Conflict
-from server.staff.principal import StaffPrincipal
+from alerts.staff.principal import StaffPrincipal
 
 log = structlog.get_logger()
 

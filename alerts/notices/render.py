@@ -18,7 +18,7 @@ from alerts.notices import templates
 from alerts.notices.models import EvacuationNotice
 from alerts.notices.views import geometry_of
 from alerts.sources.cap import parse_alert
-from server.staff.settings import get_staff_settings
+from alerts.staff.settings import get_staff_settings
 
 log = structlog.get_logger()
 
@@ -59,7 +59,7 @@ async def _sender_name(session: AsyncSession, n: EvacuationNotice, default: str)
     """Who issues it, as a receiver shows it: the municipality of the operator who drafted it
     (福島市 issues 福島市's orders), the prefecture's crisis management for prefecture staff."""
     from alerts.notices.targets import municipality_names
-    from server.staff.models import StaffAccount
+    from alerts.staff.models import StaffAccount
 
     author = await session.get(StaffAccount, n.created_by) if n.created_by is not None else None
     if author is None or author.municipality_code is None:

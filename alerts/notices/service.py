@@ -14,9 +14,9 @@ from alerts.notices import templates, targets
 from alerts.notices.models import EvacuationNotice, NoticeDistrict
 from alerts.notices.schemas import DistrictIn, NoticeChanges, NoticeIn
 from alerts.notices.views import audit_view, geometry_of, needs_approval, primary_municipality
-from server.audit.service import record
+from alerts.staff.audit.service import record
 from server.errors import AppError, Conflict, Forbidden, NotFound
-from server.staff.principal import OPERATOR_ROLES, StaffPrincipal
+from alerts.staff.principal import OPERATOR_ROLES, StaffPrincipal
 
 EDITABLE_STATES = ("draft",)
 

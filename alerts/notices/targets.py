@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.errors import AppError, Forbidden
-from server.staff.principal import StaffPrincipal
+from alerts.staff.principal import StaffPrincipal
 
 # A hand-drawn area has tens of vertices; thousands means a pasted boundary that CAP
 # receivers and push payloads should not carry.

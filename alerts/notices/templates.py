@@ -6,7 +6,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from server.auth.schemas import LANGUAGES
+from my_evacuation.residents.schemas import LANGUAGES
 
 TEMPLATES_FILE = Path(__file__).with_name("templates.json")
 FALLBACK = "en"

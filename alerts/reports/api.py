@@ -12,8 +12,8 @@ from alerts.reports import service
 from alerts.reports.schemas import ActiveAlert, AlertReport, NoticeReport, SafetyReport
 from server.deps import SESSION
 from server.schemas import CsvResponse, text_body
-from server.staff.deps import require_staff
-from server.staff.principal import StaffPrincipal
+from alerts.staff.deps import require_staff
+from alerts.staff.principal import StaffPrincipal
 
 # Postgres bigint: a larger id is a bad request (422), never a database error.
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.alert_facts import GroupFacts
+from alerts.facts import GroupFacts
 
 # Residents counted for an operator: those with a place (or a current location) in the scope.
 # NULL scope = the whole prefecture (everyone).
@@ -124,7 +124,7 @@ async def active_alerts(session: AsyncSession, limit: int) -> list[dict]:
     for r in rows:
         item = dict(r._mapping)
         raw = item.pop("facts", None)
-        # The danger now (server.alert_facts), not the latest document alone: per area on the
+        # The danger now (alerts.facts), not the latest document alone: per area on the
         # common danger scale, so the map colours what is in force where.
         facts = GroupFacts.from_json(raw) if raw else None
         if facts is not None:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alerts.notices import service as notices
 from alerts.reports import repository as repo
 from server.errors import NotFound
-from server.staff.principal import StaffPrincipal
+from alerts.staff.principal import StaffPrincipal
 
 SENT = ("ok",)
 FAILED = ("dead_token", "permanent", "failed", "no_token")

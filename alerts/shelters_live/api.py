@@ -7,11 +7,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.shelters_live import service
 from alerts.shelters_live.schemas import BulkChange, BulkResult, ShelterChange, ShelterOpening, StaffShelterOut
-from server.auth.deps import current_device
-from server.auth.service import CurrentDevice
+from my_evacuation.residents.deps import current_device
+from my_evacuation.residents.service import CurrentDevice
 from server.deps import SESSION
-from server.staff.deps import require_staff
-from server.staff.principal import StaffPrincipal
+from alerts.staff.deps import require_staff
+from alerts.staff.principal import StaffPrincipal
 
 router = APIRouter(tags=["staff: shelters"])
 

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alerts.events import repository as events_repo
 from alerts.shelters_live.service import notify_opening
 from geo.shelters import service as shelters
-from server.audit.service import record
+from alerts.staff.audit.service import record
 
 log = structlog.get_logger()
 

@@ -22,11 +22,11 @@ from geo.shelters import service as shelters
 from geo.shelters.records import order_hazards
 from my_evacuation.i18n import join_list
 from server import readcache
-from server.audit.service import record
+from alerts.staff.audit.service import record
 from server.errors import AppError, NotFound
-from server.notifications.service import NotificationItem, enqueue_notification
-from server.staff.principal import OPERATOR_ROLES, StaffPrincipal
-from server.staff.settings import get_staff_settings
+from my_evacuation.push.notifications import NotificationItem, enqueue_notification
+from alerts.staff.principal import OPERATOR_ROLES, StaffPrincipal
+from alerts.staff.settings import get_staff_settings
 
 log = structlog.get_logger()
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from server import alert_facts
+from alerts import facts as alert_facts
 
 SOURCES = frozenset({"jma", "cap"})
 MSG_TYPES = frozenset({"alert", "update", "cancel"})
@@ -33,7 +33,7 @@ CATEGORIES = frozenset(
         "other",
     }
 )
-# The vocabularies are the alert-facts model's (defined once, in server.alert_facts).
+# The vocabularies are the alert-facts model's (defined once, in alerts.facts).
 SEVERITIES, SEVERITY_RANK = alert_facts.SEVERITIES, alert_facts.SEVERITY_RANK
 TSUNAMI_GRADES, TSUNAMI_GRADE_RANK = alert_facts.TSUNAMI_GRADES, alert_facts.TSUNAMI_GRADE_RANK
 INTENSITIES, INTENSITY_RANK = alert_facts.INTENSITIES, alert_facts.INTENSITY_RANK

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts.targeting.codes import COLUMNS, CodeTargets
-from geo.places.models import PLACE_KINDS
+from my_evacuation.places.models import PLACE_KINDS
 
 # Every kind a matched place can have. ``by_bucket`` sends each as the code of its first
 # letter (``ascii(kind)``: one cheap call, where a CASE compared text up to six times per place).

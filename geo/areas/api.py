@@ -8,8 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from geo.areas.geocoder import Geocoder, load_geocoder
 from geo.areas.models import AREA_KINDS
-from geo.areas.schemas import AreaOut
-from geo.places.schemas import ResolvedArea
+from geo.areas.schemas import AreaOut, ResolvedArea
 from server.deps import SESSION
 from server.errors import AppError
 

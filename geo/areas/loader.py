@@ -72,33 +72,6 @@ def build_rows(data: dict) -> list[dict]:
     return rows
 
 
-# The codes a place stores, from its JMA city area's ``attrs`` (what AreaCodes.of_city reads).
-PLACE_CODE_ATTRS = {
-    "municipality_code": "municipality_code",
-    "jma_matome_code": "matome",
-    "jma_first_code": "first",
-    "jma_pref_code": "pref",
-    "quake_area_code": "quake",
-    "tsunami_area_code": "tsunami",
-}
-REFRESH_PLACE_CODES_SQL = text(
-    "UPDATE places p SET "
-    + ", ".join(f"{col} = a.attrs->>'{attr}'" for col, attr in PLACE_CODE_ATTRS.items())
-    + " FROM areas a WHERE a.kind = 'jma_city' AND a.code = p.jma_city_code AND ("
-    + ", ".join(f"p.{col}" for col in PLACE_CODE_ATTRS)
-    + ") IS DISTINCT FROM ("
-    + ", ".join(f"a.attrs->>'{attr}'" for attr in PLACE_CODE_ATTRS.values())
-    + ")"
-)
-
-
-def refresh_place_codes(conn) -> int:
-    """Re-derive every stored place's codes from its JMA city area as loaded now; returns how
-    many places changed. The polygons decide the city, and they are unchanged by a code fix;
-    a change of polygons would need each point located again (not done here)."""
-    return conn.execute(REFRESH_PLACE_CODES_SQL).rowcount
-
-
 def load_areas_sync(database_url: str, *, quiet: bool = False, path: Path = AREAS_FIXTURE) -> int:
     rows = build_rows(read_fixture(path))
     engine = create_engine(sync_url(database_url))
@@ -124,9 +97,6 @@ def load_areas_sync(database_url: str, *, quiet: bool = False, path: Path = AREA
             )
             if not quiet and (i % 20 == 0 or i == len(rows)):
                 print(f"areas: {i}/{len(rows)} loaded", flush=True)
-        changed = refresh_place_codes(conn)
-        if not quiet and changed:
-            print(f"areas: codes of {changed} stored places re-derived from their areas", flush=True)
     engine.dispose()
     return len(rows)
 

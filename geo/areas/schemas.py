@@ -1,4 +1,4 @@
-"""Area list shapes."""
+"""Area shapes: the area list, and the codes a point resolves to."""
 
 from __future__ import annotations
 
@@ -17,3 +17,21 @@ class AreaOut(BaseModel):
     geometry: JsonObject | None = Field(
         None, description="simplified GeoJSON, only with `geometry=true` (null when the area has none)"
     )
+
+
+class CodeName(BaseModel):
+    code: str
+    name: str | None = None
+
+
+class ResolvedArea(BaseModel):
+    """Every code a feed may target this place by; null when the point is outside the prefecture."""
+
+    municipality: CodeName | None = None
+    jma_city: CodeName | None = None
+    jma_matome: CodeName | None = None
+    jma_first: CodeName | None = None
+    jma_pref: CodeName | None = None
+    quake_area: CodeName | None = None
+    tsunami_area: CodeName | None = None
+    snapped_m: float | None = Field(default=None, description="Distance snapped when the point lay just outside every area")

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from my_evacuation import flows
 from my_evacuation.family import service, statuses
 from my_evacuation.family.schemas import GroupCreate, GroupOut, InviteCreate, InviteOut, JoinIn, StatusIn, StatusOut
-from server.auth.deps import current_device
-from server.auth.service import CurrentDevice
+from my_evacuation.residents.deps import current_device
+from my_evacuation.residents.service import CurrentDevice
 from server.deps import SESSION
 
 router = APIRouter(tags=["family"])

@@ -7,8 +7,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from my_evacuation.knowledge import service
-from server.auth.deps import current_device
-from server.auth.service import CurrentDevice
+from my_evacuation.residents.deps import current_device
+from my_evacuation.residents.service import CurrentDevice
 from server.deps import SESSION
 from server.errors import AppError
 

@@ -7,8 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from my_evacuation.plans import service
 from my_evacuation.plans.schemas import PlanBody, PlanOut, SuggestionsOut, VersionSummary
-from server.auth.deps import current_device
-from server.auth.service import CurrentDevice
+from my_evacuation.residents.deps import current_device
+from my_evacuation.residents.service import CurrentDevice
 from server.deps import SESSION
 
 router = APIRouter(tags=["my evacuation"])

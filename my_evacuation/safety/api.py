@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from my_evacuation.family.schemas import StatusIn
 from my_evacuation.safety import service
 from my_evacuation.safety.schemas import AnswerOut, SafetyCheckOut
-from server.auth.deps import current_device
-from server.auth.service import CurrentDevice
+from my_evacuation.residents.deps import current_device
+from my_evacuation.residents.service import CurrentDevice
 from server.deps import SESSION
 
 router = APIRouter(tags=["family"])

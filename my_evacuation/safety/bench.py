@@ -60,7 +60,7 @@ async def _run(url: str, residents: int, group_size: int, concurrency: int) -> i
     from my_evacuation.family.schemas import StatusIn
     from my_evacuation.safety.service import answer_check, start_checks_for_alert
     from server.db import make_engine, make_sessionmaker, unit_of_work
-    from server.notifications.service import NotificationItem, enqueue_notification
+    from my_evacuation.push.notifications import NotificationItem, enqueue_notification
     from server.settings import get_settings
 
     engine = make_engine(get_settings(), url=url, pool_size=concurrency + 2, max_overflow=0)

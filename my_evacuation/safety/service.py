@@ -25,7 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from my_evacuation.guidance import place_codes
-from server import alert_facts
+from alerts import facts as alert_facts
 from my_evacuation.config import MyEvacuationSettings, get_config
 from my_evacuation.family.schemas import StatusIn, StatusOut
 from my_evacuation.family.statuses import get_own, render_status, set_status

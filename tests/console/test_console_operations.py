@@ -20,7 +20,7 @@ from alerts.notices import flows as notice_flows
 from alerts.notices import service as notices
 from alerts.notices.schemas import NoticeIn
 from server.db import unit_of_work
-from server.staff.principal import StaffPrincipal
+from alerts.staff.principal import StaffPrincipal
 from tests.alerts.delivery.conftest import quake_doc, store, tsunami_doc, weather_doc
 from tests.alerts.notices.e2e_kit import new_resident
 from tests.alerts.reports.test_reports import _answers

@@ -152,7 +152,7 @@ async def test_bad_coordinates_are_4xx_never_500(client, resident):
 async def test_retention_job_deletes_only_expired_locations(client, resident, engine, settings, redis_client):
     from sqlalchemy import text
 
-    from geo.places.tasks import purge_expired_locations
+    from my_evacuation.places.tasks import purge_expired_locations
     from server.db import make_sessionmaker
     from server.scheduler import JobContext
 

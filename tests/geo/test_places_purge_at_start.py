@@ -21,7 +21,7 @@ async def test_scheduler_start_purges_expired_current_locations(client, engine, 
     async with engine.begin() as conn:
         await conn.execute(text("UPDATE places SET expires_at = now() - interval '1 minute' WHERE kind = 'current'"))
 
-    jobs = [j for j in discover_jobs() if j.name == "geo.places.current_locations"]
+    jobs = [j for j in discover_jobs() if j.name == "my_evacuation.places.current_locations"]
     assert jobs and jobs[0].run_at_start
     private = aioredis.from_url(PRIVATE_REDIS)
     await private.delete(LOCK_KEY)

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from geo.areas.loader import geocoder_from_fixture, load_areas_sync, read_fixture
+from my_evacuation.cli import refresh_place_codes
 from server.db import sync_url
 from tests.conftest import REFERENCE
 
@@ -101,6 +102,7 @@ def test_reloading_areas_rederives_codes_of_stored_places(db_url):
             ).scalar_one()
             before = dict(conn.execute(text("SELECT id, updated_at FROM places WHERE resident_id = :r"), {"r": rid}).all())
         load_areas_sync(db_url, quiet=True)
+        refresh_place_codes(db_url)
         with engine.begin() as conn:
             rows = {
                 r.id: r

@@ -33,9 +33,9 @@ async def _run_path(app, local_fcm, document: bytes, name: str) -> list[dict]:  
     """Publish on the feed, poll it, fan out and send like a worker; what FCM accepted."""
     from firebase_admin import credentials
 
-    from server.push.fcm import FcmProvider
-    from server.push.registry import PushProviders
-    from server.push_jobs import PushSender
+    from my_evacuation.push.providers.fcm import FcmProvider
+    from my_evacuation.push.providers.registry import PushProviders
+    from my_evacuation.push.jobs import PushSender
 
     local_fcm.state.reset()
     sm, redis = app.state.sessionmaker, app.state.redis

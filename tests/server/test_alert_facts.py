@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from server import alert_facts as af
+from alerts import facts as af
 
 JST = timezone(timedelta(hours=9))
 

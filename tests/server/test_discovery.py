@@ -43,7 +43,7 @@ def test_the_product_discovers_cleanly():
     names = {j.name for j in discover_jobs()}
     assert {"alerts.feeds.poll", "alerts.outbox.relay", "server.retention"} <= names
     routers = [m.__name__ for m in discovery.modules("api")]
-    assert "alerts.events.api" in routers and "geo.places.api" in routers
+    assert "alerts.events.api" in routers and "my_evacuation.places.api" in routers
     assert [s.__name__ for s in discovery.collect("cli", "SETUP_STEPS")][:2] == ["_load_areas", "_load_shelters"]
 
 

@@ -23,7 +23,7 @@ def _listed() -> set[str]:
 
 def test_settings_classes_are_found_in_every_package():
     names = {f"{c.__module__}.{c.__name__}" for c in settings_classes()}
-    assert {"server.settings.Settings", "server.staff.settings.StaffSettings", "server.ops_settings.OpsSettings",
+    assert {"server.settings.Settings", "alerts.staff.settings.StaffSettings", "server.ops_settings.OpsSettings",
             "my_evacuation.config.MyEvacuationSettings"} <= names
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from server.db import unit_of_work
-from server.push.base import PushMessage
-from server.push.outbox import OutboxProvider
+from my_evacuation.push.providers.base import PushMessage
+from my_evacuation.push.providers.outbox import OutboxProvider
 
 
 async def test_erase_me_removes_the_devices_outbox_rows(app, client, resident, engine):

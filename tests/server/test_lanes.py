@@ -9,7 +9,8 @@ import time
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from server import lanes
-from server.lanes import ALERT, BULK, CRITICAL, CriticalGate, LaneSettings, lane_of_alert
+from alerts.facts.lanes import lane_of_alert
+from server.lanes import ALERT, BULK, CRITICAL, CriticalGate, LaneSettings
 from server.streams import ensure_group, publish
 from server.worker import StreamHandler, Worker, WorkerContext
 

@@ -9,8 +9,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from server.lanes import BULK, stream_for
-from server.notifications.service import NotificationItem, enqueue_notification, relay_notifications
-from server.push_jobs import PUSH_STREAM, parse_job
+from my_evacuation.push.notifications import NotificationItem, enqueue_notification, relay_notifications
+from my_evacuation.push.jobs import PUSH_STREAM, parse_job
 from tests.conftest import truncate_all
 
 

@@ -7,9 +7,9 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from server.cli import main
-from server.push.base import PushMessage
-from server.push.models import PushOutboxMessage
-from server.push.outbox import OutboxProvider
+from my_evacuation.push.providers.base import PushMessage
+from my_evacuation.push.models import PushOutboxMessage
+from my_evacuation.push.providers.outbox import OutboxProvider
 
 IDS = ["tail-1", "tail-2", "tail-3"]
 

@@ -1,5 +1,5 @@
-"""The private internals of h2 and firebase-admin that ``server/push/h2.py`` and
-``server/push/fcm.py`` lean on, pinned: an upgrade that changes their shape fails here, by
+"""The private internals of h2 and firebase-admin that ``my_evacuation/push/providers/h2.py`` and
+``my_evacuation/push/providers/fcm.py`` lean on, pinned: an upgrade that changes their shape fails here, by
 name, instead of as lost or duplicated pushes under load.
 
 - h2.py subclasses ``h2.connection.H2Connection``: it overrides ``_receive_goaway_frame``
@@ -24,7 +24,7 @@ import pytest
 from firebase_admin import messaging
 from hyperframe.frame import GoAwayFrame, SettingsFrame
 
-from server.push.h2 import _GracefulGoawayConnection
+from my_evacuation.push.providers.h2 import _GracefulGoawayConnection
 
 
 def _client() -> h2.connection.H2Connection:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from server.push.base import PushMessage, Status
-from server.push.endpoints import EndpointNotPublic, PublicOnlyResolver, is_public_address, require_public
-from server.push.testing.webpush_server import WebPushState, make_vapid_private_key_pem
+from my_evacuation.push.providers.base import PushMessage, Status
+from my_evacuation.push.providers.endpoints import EndpointNotPublic, PublicOnlyResolver, is_public_address, require_public
+from testkit.standins.webpush_server import WebPushState, make_vapid_private_key_pem
 
 KEYS = {"p256dh": "B" * 87, "auth": "a" * 22}
 
@@ -43,7 +43,7 @@ async def test_a_public_push_service_endpoint_registers(client):
 
 
 async def test_a_name_resolving_to_a_private_address_is_refused(monkeypatch):
-    from server.push import endpoints
+    from my_evacuation.push.providers import endpoints
 
     async def loopback(host, port):
         return ["127.0.0.1"]
@@ -55,7 +55,7 @@ async def test_a_name_resolving_to_a_private_address_is_refused(monkeypatch):
 
 async def test_sending_checks_the_endpoint_again(monkeypatch):
     """A subscription stored before this check (or a name that now resolves privately) is never POSTed to."""
-    from server.push.webpush import WebPushProvider
+    from my_evacuation.push.providers.webpush import WebPushProvider
 
     provider = WebPushProvider(vapid_private_key=make_vapid_private_key_pem(), subject="mailto:test@example.jp")
     state = WebPushState()

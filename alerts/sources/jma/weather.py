@@ -21,7 +21,7 @@ from typing import Any
 
 from lxml import etree
 
-from server import alert_facts
+from alerts import facts as alert_facts
 
 from ..normalized import SEVERITY_RANK, NormalizedAlert, max_severity
 from .common import Head, area_level_of_type, children, head_information_areas, nfkc, parse_level, text_of

@@ -140,9 +140,9 @@ class LocalFcm:
 @pytest.fixture(scope="session")
 def local_fcm(tmp_path_factory):
     """The local FCM HTTP v1 server (HTTP/2 + TLS) in a thread, with a service account it trusts."""
-    from server.push.testing.certs import make_service_account, make_tls, public_key_pem_of
-    from server.push.testing.fcm_server import FcmState, make_fcm_app
-    from server.push.testing.serving import ServerThread
+    from testkit.standins.certs import make_service_account, make_tls, public_key_pem_of
+    from testkit.standins.fcm_server import FcmState, make_fcm_app
+    from testkit.standins.serving import ServerThread
 
     tmp = tmp_path_factory.mktemp("fcm")
     tls = make_tls(tmp)
@@ -158,9 +158,9 @@ def local_fcm(tmp_path_factory):
 async def fcm_sender(local_fcm, committed, redis_client):
     from firebase_admin import credentials
 
-    from server.push.fcm import FcmProvider
-    from server.push.registry import PushProviders
-    from server.push_jobs import PushSender
+    from my_evacuation.push.providers.fcm import FcmProvider
+    from my_evacuation.push.providers.registry import PushProviders
+    from my_evacuation.push.jobs import PushSender
 
     local_fcm.state.reset()
     provider = FcmProvider(

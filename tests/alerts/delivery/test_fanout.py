@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from alerts.delivery.service import fan_out
 from server.lanes import CRITICAL, stream_for
-from server.push_jobs import PUSH_STREAM
+from my_evacuation.push.jobs import PUSH_STREAM
 from tests.alerts.delivery.conftest import (
     FUKUSHIMA_CITY,
     IWAKI,

@@ -21,7 +21,7 @@ from sqlalchemy import text
 
 from alerts.e2e_bench import seed, worker_env
 from alerts.events.outbox import relay_outbox
-from server.push.testing.serving import free_port, wait_until_listening
+from testkit.standins.serving import free_port, wait_until_listening
 from tests.alerts.delivery.conftest import quake_doc, store
 
 RESIDENTS = 6000

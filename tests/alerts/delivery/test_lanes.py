@@ -13,8 +13,8 @@ from alerts.delivery.service import fan_out
 from alerts.events.outbox import relay_outbox
 from server import lanes
 from server.lanes import ALERT, BULK, CRITICAL
-from server.notifications.service import NotificationItem, enqueue_notification, relay_notifications
-from server.push_jobs import PUSH_GROUP, PUSH_STREAM, parse_job
+from my_evacuation.push.notifications import NotificationItem, enqueue_notification, relay_notifications
+from my_evacuation.push.jobs import PUSH_GROUP, PUSH_STREAM, parse_job
 from server.streams import ensure_group, publish
 from server.worker import Worker, WorkerContext
 from tests.alerts.delivery.conftest import FUKUSHIMA_CITY, IWAKI, add_household, pushes, store, tsunami_doc, weather_doc
@@ -70,7 +70,7 @@ async def test_a_routed_alert_is_fanned_out_once_by_whichever_copy_comes_first(c
 async def test_a_critical_push_queued_behind_50_bulk_jobs_is_sent_first(
     committed, redis_client, settings, engine, fcm_sender, local_fcm
 ):
-    from server.notifications.tasks import STREAM_HANDLERS
+    from my_evacuation.push.tasks import STREAM_HANDLERS
 
     # 50 residents with a bulk notification each, published as 50 separate jobs.
     homes = [await add_household(committed, places={"home": FUKUSHIMA_CITY}, devices=[(f"bulk{i}", "ja")]) for i in range(50)]

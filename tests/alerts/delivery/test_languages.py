@@ -12,7 +12,7 @@ import string
 import pytest
 
 from alerts.delivery.compose import BODY_MAX, TITLE_MAX, compose, fit_body, load_messages, strip_markers
-from server.alert_facts import GroupFacts
+from alerts.facts import GroupFacts
 from server.i18n import LANGUAGES, match_language, resolve_language
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -374,7 +374,7 @@ async def test_every_reference_alert_kind_renders_in_every_language(committed, r
 @pytest.mark.parametrize("tag,lang", [("zh-TW", "zh-Hant"), ("zh-CN", "zh-Hans"), ("zh", "zh-Hans"), ("pt-BR", "pt"),
                                       ("fil", "tl"), ("ja-x-easy", "ja-easy"), ("en-US", "en"), ("mn", "mn")])
 def test_device_registration_accepts_tags_naming_one_of_the_16(tag, lang):
-    from server.auth.schemas import DeviceRegistration, DeviceUpdate
+    from my_evacuation.residents.schemas import DeviceRegistration, DeviceUpdate
 
     assert DeviceRegistration(platform="android", language=tag).language == lang
     assert DeviceUpdate(language=tag).language == lang
@@ -383,7 +383,7 @@ def test_device_registration_accepts_tags_naming_one_of_the_16(tag, lang):
 def test_device_registration_refuses_a_language_it_cannot_speak():
     from pydantic import ValidationError
 
-    from server.auth.schemas import DeviceRegistration
+    from my_evacuation.residents.schemas import DeviceRegistration
 
     with pytest.raises(ValidationError):
         DeviceRegistration(platform="android", language="xx")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import text
 
 from alerts.delivery.service import fan_out
-from server.push_jobs import catch_up
+from my_evacuation.push.jobs import catch_up
 from tests.alerts.delivery.conftest import IWAKI, add_household, pushes, store, tsunami_doc
 
 NOON = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)

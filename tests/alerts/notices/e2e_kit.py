@@ -9,7 +9,7 @@ import itertools
 from sqlalchemy import text
 
 from alerts.delivery.service import fan_out
-from server.push_jobs import build_sender
+from my_evacuation.push.jobs import build_sender
 from tests.my_evacuation.helpers import FULL_PLAN, WATARI
 
 _tokens = itertools.count(1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.auth.schemas import LANGUAGES
+from my_evacuation.residents.schemas import LANGUAGES
 from tests.alerts.notices.e2e_kit import WATARI_DISTRICT, deliver, new_resident, pushes
 from tests.my_evacuation.helpers import WATARI
 from tests.server.staff.staffkit import FUKUSHIMA, staff_headers

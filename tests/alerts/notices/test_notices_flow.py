@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from server.auth.schemas import LANGUAGES
+from my_evacuation.residents.schemas import LANGUAGES
 from tests.server.staff.staffkit import FUKUSHIMA, FUKUSHIMA_POINT, KORIYAMA, KORIYAMA_POINT, square, staff_headers
 
 

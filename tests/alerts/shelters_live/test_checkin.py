@@ -224,7 +224,7 @@ async def test_qr_sheet_is_an_svg_with_the_name_and_instructions(app, client, en
 
 
 async def test_checkin_requests_are_rate_limited_per_device(app, client, engine, monkeypatch):
-    from my_evacuation.evacuees.config import get_evacuees_settings
+    from alerts.evacuees.config import get_evacuees_settings
 
     await add_shelters(engine)
     monkeypatch.setattr(get_evacuees_settings(), "checkin_requests_per_minute", 3)
@@ -236,7 +236,7 @@ async def test_checkin_requests_are_rate_limited_per_device(app, client, engine,
 
 
 async def test_expired_outside_entries_are_forgotten(app, client, engine):
-    from my_evacuation.evacuees.tasks import forget_expired_outside
+    from alerts.evacuees.tasks import forget_expired_outside
 
     me, _ = await new_resident(client)
     assert (await client.put("/v1/me/evacuation", headers=me, json={"whereabouts": "car"})).status_code == 200
@@ -253,7 +253,7 @@ async def test_expired_outside_entries_are_forgotten(app, client, engine):
 
 
 async def test_ended_checkins_are_forgotten_after_the_retention_but_never_those_still_in(app, client, engine):
-    from my_evacuation.evacuees.tasks import forget_ended_checkins
+    from alerts.evacuees.tasks import forget_ended_checkins
 
     await add_shelters(engine)
     op = await staff_headers(app, client, "municipal", FUKUSHIMA)
@@ -277,7 +277,7 @@ async def test_ended_checkins_are_forgotten_after_the_retention_but_never_those_
 
 
 async def test_an_outside_entry_made_during_an_event_is_cleared_when_the_event_ends(app, client, engine):
-    from my_evacuation.evacuees.tasks import clear_outside_after_events
+    from alerts.evacuees.tasks import clear_outside_after_events
 
     me, me_id = await new_resident(client)
     calm, _ = await new_resident(client)

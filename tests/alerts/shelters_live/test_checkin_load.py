@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 
 from geo.shelters import codes
-from my_evacuation.evacuees import service
-from my_evacuation.evacuees.schemas import CheckinIn
+from alerts.evacuees import service
+from alerts.evacuees.schemas import CheckinIn
 from server.db import unit_of_work
 from tests.alerts.shelters_live.evacuees_kit import S_FUK, add_shelters
 

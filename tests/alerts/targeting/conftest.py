@@ -12,7 +12,7 @@ from alerts.events.service import ingest
 from alerts.sources import parse_document
 from alerts.targeting.service import iter_matches, resident_matches, resident_places, targets_of
 from geo.areas.loader import build_rows, geocoder_from_fixture, read_fixture
-from geo.places.repository import CODE_COLUMNS, code_params
+from my_evacuation.places.repository import CODE_COLUMNS, code_params
 
 
 @lru_cache(maxsize=1)

@@ -12,7 +12,7 @@ import shapely.geometry
 
 from alerts.targeting.codes import code_targets
 from alerts.targeting.service import Match, MatchChunk, bucket_width, split_residents
-from geo.places.models import PLACE_KINDS
+from my_evacuation.places.models import PLACE_KINDS
 from tests.alerts.targeting.conftest import city_geoms, point_in
 from tests.conftest import reference_path
 

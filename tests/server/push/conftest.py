@@ -9,11 +9,11 @@ import pytest
 import redis.asyncio as aioredis
 from firebase_admin import credentials
 
-from server.push.testing.apns_server import ApnsState, make_apns_app
-from server.push.testing.certs import make_apns_key, make_service_account, make_tls, public_key_pem_of
-from server.push.testing.fcm_server import FcmState, make_fcm_app
-from server.push.testing.serving import ServerThread
-from server.push.testing.webpush_server import WebPushState, make_vapid_private_key_pem, make_webpush_app
+from testkit.standins.apns_server import ApnsState, make_apns_app
+from testkit.standins.certs import make_apns_key, make_service_account, make_tls, public_key_pem_of
+from testkit.standins.fcm_server import FcmState, make_fcm_app
+from testkit.standins.serving import ServerThread
+from testkit.standins.webpush_server import WebPushState, make_vapid_private_key_pem, make_webpush_app
 
 PROJECT = "bousai-test"
 TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -37,7 +37,7 @@ class FcmHarness:
         return credentials.Certificate(str(self.sa_file))
 
     def provider(self, **kw):
-        from server.push.fcm import FcmProvider
+        from my_evacuation.push.providers.fcm import FcmProvider
 
         return FcmProvider(self.credential(), PROJECT, endpoint=self.server.base_url, ca_file=str(self.tls.ca_file), **kw)
 
@@ -71,7 +71,7 @@ class ApnsHarness:
         self.key_pem = pem
 
     def provider(self, **kw):
-        from server.push.apns import ApnsProvider
+        from my_evacuation.push.providers.apns import ApnsProvider
 
         args = dict(key_pem=self.key_pem, key_id=self.KEY_ID, team_id=self.TEAM_ID, topic=self.TOPIC)
         args.update(kw)
@@ -96,7 +96,7 @@ class WebPushHarness:
         self.vapid_pem = make_vapid_private_key_pem()
 
     def provider(self):
-        from server.push.webpush import WebPushProvider
+        from my_evacuation.push.providers.webpush import WebPushProvider
 
         # The stand-in listens on loopback, which real endpoints may never name.
         return WebPushProvider(vapid_private_key=self.vapid_pem, subject="mailto:test@example.jp",

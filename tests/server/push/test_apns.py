@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
-from server.push.apns import apns_id
-from server.push.base import MESSAGE_ID_KEY, PushMessage, Status
-from server.push.retry import send_with_retries
+from my_evacuation.push.providers.apns import apns_id
+from my_evacuation.push.providers.base import MESSAGE_ID_KEY, PushMessage, Status
+from my_evacuation.push.providers.retry import send_with_retries
 from tests.server.push.test_fcm import RecordingSleep
 
 TOKEN = "a" * 64

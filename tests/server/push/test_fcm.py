@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from server.push.base import MESSAGE_ID_KEY, PushMessage, Status, TokenType
-from server.push.retry import cooldown_key, send_with_retries
+from my_evacuation.push.providers.base import MESSAGE_ID_KEY, PushMessage, Status, TokenType
+from my_evacuation.push.providers.retry import cooldown_key, send_with_retries
 from tests.server.push.conftest import PROJECT, push_redis
 
 
@@ -138,7 +138,7 @@ async def test_stream_limit_and_goaway_lose_nothing_and_duplicate_nothing(tls, t
 
 
 async def test_batch_over_500_is_refused(fcm_provider):
-    from server.push.base import BatchTooLarge
+    from my_evacuation.push.providers.base import BatchTooLarge
 
     with pytest.raises(BatchTooLarge):
         await fcm_provider.send([msg(i) for i in range(501)])
@@ -153,7 +153,7 @@ async def test_stock_firebase_admin_is_accepted_by_the_local_server(fcm, monkeyp
     import requests
     from firebase_admin import messaging
 
-    from server.push.fcm import fcm_send_url
+    from my_evacuation.push.providers.fcm import fcm_send_url
 
     fcm.state.reset()
     monkeypatch.setenv("SSL_CERT_FILE", str(fcm.tls.ca_file))  # httpx's supported CA override
@@ -186,7 +186,7 @@ async def test_stock_firebase_admin_is_accepted_by_the_local_server(fcm, monkeyp
 
 
 def test_batch_encoder_matches_firebase_admin_encoding_for_every_message():
-    from server.push.fcm import BatchEncoder, encode_request
+    from my_evacuation.push.providers.fcm import BatchEncoder, encode_request
 
     enc = BatchEncoder()
     msgs = [
@@ -217,8 +217,8 @@ async def test_benchmarks_stand_in_process_on_granian_takes_firebase_admin_and_o
     it announces, and its stats over the control route."""
     from firebase_admin import credentials
 
-    from server.push.fcm import FcmProvider
-    from server.push.testing.fcm_server import FcmProcess
+    from my_evacuation.push.providers.fcm import FcmProvider
+    from testkit.standins.fcm_server import FcmProcess
 
     server = FcmProcess(tmp_path, PROJECT, ["--max-streams", "8"])
     try:

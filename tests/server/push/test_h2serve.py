@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import httpx
 
-from server.push.testing.asgi import read_body, respond
-from server.push.testing.certs import client_ssl_context
-from server.push.testing.serving import ServerThread
+from testkit.standins.asgi import read_body, respond
+from testkit.standins.certs import client_ssl_context
+from testkit.standins.serving import ServerThread
 
 
 def echo_app():

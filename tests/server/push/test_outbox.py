@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from server.push.base import MESSAGE_ID_KEY, PushMessage, Status
-from server.push.models import PushOutboxMessage
-from server.push.outbox import OutboxProvider
+from my_evacuation.push.providers.base import MESSAGE_ID_KEY, PushMessage, Status
+from my_evacuation.push.models import PushOutboxMessage
+from my_evacuation.push.providers.outbox import OutboxProvider
 
 
 def msg(i, **kw) -> PushMessage:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.push.ratelimit import RedisTokenBucket
+from my_evacuation.push.providers.ratelimit import RedisTokenBucket
 from tests.server.push.conftest import push_redis
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from server.push.apns import ApnsProvider
-from server.push.base import PushConfigError, TokenType
-from server.push.fcm import FcmProvider
-from server.push.outbox import OutboxProvider
-from server.push.registry import build_providers, token_type_for
-from server.push.testing.certs import make_apns_key, make_service_account
-from server.push.testing.webpush_server import make_vapid_private_key_pem
-from server.push.webpush import WebPushProvider
+from my_evacuation.push.providers.apns import ApnsProvider
+from my_evacuation.push.providers.base import PushConfigError, TokenType
+from my_evacuation.push.providers.fcm import FcmProvider
+from my_evacuation.push.providers.outbox import OutboxProvider
+from my_evacuation.push.providers.registry import build_providers, token_type_for
+from testkit.standins.certs import make_apns_key, make_service_account
+from testkit.standins.webpush_server import make_vapid_private_key_pem
+from my_evacuation.push.providers.webpush import WebPushProvider
 from server.settings import Settings
 
 

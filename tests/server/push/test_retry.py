@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from server.push.base import PushMessage, PushResult, Status
-from server.push.retry import backoff_delay, send_with_retries
+from my_evacuation.push.providers.base import PushMessage, PushResult, Status
+from my_evacuation.push.providers.retry import backoff_delay, send_with_retries
 from tests.server.push.test_fcm import RecordingSleep
 
 

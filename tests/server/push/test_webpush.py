@@ -6,8 +6,8 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-from server.push.base import MESSAGE_ID_KEY, PushMessage, Status
-from server.push.retry import send_with_retries
+from my_evacuation.push.providers.base import MESSAGE_ID_KEY, PushMessage, Status
+from my_evacuation.push.providers.retry import send_with_retries
 from tests.server.push.test_fcm import RecordingSleep
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 
 from server.db import unit_of_work
-from server.staff.schemas import AccountIn
-from server.staff.service import create_account
+from alerts.staff.schemas import AccountIn
+from alerts.staff.service import create_account
 
 PASSWORD = "correct horse battery staple"
 FUKUSHIMA = "072010"  # 福島市

@@ -12,7 +12,7 @@ from alerts.notices import flows as notice_flows
 from alerts.notices import service as notices
 from alerts.notices.schemas import NoticeIn
 from server.db import unit_of_work
-from server.staff.principal import StaffPrincipal
+from alerts.staff.principal import StaffPrincipal
 from tests.server.staff.staffkit import (
     FUKUSHIMA,
     FUKUSHIMA_POINT,

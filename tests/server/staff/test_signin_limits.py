@@ -8,8 +8,8 @@ import threading
 
 import httpx
 
-from server.staff import service
-from server.staff.settings import get_staff_settings
+from alerts.staff import service
+from alerts.staff.settings import get_staff_settings
 from tests.server.staff.staffkit import PASSWORD, make_account
 
 

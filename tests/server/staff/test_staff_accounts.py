@@ -6,9 +6,9 @@ import asyncio
 
 from sqlalchemy import text
 
-from server.staff import tokens
-from server.staff.passwords import hash_password, verify_password
-from server.staff.settings import StaffSettings
+from alerts.staff import tokens
+from alerts.staff.passwords import hash_password, verify_password
+from alerts.staff.settings import StaffSettings
 from tests.server.staff.staffkit import FUKUSHIMA, PASSWORD, login, make_account, staff_headers
 
 
@@ -100,18 +100,18 @@ async def test_sign_in_attempts_are_rate_limited_per_username(app, client):
 
 
 async def test_staff_api_is_rate_limited_per_account(app, client, monkeypatch):
-    from server.staff import settings as staff_settings
+    from alerts.staff import settings as staff_settings
 
     h = await staff_headers(app, client, "viewer")
     limited = staff_settings.StaffSettings(staff_requests_per_minute=5)
-    monkeypatch.setattr("server.staff.deps.get_staff_settings", lambda: limited)
+    monkeypatch.setattr("alerts.staff.deps.get_staff_settings", lambda: limited)
     codes = [(await client.get("/v1/staff/me", headers=h)).status_code for _ in range(8)]
     # The window is one minute: 5 allowed, then refused (unless the minute turned over mid-run).
     assert codes.count(429) >= 1 and codes[:5].count(200) >= 4
 
 
 async def test_cli_create_admin(db_url, settings, monkeypatch, engine, capsys):
-    from server.staff import cli
+    from alerts.staff import cli
 
     monkeypatch.setenv("BOUSAI_DATABASE_URL", db_url)
     monkeypatch.setenv("BOUSAI_ADMIN_PASSWORD", PASSWORD)

@@ -1,0 +1,176 @@
+"""SQL for places. Current-location writes are one statement: authenticate + upsert."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from geo.areas.geocoder import AreaCodes
+
+CODE_COLUMNS = (
+    "municipality_code",
+    "jma_city_code",
+    "jma_matome_code",
+    "jma_first_code",
+    "jma_pref_code",
+    "quake_area_code",
+    "tsunami_area_code",
+)
+_SELECT = (
+    "SELECT id, kind, label, ST_Y(geom) AS lat, ST_X(geom) AS lon, accuracy_m, expires_at, "
+    + ", ".join(CODE_COLUMNS)
+    + " FROM places"
+)
+
+
+def code_params(codes: AreaCodes | None) -> dict:
+    if codes is None:
+        return {c: None for c in CODE_COLUMNS}
+    return {c: getattr(codes, c) for c in CODE_COLUMNS}
+
+
+async def lock_resident(session: AsyncSession, resident_id: int) -> None:
+    """Serialize place writes per resident so the place limit holds under concurrent requests."""
+    await session.execute(text("SELECT 1 FROM residents WHERE id = :r FOR UPDATE"), {"r": resident_id})
+
+
+async def count_registered(session: AsyncSession, resident_id: int) -> int:
+    return (
+        await session.execute(
+            text("SELECT count(*) FROM places WHERE resident_id = :r AND kind <> 'current'"), {"r": resident_id}
+        )
+    ).scalar_one()
+
+
+async def insert_place(session: AsyncSession, resident_id: int, kind: str, label, lat, lon, codes) -> int:
+    cols = ", ".join(CODE_COLUMNS)
+    vals = ", ".join(f":{c}" for c in CODE_COLUMNS)
+    return (
+        await session.execute(
+            text(
+                f"INSERT INTO places (resident_id, kind, label, geom, {cols}) "
+                f"VALUES (:r, :kind, :label, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), {vals}) RETURNING id"
+            ),
+            {"r": resident_id, "kind": kind, "label": label, "lat": lat, "lon": lon, **code_params(codes)},
+        )
+    ).scalar_one()
+
+
+async def update_place(session: AsyncSession, resident_id: int, place_id: int, kind, label, lat, lon, codes) -> bool:
+    sets = ", ".join(f"{c} = :{c}" for c in CODE_COLUMNS)
+    res = await session.execute(
+        text(
+            f"UPDATE places SET kind = :kind, label = :label, geom = ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), "
+            f"{sets}, updated_at = now() WHERE id = :id AND resident_id = :r AND kind <> 'current'"
+        ),
+        {"id": place_id, "r": resident_id, "kind": kind, "label": label, "lat": lat, "lon": lon, **code_params(codes)},
+    )
+    return res.rowcount == 1
+
+
+async def get_place(session: AsyncSession, resident_id: int, place_id: int):
+    return (
+        await session.execute(
+            text(_SELECT + " WHERE id = :id AND resident_id = :r AND kind <> 'current'"), {"id": place_id, "r": resident_id}
+        )
+    ).mappings().first()
+
+
+async def list_places(session: AsyncSession, resident_id: int):
+    return (
+        await session.execute(
+            text(_SELECT + " WHERE resident_id = :r AND kind <> 'current' ORDER BY id"), {"r": resident_id}
+        )
+    ).mappings().all()
+
+
+async def delete_place(session: AsyncSession, resident_id: int, place_id: int) -> bool:
+    res = await session.execute(
+        text("DELETE FROM places WHERE id = :id AND resident_id = :r AND kind <> 'current'"), {"id": place_id, "r": resident_id}
+    )
+    return res.rowcount == 1
+
+
+_COLS = ", ".join(CODE_COLUMNS)
+# asyncpg-native ($n) so the hot path skips the ORM layer; prepared once per connection.
+UPSERT_CURRENT_SQL = f"""
+    INSERT INTO places (resident_id, device_id, kind, geom, accuracy_m, expires_at, {_COLS})
+    SELECT d.resident_id, d.id, 'current', ST_SetSRID(ST_MakePoint($3, $2), 4326), $4, $5,
+           {", ".join(f"${i}" for i in range(6, 6 + len(CODE_COLUMNS)))}
+    FROM devices d WHERE d.token_hash = $1
+    ON CONFLICT (device_id) WHERE kind = 'current' DO UPDATE SET
+      geom = EXCLUDED.geom, accuracy_m = EXCLUDED.accuracy_m, expires_at = EXCLUDED.expires_at,
+      updated_at = now(), {", ".join(f"{c} = EXCLUDED.{c}" for c in CODE_COLUMNS)}
+    RETURNING id, resident_id
+"""
+
+
+async def upsert_current_location(
+    pool, token_hash: bytes, lat: float, lon: float, accuracy_m, codes: AreaCodes | None, expires_at: datetime
+):
+    """Authenticate by token hash and upsert the device's current location in one round trip
+    (a single statement is its own transaction). ``pool`` is the app's ephemeral asyncpg pool,
+    whose sessions commit without waiting for the WAL flush: a current location is superseded
+    within minutes, so losing the last milliseconds of updates in a database crash is harmless.
+
+    Returns (place_id, resident_id), or None when the token is unknown.
+    """
+    p = code_params(codes)
+    return await pool.fetchrow(
+        UPSERT_CURRENT_SQL, token_hash, lat, lon, accuracy_m, expires_at, *(p[c] for c in CODE_COLUMNS)
+    )
+
+
+async def get_current_location(session: AsyncSession, device_id: int):
+    return (
+        await session.execute(
+            text(_SELECT + " WHERE device_id = :d AND kind = 'current' AND (expires_at IS NULL OR expires_at > now())"),
+            {"d": device_id},
+        )
+    ).mappings().first()
+
+
+async def delete_current_location(session: AsyncSession, device_id: int) -> None:
+    await session.execute(text("DELETE FROM places WHERE device_id = :d AND kind = 'current'"), {"d": device_id})
+
+
+async def purge_expired_locations(session: AsyncSession) -> int:
+    res = await session.execute(text("DELETE FROM places WHERE kind = 'current' AND expires_at <= now()"))
+    return res.rowcount
+
+
+# The codes a place stores, from its JMA city area's ``attrs`` (what AreaCodes.of_city reads).
+PLACE_CODE_ATTRS = {
+    "municipality_code": "municipality_code",
+    "jma_matome_code": "matome",
+    "jma_first_code": "first",
+    "jma_pref_code": "pref",
+    "quake_area_code": "quake",
+    "tsunami_area_code": "tsunami",
+}
+_REFRESH_CODES = text(
+    "UPDATE places p SET "
+    + ", ".join(f"{col} = a.{col}" for col in PLACE_CODE_ATTRS)
+    + " FROM jsonb_to_recordset(CAST(:cities AS jsonb)) AS a(jma_city_code text, "
+    + ", ".join(f"{col} text" for col in PLACE_CODE_ATTRS)
+    + ") WHERE a.jma_city_code = p.jma_city_code AND ("
+    + ", ".join(f"p.{col}" for col in PLACE_CODE_ATTRS)
+    + ") IS DISTINCT FROM ("
+    + ", ".join(f"a.{col}" for col in PLACE_CODE_ATTRS)
+    + ")"
+)
+
+
+def refresh_codes_sync(conn: Connection, city_attrs: dict[str, dict]) -> int:
+    """Re-derive every stored place's codes from its JMA city area's attrs (as loaded now);
+    returns how many places changed. The polygons decide the city, and they are unchanged
+    by a code fix; a change of polygons would need each point located again (not done here)."""
+    cities = [
+        {"jma_city_code": code, **{col: attrs.get(attr) for col, attr in PLACE_CODE_ATTRS.items()}}
+        for code, attrs in city_attrs.items()
+    ]
+    return conn.execute(_REFRESH_CODES, {"cities": json.dumps(cities)}).rowcount

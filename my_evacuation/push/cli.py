@@ -1,0 +1,110 @@
+"""``bousai outbox tail``: what the outbox push provider "sent", without psql.
+
+With ``BOUSAI_PUSH_PROVIDER=outbox`` (the default, and what ``make run`` uses) every push
+is a row in ``push_outbox``; this prints the newest ones, one line each (or one JSON object
+each with ``--json``), and with ``--follow`` keeps printing new ones as the worker records
+them. It only reads.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import orjson
+from sqlalchemy import create_engine, select
+
+from server.db import sync_url
+from my_evacuation.push.models import PushOutboxMessage
+from server.settings import get_settings
+
+# A push goes out within a second of its alert on a quiet machine; polling once a second
+# shows it as it happens without loading the database.
+FOLLOW_POLL_SECONDS = 1.0
+# Rows read per poll while following: a 1M-resident fan-out is printed in pages, not at once.
+FOLLOW_PAGE = 1000
+
+
+def _as_json(row: PushOutboxMessage) -> dict:
+    return {
+        "id": row.id,
+        "at": row.created_at.isoformat(),
+        "device_id": row.device_id,
+        "kind": row.kind,
+        "critical": row.critical,
+        "language": row.language,
+        "title": row.title,
+        "body": row.body,
+        "data": row.data,
+        "collapse_key": row.collapse_key,
+    }
+
+
+def _as_line(row: PushOutboxMessage) -> str:
+    at = row.created_at.astimezone().strftime("%H:%M:%S")
+    flag = "!" if row.critical else " "
+    body = " ".join(row.body.split())
+    return f"{at} {flag} device {row.device_id} [{row.kind}/{row.language or '-'}] {row.title} — {body}"
+
+
+def _query(device: str | None, kind: str | None):
+    q = select(PushOutboxMessage)
+    if device:
+        q = q.where(PushOutboxMessage.device_id == device)
+    if kind:
+        q = q.where(PushOutboxMessage.kind == kind)
+    return q
+
+
+def tail(args) -> int:
+    url = sync_url(args.database_url or get_settings().database_url)
+    engine = create_engine(url, pool_pre_ping=True)
+    emit = (lambda r: orjson.dumps(_as_json(r)).decode()) if args.json else _as_line
+    try:
+        with engine.connect() as conn:
+            newest = conn.execute(
+                _query(args.device, args.kind).order_by(PushOutboxMessage.id.desc()).limit(args.lines)
+            ).all()
+            rows = [PushOutboxMessage(**row._mapping) for row in reversed(newest)]
+        last_id = rows[-1].id if rows else 0
+        for message in rows:
+            print(emit(message), flush=True)
+        if not args.follow:
+            if not rows and not args.json:
+                print("outbox: nothing recorded yet (is BOUSAI_PUSH_PROVIDER=outbox and an alert through?)", file=sys.stderr)
+            return 0
+        if not rows:
+            with engine.connect() as conn:  # follow from now, not from the first row ever
+                last_id = conn.execute(select(PushOutboxMessage.id).order_by(PushOutboxMessage.id.desc()).limit(1)).scalar() or 0
+        while True:
+            with engine.connect() as conn:
+                page = conn.execute(
+                    _query(args.device, args.kind)
+                    .where(PushOutboxMessage.id > last_id)
+                    .order_by(PushOutboxMessage.id)
+                    .limit(FOLLOW_PAGE)
+                ).all()
+            for row in page:
+                message = PushOutboxMessage(**row._mapping)
+                print(emit(message), flush=True)
+                last_id = message.id
+            if len(page) < FOLLOW_PAGE:
+                time.sleep(FOLLOW_POLL_SECONDS)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        engine.dispose()
+
+
+def register(sub) -> None:
+    p = sub.add_parser("outbox", help="what the outbox push provider recorded as sent")
+    osub = p.add_subparsers(dest="outbox_command", metavar="COMMAND")
+    osub.required = True
+    t = osub.add_parser("tail", help="the newest recorded pushes, oldest first; --follow for new ones")
+    t.add_argument("-n", "--lines", type=int, default=20, help="how many of the newest to print (default 20)")
+    t.add_argument("-f", "--follow", action="store_true", help="keep printing pushes as they are recorded")
+    t.add_argument("--device", help="only this device id")
+    t.add_argument("--kind", help="only this kind (alert, notice, safety_check, all_clear, ...)")
+    t.add_argument("--json", action="store_true", help="one JSON object per line")
+    t.add_argument("--database-url", help="default: BOUSAI_DATABASE_URL")
+    t.set_defaults(func=tail)

@@ -1,0 +1,63 @@
+"""The outbox provider: records what would be sent in ``push_outbox`` and reports ok.
+
+The default for ``make run`` and for any deployment without push credentials, so the
+whole alert path runs end to end and a developer can see (``SELECT * FROM push_outbox``)
+exactly which messages went to which device. It writes in its own short transaction: like
+a real provider, a send is an effect outside the caller's unit of work.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from server.db import unit_of_work
+from my_evacuation.push.providers.base import PushMessage, PushResult, Status, check_batch
+from my_evacuation.push.models import PushOutboxMessage
+
+
+class OutboxProvider:
+    name = "outbox"
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]):
+        self._sessionmaker = sessionmaker
+
+    async def send(self, batch: list[PushMessage]) -> list[PushResult]:
+        check_batch(batch)
+        if not batch:
+            return []
+        rows = [
+            {
+                "message_id": m.message_id,
+                "device_id": m.device_id,
+                "token": m.token,
+                "kind": m.kind,
+                "title": m.title,
+                "body": m.body,
+                "data": m.payload_data(),
+                "critical": m.critical,
+                "collapse_key": m.collapse_key,
+                "ttl_seconds": m.ttl_seconds,
+                "language": m.language,
+            }
+            for m in batch
+        ]
+        stmt = insert(PushOutboxMessage).values(rows).on_conflict_do_nothing(index_elements=["message_id"])
+        async with unit_of_work(self._sessionmaker) as session:
+            await session.execute(stmt)
+        return [PushResult(m.message_id, Status.OK, provider_message_id=f"outbox:{m.message_id}") for m in batch]
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def forget_devices(session: AsyncSession, device_ids: list[int]) -> int:
+    """Delete what the outbox recorded for these devices (their push tokens and message bodies):
+    a resident's erasure removes everything that names them or their devices."""
+    if not device_ids:
+        return 0
+    result = await session.execute(
+        delete(PushOutboxMessage).where(PushOutboxMessage.device_id.in_([str(d) for d in device_ids]))
+    )
+    return result.rowcount or 0

@@ -1,0 +1,166 @@
+"""Resident devices: register, rotate the token, move a push address, erase everything."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from my_evacuation.residents.models import Device, Resident
+from my_evacuation.residents.schemas import DeviceRegistration, DeviceUpdate
+from server.bearer import hash_token, new_token
+from server.errors import AppError, Conflict, LimitExceeded, Unauthorized
+from my_evacuation.push.providers.endpoints import EndpointNotPublic, require_public
+from my_evacuation.push.providers.outbox import forget_devices
+
+
+@dataclass(slots=True)
+class CurrentDevice:
+    device_id: int
+    resident_id: int
+
+
+async def authenticate(session: AsyncSession, token: str) -> CurrentDevice:
+    row = (
+        await session.execute(select(Device.id, Device.resident_id).where(Device.token_hash == hash_token(token)))
+    ).first()
+    if row is None:
+        raise Unauthorized("unknown or revoked token")
+    return CurrentDevice(device_id=row[0], resident_id=row[1])
+
+
+async def _check_push_address(kind: str | None, address: str | None) -> None:
+    if kind == "webpush" and address:
+        try:
+            # Its shape was checked with the payload; here what its name resolves to (a name
+            # that does not resolve now is checked again before every send).
+            await require_public(address, unresolved_ok=True)
+        except EndpointNotPublic as exc:
+            raise AppError(str(exc), code="endpoint_not_public", status_code=422) from exc
+
+
+async def _move_push_address(
+    session: AsyncSession, kind: str | None, address: str | None, current: CurrentDevice | None, keep_device: int | None
+) -> int | None:
+    """Move a push address off the device holding it, so it is never registered twice — but only
+    for the holder's own resident (a request with the bearer token of one of its devices).
+    Anyone else who sends it gets 409: a push address is no credential, and moving it silenced
+    that phone and routed its family's messages elsewhere. A push address names one app
+    install, so the device it moves from is that install's earlier registration: it is
+    removed, and its bearer token stops working with it."""
+    if not kind or not address:
+        return None
+    holder = (
+        await session.execute(
+            select(Device.id, Device.resident_id)
+            .where(Device.push_kind == kind, Device.push_token == address)
+            .with_for_update()
+        )
+    ).first()
+    if holder is None or holder.id == keep_device:
+        return None
+    if current is None or holder.resident_id != current.resident_id:
+        raise Conflict(
+            "this push address belongs to another device; send that device's bearer token to move it here",
+            code="push_address_in_use",
+        )
+    await session.execute(delete(Device).where(Device.id == holder.id))
+    return holder.id
+
+
+async def register_device(
+    session: AsyncSession, reg: DeviceRegistration, current: CurrentDevice | None, *, max_devices: int = 10
+) -> tuple[Device, str, int | None]:
+    """New device, for a new resident, or for the caller's resident when a valid token is sent."""
+    kind, address = reg.push_address()
+    await _check_push_address(kind, address)
+    if current is not None:
+        devices = (await session.execute(
+            select(func.count()).select_from(Device).where(Device.resident_id == current.resident_id)
+        )).scalar_one()
+        moving = kind is not None and (await session.execute(
+            select(Device.id).where(Device.push_kind == kind, Device.push_token == address,
+                                    Device.resident_id == current.resident_id)
+        )).first() is not None
+        if devices >= max_devices and not moving:
+            raise LimitExceeded(f"at most {max_devices} devices per resident; unregister one first",
+                                detail={"limit": max_devices})
+    if current is None:
+        resident = Resident(language=reg.language)
+        session.add(resident)
+        await session.flush()
+        resident_id = resident.id
+    else:
+        resident_id = current.resident_id
+    moved_from = await _move_push_address(session, kind, address, current, keep_device=None)
+    token = new_token()
+    device = Device(
+        resident_id=resident_id,
+        platform=reg.platform,
+        push_kind=kind,
+        push_token=address,
+        webpush_subscription=reg.webpush_subscription.model_dump(mode="json") if reg.webpush_subscription else None,
+        language=reg.language,
+        app_version=reg.app_version,
+        token_hash=hash_token(token),
+    )
+    session.add(device)
+    await session.flush()
+    return device, token, moved_from
+
+
+async def update_device(session: AsyncSession, current: CurrentDevice, upd: DeviceUpdate) -> Device:
+    device = await session.get(Device, current.device_id)
+    if upd.apns_token and device.platform != "ios":
+        raise AppError("apns_token is for platform ios", code="wrong_platform", status_code=422)
+    if upd.webpush_subscription and device.platform != "web":
+        raise AppError("webpush_subscription is for platform web", code="wrong_platform", status_code=422)
+    reg_like = DeviceRegistration(
+        platform=device.platform,
+        fcm_token=upd.fcm_token,
+        fcm_installation_id=upd.fcm_installation_id,
+        apns_token=upd.apns_token,
+        webpush_subscription=upd.webpush_subscription,
+    )
+    kind, address = reg_like.push_address()
+    if kind:
+        await _check_push_address(kind, address)
+        await _move_push_address(session, kind, address, current, keep_device=device.id)
+        device.push_kind, device.push_token = kind, address
+        device.webpush_subscription = (
+            upd.webpush_subscription.model_dump(mode="json") if upd.webpush_subscription else None
+        )
+    if upd.language:
+        device.language = upd.language
+        await session.execute(update(Resident).where(Resident.id == device.resident_id).values(language=upd.language))
+    if upd.app_version:
+        device.app_version = upd.app_version
+    await session.flush()
+    return device
+
+
+async def rotate_token(session: AsyncSession, current: CurrentDevice) -> str:
+    token = new_token()
+    await session.execute(
+        update(Device).where(Device.id == current.device_id).values(token_hash=hash_token(token), token_rotated_at=func.now())
+    )
+    return token
+
+
+async def get_me(session: AsyncSession, current: CurrentDevice) -> tuple[Resident, list[Device]]:
+    resident = await session.get(Resident, current.resident_id)
+    devices = (await session.scalars(select(Device).where(Device.resident_id == current.resident_id).order_by(Device.id))).all()
+    return resident, list(devices)
+
+
+async def erase_resident(session: AsyncSession, current: CurrentDevice) -> None:
+    """Erase the resident and everything of theirs: every table referencing residents does so ON
+    DELETE CASCADE; the push outbox names devices by id only, so their rows go explicitly."""
+    device_ids = (await session.scalars(select(Device.id).where(Device.resident_id == current.resident_id))).all()
+    await forget_devices(session, list(device_ids))
+    await session.execute(delete(Resident).where(Resident.id == current.resident_id))
+
+
+async def delete_device(session: AsyncSession, current: CurrentDevice) -> None:
+    await session.execute(delete(Device).where(Device.id == current.device_id))
