@@ -1,0 +1,28 @@
+"""views alerts packages define for other packages to read (issue 18: a table is queried only by its owner; another package reads a view
+the owner defines, listed in the owner's models.py VIEWS)
+
+Revision ID: d18a0b0e1f02
+Revises: c18a0b0e1f01
+Create Date: 2026-12-05 07:00:00
+"""
+from __future__ import annotations
+
+from alembic import op
+
+revision = 'd18a0b0e1f02'
+down_revision = 'c18a0b0e1f01'
+branch_labels = None
+depends_on = None
+
+# (name, SELECT ...) — created in this order, dropped in reverse.
+VIEWS: list[tuple[str, str]] = []
+
+
+def upgrade() -> None:
+    for name, select in VIEWS:
+        op.execute(f"CREATE OR REPLACE VIEW {name} AS {select}")
+
+
+def downgrade() -> None:
+    for name, _select in reversed(VIEWS):
+        op.execute(f"DROP VIEW IF EXISTS {name}")
