@@ -16,7 +16,8 @@ from pyproj import Geod
 from shapely import STRtree
 from shapely.geometry import Point
 from shapely.ops import nearest_points
-from sqlalchemy import text
+
+from geo.areas import repository as areas_repo
 
 # Distances on the WGS84 ellipsoid (JGD2011 and GPS coordinates agree to centimetres here).
 GEOD = Geod(ellps="WGS84")
@@ -111,21 +112,10 @@ class Geocoder:
 async def load_geocoder(session, snap_m: float) -> Geocoder:
     """Build the geocoder from the ``areas`` table (what `bousai setup` loaded)."""
 
-    rows = (
-        await session.execute(
-            text(
-                """
-                SELECT c.code, c.name, c.attrs, ST_AsBinary(c.geom) AS wkb, m.name AS muni_name
-                FROM areas c
-                LEFT JOIN areas m ON m.kind = 'municipality' AND m.code = c.attrs->>'municipality_code'
-                WHERE c.kind = 'jma_city' AND c.geom IS NOT NULL
-                """
-            )
-        )
-    ).all()
+    rows = await areas_repo.city_areas_wkb(session)
     areas = [
         (shapely.from_wkb(bytes(wkb)), AreaCodes.of_city(code, name, attrs, muni_name))
         for code, name, attrs, wkb, muni_name in rows
     ]
-    names = {(k, c): n for k, c, n in (await session.execute(text("SELECT kind, code, name FROM areas"))).all()}
+    names = await areas_repo.area_names(session)
     return Geocoder(areas, snap_m=snap_m, names=names)

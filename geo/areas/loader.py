@@ -18,8 +18,9 @@ from pathlib import Path
 from shapely import make_valid, to_wkb
 from shapely.geometry import MultiPolygon, Polygon, shape
 from shapely.ops import unary_union
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 
+from geo.areas import repository as areas_repo
 from server.db import sync_url
 from server.resources import fixtures_dir
 
@@ -75,20 +76,10 @@ def build_rows(data: dict) -> list[dict]:
 def load_areas_sync(database_url: str, *, quiet: bool = False, path: Path = AREAS_FIXTURE) -> int:
     rows = build_rows(read_fixture(path))
     engine = create_engine(sync_url(database_url))
-    sql = text(
-        """
-        INSERT INTO areas (kind, code, name, name_kana, parent_code, attrs, geom)
-        VALUES (:kind, :code, :name, :name_kana, :parent_code, CAST(:attrs AS jsonb),
-                ST_SetSRID(ST_GeomFromWKB(:wkb), 4326))
-        ON CONFLICT (kind, code) DO UPDATE SET
-          name = EXCLUDED.name, name_kana = EXCLUDED.name_kana, parent_code = EXCLUDED.parent_code,
-          attrs = EXCLUDED.attrs, geom = EXCLUDED.geom
-        """
-    )
     with engine.begin() as conn:
         for i, r in enumerate(rows, 1):
-            conn.execute(
-                sql,
+            areas_repo.upsert_area_sync(
+                conn,
                 {
                     **{k: r[k] for k in ("kind", "code", "name", "name_kana", "parent_code")},
                     "attrs": json.dumps(r["attrs"], ensure_ascii=False),
