@@ -19,9 +19,9 @@ import time
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlparse
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from geo.shelters import codes_repository as codes_repo
 from geo.shelters import repository as shelters_repo
 from geo.shelters.config import get_shelter_settings
 from server.errors import AppError
@@ -65,7 +65,7 @@ class CheckinCode:
 
 async def _key(session: AsyncSession, key_id: int) -> bytes | None:
     if key_id not in _keys:
-        secret = (await session.execute(text("SELECT secret FROM shelter_code_keys WHERE id = :i"), {"i": key_id})).scalar()
+        secret = await codes_repo.key_secret(session, key_id)
         if secret is None:
             return None
         _keys[key_id] = bytes(secret)
@@ -76,14 +76,13 @@ async def _current_key(session: AsyncSession) -> tuple[int, bytes]:
     global _current
     ttl = get_shelter_settings().key_cache_seconds
     if _current is None or time.monotonic() - _current[1] > ttl:
-        row = (await session.execute(text("SELECT id, secret FROM shelter_code_keys ORDER BY id DESC LIMIT 1"))).first()
+        row = await codes_repo.newest_key(session)
         if row is None:
             # First use anywhere: one process creates it (the lock keeps two from racing).
-            await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('bousai:shelter_code_keys'))"))
-            row = (await session.execute(text("SELECT id, secret FROM shelter_code_keys ORDER BY id DESC LIMIT 1"))).first()
+            await codes_repo.lock_keys(session)
+            row = await codes_repo.newest_key(session)
             if row is None:
-                row = (await session.execute(text("INSERT INTO shelter_code_keys (secret) VALUES (:s) RETURNING id, secret"),
-                                             {"s": secrets.token_bytes(32)})).first()
+                row = await codes_repo.insert_key(session, secrets.token_bytes(32))
         _keys[row[0]] = bytes(row[1])
         _current = (row[0], time.monotonic())
     return _current[0], _keys[_current[0]]
@@ -92,8 +91,7 @@ async def _current_key(session: AsyncSession) -> tuple[int, bytes]:
 async def add_key(session: AsyncSession) -> int:
     """A new signing key (codes printed from now on use it; older codes keep working)."""
     global _current
-    kid = (await session.execute(text("INSERT INTO shelter_code_keys (secret) VALUES (:s) RETURNING id"),
-                                 {"s": secrets.token_bytes(32)})).scalar_one()
+    kid = (await codes_repo.insert_key(session, secrets.token_bytes(32)))[0]
     _current = None
     return kid
 
