@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alerts.cap_out import repository
 from alerts.cap_out.models import CapMessage
 from alerts.cap_out.signing import CapSigningError, current_signer, signed_xml
 from alerts.cap_out.writer import CapAlert, to_element, to_xml
@@ -50,10 +50,7 @@ async def publish(session: AsyncSession, alert: CapAlert, *, subject_type: str, 
 
 
 async def latest(session: AsyncSession, *, include_drills: bool = False, limit: int = FEED_SIZE) -> list[CapMessage]:
-    q = select(CapMessage).order_by(CapMessage.sent_at.desc(), CapMessage.id.desc()).limit(limit)
-    if not include_drills:
-        q = q.where(CapMessage.is_drill.is_(False))
-    return list((await session.execute(q)).scalars())
+    return await repository.latest(session, include_drills=include_drills, limit=limit)
 
 
 async def by_id(session: AsyncSession, message_id: int) -> CapMessage:
@@ -64,4 +61,4 @@ async def by_id(session: AsyncSession, message_id: int) -> CapMessage:
 
 
 async def by_identifier(session: AsyncSession, identifier: str) -> CapMessage | None:
-    return (await session.execute(select(CapMessage).where(CapMessage.identifier == identifier))).scalar_one_or_none()
+    return await repository.by_identifier(session, identifier)

@@ -98,23 +98,12 @@ def _poll(args) -> int:
 
 
 def _status(args) -> int:
-    from sqlalchemy import func, select
-
+    from alerts.feeds import repository as feeds_repo
     from alerts.feeds.budget import ByteBudget
-    from alerts.feeds.models import FeedEntry, FeedState
 
     async def run(poller):
         async with poller.sessionmaker() as s:
-            states = (await s.execute(select(FeedState).order_by(FeedState.url))).scalars().all()
-            counts = dict((await s.execute(select(FeedEntry.status, func.count()).group_by(FeedEntry.status))).all())
-            recent_errors = (
-                await s.execute(
-                    select(FeedEntry.entry_id, FeedEntry.error)
-                    .where(FeedEntry.status.in_(("error", "retry", "refused")))
-                    .order_by(FeedEntry.id.desc())
-                    .limit(10)
-                )
-            ).all()
+            states, counts, recent_errors = await feeds_repo.status_summary(s)
         budget = ByteBudget(poller.redis, poller.settings.feed_daily_byte_budget)
         try:
             used = await budget.used()

@@ -23,8 +23,6 @@ from urllib.parse import urlsplit
 import httpx
 import redis.asyncio as aioredis
 import structlog
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.events.outbox import relay_outbox
@@ -32,7 +30,8 @@ from alerts.feeds.atom import FeedItem, parse_feed
 from alerts.feeds.budget import ByteBudget
 from alerts.feeds.ingest import ingest_alerts
 from alerts.feeds.metrics import FEED_BYTES, FEED_DOCUMENTS, FEED_ERRORS, FEED_LAG, FEED_POLLS
-from alerts.feeds.models import FeedEntry, FeedState
+from alerts.feeds import repository as feeds_repo
+from alerts.feeds.models import FeedState
 from alerts.sources import parse_document
 from alerts.sources.safexml import DocumentError, NotAnAlert
 from server.settings import Settings
@@ -264,8 +263,7 @@ class FeedPoller:
 
     async def _save_state(self, url: str, **values: Any) -> None:
         async with self.sessionmaker() as s, s.begin():
-            stmt = insert(FeedState).values(url=url, **values)
-            await s.execute(stmt.on_conflict_do_update(index_elements=["url"], set_=values))
+            await feeds_repo.save_state(s, url, **values)
 
     async def poll_feed(self, url: str, summary: PollSummary | None = None) -> PollSummary:
         summary = summary or PollSummary()
@@ -345,12 +343,7 @@ class FeedPoller:
         if not items:
             return True
         async with self.sessionmaker() as s:
-            rows = await s.execute(
-                select(FeedEntry.entry_id, FeedEntry.status, FeedEntry.attempts).where(
-                    FeedEntry.entry_id.in_([i.entry_id for i in items])
-                )
-            )
-            known = {r.entry_id: r for r in rows}
+            known = await feeds_repo.entries_known(s, [i.entry_id for i in items])
         todo: list[FeedItem] = []
         for item in items:
             row = known.get(item.entry_id)
@@ -393,23 +386,15 @@ class FeedPoller:
         values = dict(entry_id=item.entry_id, link=item.link or "", feed_url=feed_url, entry_updated=item.updated,
                       status=status, error=error, size_bytes=size, alert_count=alert_count,
                       fetched_at=datetime.now(UTC) if size is not None else None)
-        stmt = insert(FeedEntry).values(**values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["entry_id"],
-            set_=dict(status=stmt.excluded.status, error=stmt.excluded.error, size_bytes=stmt.excluded.size_bytes,
-                      alert_count=stmt.excluded.alert_count, fetched_at=stmt.excluded.fetched_at,
-                      attempts=FeedEntry.attempts + 1),
-            where=FeedEntry.status == "retry",  # a settled entry is never rewritten
-        )
         if session is not None:
-            await session.execute(stmt)
+            await feeds_repo.record_entry(session, values)
             return
         async with self.sessionmaker() as s, s.begin():
-            await s.execute(stmt)
+            await feeds_repo.record_entry(s, values)
 
     async def _transient(self, feed_url: str, item: FeedItem, summary: PollSummary, reason: str, message: str) -> bool:
         async with self.sessionmaker() as s:
-            attempts = (await s.execute(select(FeedEntry.attempts).where(FeedEntry.entry_id == item.entry_id))).scalar()
+            attempts = await feeds_repo.entry_attempts(s, item.entry_id)
         FEED_ERRORS.labels(reason).inc()
         if attempts is not None and attempts + 1 >= MAX_DOCUMENT_ATTEMPTS:
             summary.documents_rejected += 1

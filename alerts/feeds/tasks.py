@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import structlog
-from sqlalchemy import delete
 
-from alerts.feeds.models import FeedEntry
+from alerts.feeds import repository as feeds_repo
 from alerts.feeds.poller import FeedPoller
 from alerts.feeds.realtime_gap import pull_gap_observer
 from server.scheduler import JobContext, ScheduledJob
@@ -32,10 +31,8 @@ async def poll_feeds(ctx: JobContext) -> None:
 
 async def forget_old_entries(ctx: JobContext) -> None:
     async with ctx.sessionmaker() as s, s.begin():
-        result = await s.execute(
-            delete(FeedEntry).where(FeedEntry.status != "retry", FeedEntry.first_seen_at < datetime.now(UTC) - ENTRY_RETENTION)
-        )
-    log.info("alerts.feed.entries_forgotten", count=result.rowcount)
+        count = await feeds_repo.forget_entries(s, datetime.now(UTC) - ENTRY_RETENTION)
+    log.info("alerts.feed.entries_forgotten", count=count)
 
 
 SCHEDULED_JOBS = [ScheduledJob("alerts.feeds.poll", poll_feeds, seconds=lambda s: s.feed_poll_seconds)]

@@ -17,12 +17,12 @@ from typing import Any
 
 import structlog
 from prometheus_client import Counter
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.events import repository as events_repo
 from alerts.shelters_live.service import notify_opening
 from geo.shelters import service as shelters
+from alerts.staff.audit import repository as audit_repo
 from alerts.staff.audit.service import record
 
 log = structlog.get_logger()
@@ -46,10 +46,7 @@ def _municipalities(payload: dict[str, Any]) -> list[str]:
 
 
 async def _already_reported(session: AsyncSession, source_id: str) -> bool:
-    return (await session.execute(text(
-        "SELECT EXISTS (SELECT 1 FROM audit_log "
-        "WHERE target_type = 'cap' AND target_id = :t AND action = 'shelter.cap_unknown')"),
-        {"t": source_id})).scalar_one()
+    return await audit_repo.has_entry(session, target_type="cap", target_id=source_id, action="shelter.cap_unknown")
 
 
 async def apply_alert(session: AsyncSession, alert_id: int) -> dict[str, Any] | None:

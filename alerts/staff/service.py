@@ -6,10 +6,11 @@ import asyncio
 import weakref
 from datetime import UTC, datetime
 
-from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alerts.staff import repository as staff_repo
 from alerts.staff.audit.service import record
+from geo.areas import repository as areas_repo
 from server.errors import AppError, Conflict, NotFound, Unauthorized
 from alerts.staff.models import StaffAccount
 from alerts.staff.passwords import hash_password, needs_rehash, verify_password
@@ -59,8 +60,7 @@ def account_view(a: StaffAccount) -> dict:
 
 
 async def municipality_exists(session: AsyncSession, code: str) -> bool:
-    row = await session.execute(text("SELECT 1 FROM areas WHERE kind = 'municipality' AND code = :c"), {"c": code})
-    return row.first() is not None
+    return await areas_repo.municipality_exists(session, code)
 
 
 async def _check_scope_fields(session: AsyncSession, role: str, municipality_code: str | None) -> None:
@@ -74,8 +74,7 @@ async def _check_scope_fields(session: AsyncSession, role: str, municipality_cod
 
 async def create_account(session: AsyncSession, actor: StaffPrincipal | None, data: AccountIn) -> StaffAccount:
     await _check_scope_fields(session, data.role, data.municipality_code)
-    exists = await session.execute(select(StaffAccount.id).where(StaffAccount.username == data.username))
-    if exists.first() is not None:
+    if await staff_repo.username_taken(session, data.username):
         raise Conflict(f"username {data.username!r} is taken", code="username_taken")
     account = StaffAccount(
         username=data.username,
@@ -103,7 +102,7 @@ async def get_account(session: AsyncSession, account_id: int) -> StaffAccount:
 
 
 async def list_accounts(session: AsyncSession) -> list[StaffAccount]:
-    return list((await session.execute(select(StaffAccount).order_by(StaffAccount.id))).scalars())
+    return await staff_repo.list_accounts(session)
 
 
 async def update_account(session: AsyncSession, actor: StaffPrincipal, account_id: int, data: AccountUpdate) -> StaffAccount:
@@ -141,9 +140,7 @@ async def update_account(session: AsyncSession, actor: StaffPrincipal, account_i
 
 async def authenticate(session: AsyncSession, username: str, password: str) -> StaffAccount:
     """The account for these credentials, or Unauthorized (same answer for every kind of failure)."""
-    account = (
-        await session.execute(select(StaffAccount).where(StaffAccount.username == username))
-    ).scalar_one_or_none()
+    account = await staff_repo.by_username(session, username)
     ok = await _off_loop(verify_password, account.password_hash if account else None, password)
     if not ok or account is None or not account.is_active:
         raise Unauthorized("wrong username or password", code="bad_credentials")

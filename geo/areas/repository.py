@@ -48,3 +48,9 @@ _UPSERT_AREA = text(
 def upsert_area_sync(conn: Connection, row: dict) -> None:
     """Insert or update one area (``attrs`` as JSON text, ``wkb`` the polygon or None)."""
     conn.execute(_UPSERT_AREA, row)
+
+
+async def municipality_exists(session, code: str) -> bool:
+    """Whether ``code`` is a municipality the areas know."""
+    row = await session.execute(text("SELECT 1 FROM areas WHERE kind = 'municipality' AND code = :c"), {"c": code})
+    return row.first() is not None

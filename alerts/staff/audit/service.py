@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 import orjson
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alerts.staff.audit import repository
 from alerts.staff.audit.models import AuditEntry
 
 MAX_PAGE = 500
@@ -65,20 +65,16 @@ async def list_entries(
     before_id: int | None = None,
     limit: int = 100,
 ) -> list[AuditEntry]:
-    q = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(min(max(limit, 1), MAX_PAGE))
-    if restrict_to_municipality:
-        q = q.where(AuditEntry.municipality_code == municipality_code)
-    elif municipality_code:
-        q = q.where(AuditEntry.municipality_code == municipality_code)
-    if target_type:
-        q = q.where(AuditEntry.target_type == target_type)
-    if target_id:
-        q = q.where(AuditEntry.target_id == target_id)
-    if action:
-        q = q.where(AuditEntry.action == action)
-    if before_id:
-        q = q.where(AuditEntry.id < before_id)
-    return list((await session.execute(q)).scalars())
+    return await repository.list_entries(
+        session,
+        municipality_code=municipality_code,
+        restrict_to_municipality=restrict_to_municipality,
+        target_type=target_type,
+        target_id=target_id,
+        action=action,
+        before_id=before_id,
+        limit=min(max(limit, 1), MAX_PAGE),
+    )
 
 
 def present(e: AuditEntry) -> dict:
