@@ -33,11 +33,6 @@ def code_params(codes: AreaCodes | None) -> dict:
     return {c: getattr(codes, c) for c in CODE_COLUMNS}
 
 
-async def lock_resident(session: AsyncSession, resident_id: int) -> None:
-    """Serialize place writes per resident so the place limit holds under concurrent requests."""
-    await session.execute(text("SELECT 1 FROM residents WHERE id = :r FOR UPDATE"), {"r": resident_id})
-
-
 async def count_registered(session: AsyncSession, resident_id: int) -> int:
     return (
         await session.execute(
@@ -101,7 +96,7 @@ UPSERT_CURRENT_SQL = f"""
     INSERT INTO places (resident_id, device_id, kind, geom, accuracy_m, expires_at, {_COLS})
     SELECT d.resident_id, d.id, 'current', ST_SetSRID(ST_MakePoint($3, $2), 4326), $4, $5,
            {", ".join(f"${i}" for i in range(6, 6 + len(CODE_COLUMNS)))}
-    FROM devices d WHERE d.token_hash = $1
+    FROM device_tokens d WHERE d.token_hash = $1
     ON CONFLICT (device_id) WHERE kind = 'current' DO UPDATE SET
       geom = EXCLUDED.geom, accuracy_m = EXCLUDED.accuracy_m, expires_at = EXCLUDED.expires_at,
       updated_at = now(), {", ".join(f"{c} = EXCLUDED.{c}" for c in CODE_COLUMNS)}

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from geo.areas.geocoder import AreaCodes, Geocoder
 from my_evacuation.places import repository as repo
+from my_evacuation.residents import repository as residents_repo
 from my_evacuation.places.schemas import LocationIn, PlaceIn, PlacePatch
 from server.errors import AppError, LimitExceeded, NotFound
 
@@ -29,7 +30,8 @@ def codes_of_row(row) -> AreaCodes | None:
 
 
 async def add_place(session: AsyncSession, geocoder: Geocoder, resident_id: int, body: PlaceIn, limit: int) -> int:
-    await repo.lock_resident(session, resident_id)
+    # Serialize place writes per resident so the place limit holds under concurrent requests.
+    await residents_repo.lock_resident(session, resident_id)
     if await repo.count_registered(session, resident_id) >= limit:
         raise LimitExceeded(f"a resident may register at most {limit} places", detail={"limit": limit})
     codes = geocoder.locate(body.lat, body.lon)

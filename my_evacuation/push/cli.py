@@ -12,8 +12,9 @@ import sys
 import time
 
 import orjson
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine
 
+from my_evacuation.push import repository as push_repo
 from server.db import sync_url
 from my_evacuation.push.models import PushOutboxMessage
 from server.settings import get_settings
@@ -47,25 +48,13 @@ def _as_line(row: PushOutboxMessage) -> str:
     return f"{at} {flag} device {row.device_id} [{row.kind}/{row.language or '-'}] {row.title} — {body}"
 
 
-def _query(device: str | None, kind: str | None):
-    q = select(PushOutboxMessage)
-    if device:
-        q = q.where(PushOutboxMessage.device_id == device)
-    if kind:
-        q = q.where(PushOutboxMessage.kind == kind)
-    return q
-
-
 def tail(args) -> int:
     url = sync_url(args.database_url or get_settings().database_url)
     engine = create_engine(url, pool_pre_ping=True)
     emit = (lambda r: orjson.dumps(_as_json(r)).decode()) if args.json else _as_line
     try:
         with engine.connect() as conn:
-            newest = conn.execute(
-                _query(args.device, args.kind).order_by(PushOutboxMessage.id.desc()).limit(args.lines)
-            ).all()
-            rows = [PushOutboxMessage(**row._mapping) for row in reversed(newest)]
+            rows = push_repo.newest_outbox_sync(conn, args.device, args.kind, args.lines)
         last_id = rows[-1].id if rows else 0
         for message in rows:
             print(emit(message), flush=True)
@@ -75,17 +64,11 @@ def tail(args) -> int:
             return 0
         if not rows:
             with engine.connect() as conn:  # follow from now, not from the first row ever
-                last_id = conn.execute(select(PushOutboxMessage.id).order_by(PushOutboxMessage.id.desc()).limit(1)).scalar() or 0
+                last_id = push_repo.last_outbox_id_sync(conn)
         while True:
             with engine.connect() as conn:
-                page = conn.execute(
-                    _query(args.device, args.kind)
-                    .where(PushOutboxMessage.id > last_id)
-                    .order_by(PushOutboxMessage.id)
-                    .limit(FOLLOW_PAGE)
-                ).all()
-            for row in page:
-                message = PushOutboxMessage(**row._mapping)
+                page = push_repo.outbox_after_sync(conn, args.device, args.kind, last_id, FOLLOW_PAGE)
+            for message in page:
                 print(emit(message), flush=True)
                 last_id = message.id
             if len(page) < FOLLOW_PAGE:

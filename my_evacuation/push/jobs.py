@@ -27,9 +27,10 @@ import redis.asyncio as aioredis
 import structlog
 from prometheus_client import Counter, Histogram
 from redis.exceptions import RedisError
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from my_evacuation.push import repository as push_repo
+from my_evacuation.residents import repository as residents_repo
 from server import lanes
 from server.lanes import ALERT, CRITICAL, PUSH_GROUP, PUSH_STREAM
 from server.streams import publish_many
@@ -101,48 +102,9 @@ async def publish_push_jobs(
 # Sending
 # ---------------------------------------------------------------------------------------
 
-_CLAIM = text(
-    """
-    SELECT pm.id, pm.message_id, pm.device_id, pm.notification_id, pm.title, pm.body, pm.data,
-           pm.critical, pm.attempts, d.platform, d.push_kind, d.push_token, d.webpush_subscription,
-           -- A newer product of the same event already reached this device (another lane or
-           -- worker was faster): sending this one now would replace it on the phone.
-           (pm.delivery_id IS NOT NULL AND EXISTS (
-               SELECT 1 FROM push_messages n
-               WHERE n.delivery_id = pm.delivery_id AND n.device_id = pm.device_id
-                 AND n.alert_id > pm.alert_id AND n.status = 'ok'
-           )) AS superseded
-    FROM push_messages pm JOIN devices d ON d.id = pm.device_id
-    WHERE pm.id = ANY(:ids) AND pm.status = 'queued'
-    ORDER BY pm.id
-    FOR UPDATE OF pm SKIP LOCKED
-    """
-)
 
-_RECORD = text(
-    """
-    UPDATE push_messages pm
-    SET status = x.status, error_code = x.error_code, attempts = pm.attempts + 1,
-        sent_at = CASE WHEN x.status = 'ok' THEN clock_timestamp() ELSE pm.sent_at END
-    FROM unnest(CAST(:ids AS bigint[]), CAST(:statuses AS text[]), CAST(:codes AS text[]))
-         AS x(id, status, error_code)
-    WHERE pm.id = x.id
-    """
-)
 
-# Exactly the token the provider named: if the device re-registered meanwhile, keep the new one.
-_CLEAR_DEAD = text(
-    """
-    UPDATE devices d
-    SET push_token = NULL, push_kind = NULL, webpush_subscription = NULL
-    FROM unnest(CAST(:device_ids AS bigint[]), CAST(:tokens AS text[])) AS x(device_id, token)
-    WHERE d.id = x.device_id AND d.push_token = x.token
-    """
-)
 
-_NOTIFICATIONS_SENT = text(
-    "UPDATE notifications SET sent_at = now() WHERE id = ANY(:ids) AND sent_at IS NULL"
-)
 
 
 @dataclass
@@ -276,7 +238,7 @@ class PushSender:
             return out
         statuses: dict[int, tuple[str, str | None]] = {}
         async with self.sessionmaker() as session, session.begin():
-            rows = (await session.execute(_CLAIM, {"ids": list(ids)})).all()
+            rows = await push_repo.claim_queued(session, ids)
             out.claimed = len(rows)
             if not rows:
                 return out
@@ -313,21 +275,16 @@ class PushSender:
             for row in by_message.values():
                 statuses.setdefault(row.id, ("queued", "no_result"))
             ids_out = list(statuses)
-            await session.execute(
-                _RECORD,
-                {
-                    "ids": ids_out,
-                    "statuses": [statuses[i][0] for i in ids_out],
-                    "codes": [statuses[i][1] for i in ids_out],
-                },
+            await push_repo.record_results(
+                session, ids_out, [statuses[i][0] for i in ids_out], [statuses[i][1] for i in ids_out]
             )
             if dead_devices:
-                await session.execute(_CLEAR_DEAD, {"device_ids": dead_devices, "tokens": dead_tokens})
+                await residents_repo.clear_dead_push_tokens(session, dead_devices, dead_tokens)
                 DEAD_TOKENS.inc(len(dead_devices))
                 for dev in dead_devices:
                     log.info("my_evacuation.push.providers.token_unregistered", device_id=dev)
             if sent_notifications:
-                await session.execute(_NOTIFICATIONS_SENT, {"ids": list(sent_notifications)})
+                await push_repo.mark_notifications_sent(session, list(sent_notifications))
         for status, _code in statuses.values():
             PUSH_RESULTS.labels(status).inc()
             if status == "queued":
@@ -347,18 +304,6 @@ class PushSender:
 # Catch-up
 # ---------------------------------------------------------------------------------------
 
-_STALE = text(
-    """
-    UPDATE push_messages SET published_at = now()
-    WHERE id IN (
-        SELECT id FROM push_messages
-        WHERE status = 'queued' AND published_at < now() - make_interval(secs => :stale)
-        ORDER BY id LIMIT :batch
-        FOR UPDATE SKIP LOCKED
-    )
-    RETURNING id, data->>'lane' AS lane
-    """
-)
 
 
 async def catch_up(
@@ -372,7 +317,7 @@ async def catch_up(
     total = 0
     while True:
         async with sessionmaker() as session, session.begin():
-            rows = (await session.execute(_STALE, {"stale": stale_seconds, "batch": batch})).all()
+            rows = await push_repo.republish_stale(session, stale_seconds, batch)
         if not rows:
             return total
         ids = sorted(r[0] for r in rows)

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 import orjson
 import redis.asyncio as aioredis
 import structlog
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.lanes import BULK
+from my_evacuation.push import repository as push_repo
 from my_evacuation.push.jobs import publish_push_jobs
 
 log = structlog.get_logger()
@@ -38,16 +38,6 @@ class NotificationItem:
     critical: bool = False
 
 
-_INSERT = text(
-    """
-    INSERT INTO notifications (resident_id, kind, dedupe_key, title, body, data, critical)
-    SELECT r, :kind, :dedupe_key, t, b, d::jsonb, c
-    FROM unnest(CAST(:residents AS bigint[]), CAST(:titles AS text[]), CAST(:bodies AS text[]),
-                CAST(:datas AS text[]), CAST(:criticals AS boolean[])) AS x(r, t, b, d, c)
-    ON CONFLICT (resident_id, dedupe_key) DO NOTHING
-    RETURNING id
-    """
-)
 
 
 async def enqueue_notification(
@@ -67,8 +57,8 @@ async def enqueue_notification(
     for it in items:
         seen.setdefault(int(it.resident_id), it)
     uniq = list(seen.values())
-    rows = await session.execute(
-        _INSERT,
+    created = await push_repo.insert_notifications(
+        session,
         {
             "kind": kind,
             "dedupe_key": dedupe_key,
@@ -79,37 +69,13 @@ async def enqueue_notification(
             "criticals": [bool(it.critical) for it in uniq],
         },
     )
-    created = len(rows.all())
     if created:
-        await session.execute(text("SELECT pg_notify(:ch, '')"), {"ch": NOTIFY_CHANNEL})
+        await push_repo.notify_channel(session, NOTIFY_CHANNEL)
     log.info("my_evacuation.push.notifications.enqueued", kind=kind, dedupe_key=dedupe_key, created=created, offered=len(items))
     return created
 
 
-_CLAIM = text(
-    """
-    SELECT id FROM notifications
-    WHERE queued_at IS NULL
-    ORDER BY id
-    LIMIT :batch
-    FOR UPDATE SKIP LOCKED
-    """
-)
 
-# One push message per device that can receive pushes; devices without a token get none.
-_FAN_OUT = text(
-    """
-    INSERT INTO push_messages (message_id, resident_id, device_id, notification_id, title, body, data, critical)
-    SELECT 'n' || n.id || '-d' || d.id, n.resident_id, d.id, n.id, n.title, n.body,
-           n.data || jsonb_build_object('notification_id', n.id::text, 'kind', n.kind, 'lane', 'bulk'), n.critical
-    FROM notifications n
-    JOIN devices d ON d.resident_id = n.resident_id
-    WHERE n.id = ANY(:ids) AND (d.push_token IS NOT NULL OR d.webpush_subscription IS NOT NULL)
-    ON CONFLICT (message_id) DO NOTHING
-    RETURNING id
-    """
-)
-_MARK = text("UPDATE notifications SET queued_at = now() WHERE id = ANY(:ids)")
 
 
 async def relay_notifications(sessionmaker: async_sessionmaker[AsyncSession], redis: aioredis.Redis) -> int:
@@ -121,11 +87,11 @@ async def relay_notifications(sessionmaker: async_sessionmaker[AsyncSession], re
     total = 0
     while True:
         async with sessionmaker() as session, session.begin():
-            ids = [r[0] for r in (await session.execute(_CLAIM, {"batch": RELAY_BATCH})).all()]
+            ids = await push_repo.claim_unqueued_notifications(session, RELAY_BATCH)
             if not ids:
                 return total
-            push_ids = [r[0] for r in (await session.execute(_FAN_OUT, {"ids": ids})).all()]
-            await session.execute(_MARK, {"ids": ids})
+            push_ids = await push_repo.fan_out_notifications(session, ids)
+            await push_repo.mark_notifications_queued(session, ids)
         total += len(ids)
         # Family statuses, safety prompts, shelter notices, tips, plan reviews: none is a
         # hazard, so all go in the bulk lane (server.lanes), behind every alert push.

@@ -12,6 +12,10 @@ from server.db import Base
 
 PLATFORMS = ("android", "ios", "web")
 PUSH_KINDS = ("fcm_token", "fcm_fid", "apns", "webpush")
+# Read-only views for other packages' one-statement hot paths (created in migration
+# c18a0b0e1f01): the push fan-out and sending join device_push_addresses; the current-location
+# upsert authenticates through device_tokens.
+VIEWS = ("device_push_addresses", "device_tokens")
 
 
 class Resident(Base):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from my_evacuation.residents import repository as repo
 from my_evacuation.residents.models import Device, Resident
 from my_evacuation.residents.schemas import DeviceRegistration, DeviceUpdate
 from server.bearer import hash_token, new_token
@@ -22,9 +22,7 @@ class CurrentDevice:
 
 
 async def authenticate(session: AsyncSession, token: str) -> CurrentDevice:
-    row = (
-        await session.execute(select(Device.id, Device.resident_id).where(Device.token_hash == hash_token(token)))
-    ).first()
+    row = await repo.device_by_token_hash(session, hash_token(token))
     if row is None:
         raise Unauthorized("unknown or revoked token")
     return CurrentDevice(device_id=row[0], resident_id=row[1])
@@ -51,13 +49,7 @@ async def _move_push_address(
     removed, and its bearer token stops working with it."""
     if not kind or not address:
         return None
-    holder = (
-        await session.execute(
-            select(Device.id, Device.resident_id)
-            .where(Device.push_kind == kind, Device.push_token == address)
-            .with_for_update()
-        )
-    ).first()
+    holder = await repo.lock_push_address_holder(session, kind, address)
     if holder is None or holder.id == keep_device:
         return None
     if current is None or holder.resident_id != current.resident_id:
@@ -65,7 +57,7 @@ async def _move_push_address(
             "this push address belongs to another device; send that device's bearer token to move it here",
             code="push_address_in_use",
         )
-    await session.execute(delete(Device).where(Device.id == holder.id))
+    await repo.delete_device(session, holder.id)
     return holder.id
 
 
@@ -76,13 +68,8 @@ async def register_device(
     kind, address = reg.push_address()
     await _check_push_address(kind, address)
     if current is not None:
-        devices = (await session.execute(
-            select(func.count()).select_from(Device).where(Device.resident_id == current.resident_id)
-        )).scalar_one()
-        moving = kind is not None and (await session.execute(
-            select(Device.id).where(Device.push_kind == kind, Device.push_token == address,
-                                    Device.resident_id == current.resident_id)
-        )).first() is not None
+        devices = await repo.count_devices(session, current.resident_id)
+        moving = kind is not None and await repo.holds_push_address(session, current.resident_id, kind, address)
         if devices >= max_devices and not moving:
             raise LimitExceeded(f"at most {max_devices} devices per resident; unregister one first",
                                 detail={"limit": max_devices})
@@ -133,7 +120,7 @@ async def update_device(session: AsyncSession, current: CurrentDevice, upd: Devi
         )
     if upd.language:
         device.language = upd.language
-        await session.execute(update(Resident).where(Resident.id == device.resident_id).values(language=upd.language))
+        await repo.set_language(session, device.resident_id, upd.language)
     if upd.app_version:
         device.app_version = upd.app_version
     await session.flush()
@@ -142,25 +129,22 @@ async def update_device(session: AsyncSession, current: CurrentDevice, upd: Devi
 
 async def rotate_token(session: AsyncSession, current: CurrentDevice) -> str:
     token = new_token()
-    await session.execute(
-        update(Device).where(Device.id == current.device_id).values(token_hash=hash_token(token), token_rotated_at=func.now())
-    )
+    await repo.set_token_hash(session, current.device_id, hash_token(token))
     return token
 
 
 async def get_me(session: AsyncSession, current: CurrentDevice) -> tuple[Resident, list[Device]]:
     resident = await session.get(Resident, current.resident_id)
-    devices = (await session.scalars(select(Device).where(Device.resident_id == current.resident_id).order_by(Device.id))).all()
-    return resident, list(devices)
+    return resident, await repo.devices_of(session, current.resident_id)
 
 
 async def erase_resident(session: AsyncSession, current: CurrentDevice) -> None:
     """Erase the resident and everything of theirs: every table referencing residents does so ON
     DELETE CASCADE; the push outbox names devices by id only, so their rows go explicitly."""
-    device_ids = (await session.scalars(select(Device.id).where(Device.resident_id == current.resident_id))).all()
-    await forget_devices(session, list(device_ids))
-    await session.execute(delete(Resident).where(Resident.id == current.resident_id))
+    device_ids = await repo.device_ids_of(session, current.resident_id)
+    await forget_devices(session, device_ids)
+    await repo.delete_resident(session, current.resident_id)
 
 
 async def delete_device(session: AsyncSession, current: CurrentDevice) -> None:
-    await session.execute(delete(Device).where(Device.id == current.device_id))
+    await repo.delete_device(session, current.device_id)

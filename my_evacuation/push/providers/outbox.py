@@ -8,13 +8,11 @@ a real provider, a send is an effect outside the caller's unit of work.
 
 from __future__ import annotations
 
-from sqlalchemy import delete
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from my_evacuation.push import repository as push_repo
 from server.db import unit_of_work
 from my_evacuation.push.providers.base import PushMessage, PushResult, Status, check_batch
-from my_evacuation.push.models import PushOutboxMessage
 
 
 class OutboxProvider:
@@ -43,9 +41,8 @@ class OutboxProvider:
             }
             for m in batch
         ]
-        stmt = insert(PushOutboxMessage).values(rows).on_conflict_do_nothing(index_elements=["message_id"])
         async with unit_of_work(self._sessionmaker) as session:
-            await session.execute(stmt)
+            await push_repo.record_outbox(session, rows)
         return [PushResult(m.message_id, Status.OK, provider_message_id=f"outbox:{m.message_id}") for m in batch]
 
     async def aclose(self) -> None:
@@ -57,7 +54,4 @@ async def forget_devices(session: AsyncSession, device_ids: list[int]) -> int:
     a resident's erasure removes everything that names them or their devices."""
     if not device_ids:
         return 0
-    result = await session.execute(
-        delete(PushOutboxMessage).where(PushOutboxMessage.device_id.in_([str(d) for d in device_ids]))
-    )
-    return result.rowcount or 0
+    return await push_repo.forget_outbox_devices(session, device_ids)

@@ -15,7 +15,15 @@ branch_labels = None
 depends_on = None
 
 # (name, SELECT ...) — created in this order, dropped in reverse.
-VIEWS: list[tuple[str, str]] = []
+VIEWS: list[tuple[str, str]] = [
+    # my_evacuation.residents: each device's push address, for the push fan-out and sending
+    # statements (my_evacuation.push.repository), which join it to their rows in one statement.
+    ("device_push_addresses",
+     "SELECT id, resident_id, platform, push_kind, push_token, webpush_subscription FROM devices"),
+    # my_evacuation.residents: a device's owner by its token hash, for the one-statement
+    # authenticate-and-upsert of a current location (my_evacuation.places.repository).
+    ("device_tokens", "SELECT id, resident_id, token_hash FROM devices"),
+]
 
 
 def upgrade() -> None:

@@ -1,0 +1,193 @@
+"""Push SQL: push messages, notifications and the outbox provider's record. No commits here.
+
+``devices`` belongs to my_evacuation.residents: the sending and fan-out statements read it
+through the ``device_push_addresses`` view it defines (one statement each, as before), and
+clearing dead tokens is :func:`my_evacuation.residents.repository.clear_dead_push_tokens`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from my_evacuation.push.models import PushOutboxMessage
+
+# ---------------------------------------------------------------------------------------
+# Sending (my_evacuation.push.jobs)
+# ---------------------------------------------------------------------------------------
+
+_CLAIM = text(
+    """
+    SELECT pm.id, pm.message_id, pm.device_id, pm.notification_id, pm.title, pm.body, pm.data,
+           pm.critical, pm.attempts, d.platform, d.push_kind, d.push_token, d.webpush_subscription,
+           -- A newer product of the same event already reached this device (another lane or
+           -- worker was faster): sending this one now would replace it on the phone.
+           (pm.delivery_id IS NOT NULL AND EXISTS (
+               SELECT 1 FROM push_messages n
+               WHERE n.delivery_id = pm.delivery_id AND n.device_id = pm.device_id
+                 AND n.alert_id > pm.alert_id AND n.status = 'ok'
+           )) AS superseded
+    FROM push_messages pm JOIN device_push_addresses d ON d.id = pm.device_id
+    WHERE pm.id = ANY(:ids) AND pm.status = 'queued'
+    ORDER BY pm.id
+    FOR UPDATE OF pm SKIP LOCKED
+    """
+)
+
+_RECORD = text(
+    """
+    UPDATE push_messages pm
+    SET status = x.status, error_code = x.error_code, attempts = pm.attempts + 1,
+        sent_at = CASE WHEN x.status = 'ok' THEN clock_timestamp() ELSE pm.sent_at END
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:statuses AS text[]), CAST(:codes AS text[]))
+         AS x(id, status, error_code)
+    WHERE pm.id = x.id
+    """
+)
+
+_NOTIFICATIONS_SENT = text(
+    "UPDATE notifications SET sent_at = now() WHERE id = ANY(:ids) AND sent_at IS NULL"
+)
+
+_STALE = text(
+    """
+    UPDATE push_messages SET published_at = now()
+    WHERE id IN (
+        SELECT id FROM push_messages
+        WHERE status = 'queued' AND published_at < now() - make_interval(secs => :stale)
+        ORDER BY id LIMIT :batch
+        FOR UPDATE SKIP LOCKED
+    )
+    RETURNING id, data->>'lane' AS lane
+    """
+)
+
+# ---------------------------------------------------------------------------------------
+# Notifications (my_evacuation.push.notifications)
+# ---------------------------------------------------------------------------------------
+
+_N_INSERT = text(
+    """
+    INSERT INTO notifications (resident_id, kind, dedupe_key, title, body, data, critical)
+    SELECT r, :kind, :dedupe_key, t, b, d::jsonb, c
+    FROM unnest(CAST(:residents AS bigint[]), CAST(:titles AS text[]), CAST(:bodies AS text[]),
+                CAST(:datas AS text[]), CAST(:criticals AS boolean[])) AS x(r, t, b, d, c)
+    ON CONFLICT (resident_id, dedupe_key) DO NOTHING
+    RETURNING id
+    """
+)
+
+_N_CLAIM = text(
+    """
+    SELECT id FROM notifications
+    WHERE queued_at IS NULL
+    ORDER BY id
+    LIMIT :batch
+    FOR UPDATE SKIP LOCKED
+    """
+)
+
+# One push message per device that can receive pushes; devices without a token get none.
+_N_FAN_OUT = text(
+    """
+    INSERT INTO push_messages (message_id, resident_id, device_id, notification_id, title, body, data, critical)
+    SELECT 'n' || n.id || '-d' || d.id, n.resident_id, d.id, n.id, n.title, n.body,
+           n.data || jsonb_build_object('notification_id', n.id::text, 'kind', n.kind, 'lane', 'bulk'), n.critical
+    FROM notifications n
+    JOIN device_push_addresses d ON d.resident_id = n.resident_id
+    WHERE n.id = ANY(:ids) AND (d.push_token IS NOT NULL OR d.webpush_subscription IS NOT NULL)
+    ON CONFLICT (message_id) DO NOTHING
+    RETURNING id
+    """
+)
+
+_N_MARK = text("UPDATE notifications SET queued_at = now() WHERE id = ANY(:ids)")
+
+
+async def claim_queued(session: AsyncSession, ids: Sequence[int]) -> list[Any]:
+    """Lock the rows of a job still queued, with their device's push address."""
+    return list((await session.execute(_CLAIM, {"ids": list(ids)})).all())
+
+
+async def record_results(session: AsyncSession, ids: Sequence[int], statuses: Sequence[str], codes: Sequence[str | None]) -> None:
+    await session.execute(_RECORD, {"ids": list(ids), "statuses": list(statuses), "codes": list(codes)})
+
+
+async def mark_notifications_sent(session: AsyncSession, ids: Sequence[int]) -> None:
+    await session.execute(_NOTIFICATIONS_SENT, {"ids": list(ids)})
+
+
+async def republish_stale(session: AsyncSession, stale_seconds: float, batch: int) -> list[Any]:
+    """Mark queued rows published longer than ``stale_seconds`` ago as published now: (id, lane)."""
+    return list((await session.execute(_STALE, {"stale": stale_seconds, "batch": batch})).all())
+
+
+async def insert_notifications(session: AsyncSession, params: dict[str, Any]) -> int:
+    """The notification rows (see ``_N_INSERT`` for the parameters); how many were new."""
+    return len((await session.execute(_N_INSERT, params)).all())
+
+
+async def notify_channel(session: AsyncSession, channel: str) -> None:
+    """``pg_notify`` that PostgreSQL delivers when the caller's transaction commits."""
+    await session.execute(text("SELECT pg_notify(:ch, '')"), {"ch": channel})
+
+
+async def claim_unqueued_notifications(session: AsyncSession, batch: int) -> list[int]:
+    return [r[0] for r in (await session.execute(_N_CLAIM, {"batch": batch})).all()]
+
+
+async def fan_out_notifications(session: AsyncSession, ids: list[int]) -> list[int]:
+    """One push message per device of each notification's resident; the new rows' ids."""
+    return [r[0] for r in (await session.execute(_N_FAN_OUT, {"ids": ids})).all()]
+
+
+async def mark_notifications_queued(session: AsyncSession, ids: list[int]) -> None:
+    await session.execute(_N_MARK, {"ids": ids})
+
+
+# ---------------------------------------------------------------------------------------
+# The outbox provider's record (my_evacuation.push.providers.outbox, my_evacuation.push.cli)
+# ---------------------------------------------------------------------------------------
+
+
+async def record_outbox(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    stmt = insert(PushOutboxMessage).values(rows).on_conflict_do_nothing(index_elements=["message_id"])
+    await session.execute(stmt)
+
+
+async def forget_outbox_devices(session: AsyncSession, device_ids: list[int]) -> int:
+    result = await session.execute(
+        delete(PushOutboxMessage).where(PushOutboxMessage.device_id.in_([str(d) for d in device_ids]))
+    )
+    return result.rowcount or 0
+
+
+def _outbox_query(device: str | None, kind: str | None):
+    q = select(PushOutboxMessage)
+    if device:
+        q = q.where(PushOutboxMessage.device_id == device)
+    if kind:
+        q = q.where(PushOutboxMessage.kind == kind)
+    return q
+
+
+def newest_outbox_sync(conn: Connection, device: str | None, kind: str | None, lines: int) -> list[PushOutboxMessage]:
+    """The newest ``lines`` recorded pushes, oldest first."""
+    newest = conn.execute(_outbox_query(device, kind).order_by(PushOutboxMessage.id.desc()).limit(lines)).all()
+    return [PushOutboxMessage(**row._mapping) for row in reversed(newest)]
+
+
+def last_outbox_id_sync(conn: Connection) -> int:
+    return conn.execute(select(PushOutboxMessage.id).order_by(PushOutboxMessage.id.desc()).limit(1)).scalar() or 0
+
+
+def outbox_after_sync(conn: Connection, device: str | None, kind: str | None, last_id: int, limit: int) -> list[PushOutboxMessage]:
+    page = conn.execute(
+        _outbox_query(device, kind).where(PushOutboxMessage.id > last_id).order_by(PushOutboxMessage.id).limit(limit)
+    ).all()
+    return [PushOutboxMessage(**row._mapping) for row in page]

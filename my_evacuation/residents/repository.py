@@ -1,0 +1,114 @@
+"""SQL over residents and their devices. No commits here.
+
+Other packages read these tables through the functions below, or — where one statement
+must join them on a hot path — through the views ``models.VIEWS`` lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from my_evacuation.residents.models import Device, Resident
+
+
+async def device_by_token_hash(session: AsyncSession, token_hash: bytes):
+    """(device id, resident id) of the device with this token hash, or None."""
+    return (await session.execute(select(Device.id, Device.resident_id).where(Device.token_hash == token_hash))).first()
+
+
+async def lock_push_address_holder(session: AsyncSession, kind: str, address: str):
+    """The device holding this push address (id, resident_id), locked; or None."""
+    return (
+        await session.execute(
+            select(Device.id, Device.resident_id)
+            .where(Device.push_kind == kind, Device.push_token == address)
+            .with_for_update()
+        )
+    ).first()
+
+
+async def delete_device(session: AsyncSession, device_id: int) -> None:
+    await session.execute(delete(Device).where(Device.id == device_id))
+
+
+async def count_devices(session: AsyncSession, resident_id: int) -> int:
+    return (
+        await session.execute(select(func.count()).select_from(Device).where(Device.resident_id == resident_id))
+    ).scalar_one()
+
+
+async def holds_push_address(session: AsyncSession, resident_id: int, kind: str, address: str | None) -> bool:
+    """Whether one of the resident's devices holds this push address."""
+    return (
+        await session.execute(
+            select(Device.id).where(Device.push_kind == kind, Device.push_token == address, Device.resident_id == resident_id)
+        )
+    ).first() is not None
+
+
+async def set_language(session: AsyncSession, resident_id: int, language: str) -> None:
+    await session.execute(update(Resident).where(Resident.id == resident_id).values(language=language))
+
+
+async def set_token_hash(session: AsyncSession, device_id: int, token_hash: bytes) -> None:
+    await session.execute(
+        update(Device).where(Device.id == device_id).values(token_hash=token_hash, token_rotated_at=func.now())
+    )
+
+
+async def devices_of(session: AsyncSession, resident_id: int) -> list[Device]:
+    return list((await session.scalars(select(Device).where(Device.resident_id == resident_id).order_by(Device.id))).all())
+
+
+async def device_ids_of(session: AsyncSession, resident_id: int) -> list[int]:
+    return list((await session.scalars(select(Device.id).where(Device.resident_id == resident_id))).all())
+
+
+async def delete_resident(session: AsyncSession, resident_id: int) -> None:
+    """Every table referencing residents does so ON DELETE CASCADE."""
+    await session.execute(delete(Resident).where(Resident.id == resident_id))
+
+
+async def lock_resident(session: AsyncSession, resident_id: int) -> None:
+    """Lock the resident's row (serialises a resident's writes, e.g. under a per-resident limit)."""
+    await session.execute(text("SELECT 1 FROM residents WHERE id = :r FOR UPDATE"), {"r": resident_id})
+
+
+async def languages(session: AsyncSession, resident_ids: Sequence[int]) -> dict[int, str]:
+    """resident id -> language, for those that exist."""
+    if not resident_ids:
+        return {}
+    rows = await session.execute(
+        text("SELECT id, language FROM residents WHERE id = ANY(:ids)"), {"ids": list(resident_ids)}
+    )
+    return {r[0]: r[1] for r in rows}
+
+
+async def export_row(session: AsyncSession, resident_id: int) -> dict[str, Any]:
+    """The resident's own data for their export."""
+    row = (
+        await session.execute(
+            text("SELECT id, language, preferences, created_at FROM residents WHERE id = :r"), {"r": resident_id}
+        )
+    ).one()
+    return dict(row._mapping)
+
+
+# Exactly the token the provider named: if the device re-registered meanwhile, keep the new one.
+_CLEAR_DEAD = text(
+    """
+    UPDATE devices d
+    SET push_token = NULL, push_kind = NULL, webpush_subscription = NULL
+    FROM unnest(CAST(:device_ids AS bigint[]), CAST(:tokens AS text[])) AS x(device_id, token)
+    WHERE d.id = x.device_id AND d.push_token = x.token
+    """
+)
+
+
+async def clear_dead_push_tokens(session: AsyncSession, device_ids: list[int], tokens: list[str]) -> None:
+    """Forget push addresses a provider reported dead (each only while the device still holds it)."""
+    await session.execute(_CLEAR_DEAD, {"device_ids": device_ids, "tokens": tokens})
