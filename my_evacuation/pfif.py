@@ -25,8 +25,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from lxml import etree
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from my_evacuation.family import repository as family_repo
 
 PFIF_NS = "http://zesty.ca/pfif/1.4"
 DEFAULT_DOMAIN = "bousai.pref.fukushima.jp"
@@ -73,17 +74,8 @@ def _note_text(row) -> str | None:
 async def group_pfif(session: AsyncSession, group_id: int, *, domain: str = DEFAULT_DOMAIN,
                      now: datetime | None = None) -> bytes:
     now = now or datetime.now(UTC)
-    members = (await session.execute(text(
-        """SELECT m.resident_id, m.display_name, m.joined_at, COALESCE(s.share_location, false) AS sharing
-           FROM family_members m LEFT JOIN safety_statuses s ON s.resident_id = m.resident_id
-           WHERE m.group_id = :g ORDER BY m.joined_at, m.resident_id"""), {"g": group_id})).all()
-    notes = (await session.execute(text(
-        """SELECT * FROM (
-             SELECT h.*, row_number() OVER (PARTITION BY h.resident_id ORDER BY h.version DESC) AS rn
-             FROM safety_status_history h
-             JOIN family_members m ON m.resident_id = h.resident_id AND m.group_id = :g
-             WHERE h.created_at >= m.joined_at) x
-           WHERE rn <= :n ORDER BY resident_id, version"""), {"g": group_id, "n": MAX_NOTES_PER_PERSON})).all()
+    members = await family_repo.pfif_members(session, group_id)
+    notes = await family_repo.pfif_notes(session, group_id, MAX_NOTES_PER_PERSON)
     by_person: dict[int, list] = {}
     for n in notes:
         by_person.setdefault(n.resident_id, []).append(n)

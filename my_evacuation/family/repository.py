@@ -112,12 +112,102 @@ async def use_invite(session: AsyncSession, invite_id: int) -> None:
 
 async def co_members(session: AsyncSession, resident_id: int) -> list[dict]:
     """Everyone who shares a group with the resident (once each), with the resident's name as
-    that person sees it (from the lowest shared group) and their language."""
+    that person sees it (from the lowest shared group). Their languages are the residents
+    repository's (:func:`my_evacuation.residents.repository.languages`)."""
     rows = await session.execute(text(
-        """SELECT DISTINCT ON (o.resident_id) o.resident_id, me.display_name, r.language
+        """SELECT DISTINCT ON (o.resident_id) o.resident_id, me.display_name
            FROM family_members me
            JOIN family_members o ON o.group_id = me.group_id AND o.resident_id <> me.resident_id
-           JOIN residents r ON r.id = o.resident_id
            WHERE me.resident_id = :r
            ORDER BY o.resident_id, me.group_id"""), {"r": resident_id})
     return [dict(r._mapping) for r in rows]
+
+
+# ---------------------------------------------------------------------------------------
+# Safety statuses (my_evacuation.family.statuses)
+# ---------------------------------------------------------------------------------------
+
+
+async def upsert_status(session: AsyncSession, params: dict) -> dict:
+    """The resident's new current status (``params``: r, s, sid, sname, m, share, lat, lon); the row."""
+    row = (await session.execute(text(
+        """INSERT INTO safety_statuses (resident_id, status, shelter_id, shelter_name, message, share_location,
+                                        lat, lon, version, updated_at)
+           VALUES (:r, :s, :sid, :sname, :m, :share, :lat, :lon, 1, now())
+           ON CONFLICT (resident_id) DO UPDATE SET status = EXCLUDED.status, shelter_id = EXCLUDED.shelter_id,
+             shelter_name = EXCLUDED.shelter_name, message = EXCLUDED.message,
+             share_location = EXCLUDED.share_location, lat = EXCLUDED.lat, lon = EXCLUDED.lon,
+             version = safety_statuses.version + 1, updated_at = now()
+           RETURNING *"""), params)).one()
+    return dict(row._mapping)
+
+
+async def insert_status_history(session: AsyncSession, params: dict) -> None:
+    """One history row (``params`` as :func:`upsert_status`'s, plus v and at)."""
+    await session.execute(text(
+        """INSERT INTO safety_status_history (resident_id, version, status, shelter_id, shelter_name, message,
+                                              share_location, lat, lon, created_at)
+           VALUES (:r, :v, :s, :sid, :sname, :m, :share, :lat, :lon, :at)"""), params)
+
+
+async def withdraw_shared_locations(session: AsyncSession, resident_id: int) -> None:
+    """Erase every location the resident's status history holds."""
+    await session.execute(text(
+        """UPDATE safety_status_history SET lat = NULL, lon = NULL, share_location = false
+           WHERE resident_id = :r AND (lat IS NOT NULL OR share_location)"""), {"r": resident_id})
+
+
+async def get_status(session: AsyncSession, resident_id: int, *, for_update: bool = False) -> dict | None:
+    sql = "SELECT * FROM safety_statuses WHERE resident_id = :r" + (" FOR UPDATE" if for_update else "")
+    row = (await session.execute(text(sql), {"r": resident_id})).first()
+    return dict(row._mapping) if row else None
+
+
+async def status_before_shelter(session: AsyncSession, resident_id: int, version: int):
+    """(status, message) of the newest history entry before ``version`` that is not at a shelter."""
+    return (await session.execute(text(
+        """SELECT status, message FROM safety_status_history
+           WHERE resident_id = :r AND version < :v AND status <> 'at_shelter'
+           ORDER BY version DESC LIMIT 1"""), {"r": resident_id, "v": version})).first()
+
+
+# ---------------------------------------------------------------------------------------
+# PFIF export (my_evacuation.pfif)
+# ---------------------------------------------------------------------------------------
+
+
+async def pfif_members(session: AsyncSession, group_id: int) -> list:
+    """The group's members with whether their current status shares a location."""
+    return list((await session.execute(text(
+        """SELECT m.resident_id, m.display_name, m.joined_at, COALESCE(s.share_location, false) AS sharing
+           FROM family_members m LEFT JOIN safety_statuses s ON s.resident_id = m.resident_id
+           WHERE m.group_id = :g ORDER BY m.joined_at, m.resident_id"""), {"g": group_id})).all())
+
+
+async def pfif_notes(session: AsyncSession, group_id: int, per_person: int) -> list:
+    """Each member's newest ``per_person`` status changes since joining the group, oldest first."""
+    return list((await session.execute(text(
+        """SELECT * FROM (
+             SELECT h.*, row_number() OVER (PARTITION BY h.resident_id ORDER BY h.version DESC) AS rn
+             FROM safety_status_history h
+             JOIN family_members m ON m.resident_id = h.resident_id AND m.group_id = :g
+             WHERE h.created_at >= m.joined_at) x
+           WHERE rn <= :n ORDER BY resident_id, version"""), {"g": group_id, "n": per_person})).all())
+
+
+# ---------------------------------------------------------------------------------------
+# A resident's own data (my_evacuation.export)
+# ---------------------------------------------------------------------------------------
+
+
+async def export_rows(session: AsyncSession, resident_id: int) -> tuple[list[dict], list[dict], list[dict]]:
+    """The resident's current status (0 or 1 row), its history and their groups."""
+    r = {"r": resident_id}
+    status = [dict(x._mapping) for x in await session.execute(text("SELECT * FROM safety_statuses WHERE resident_id = :r"), r)]
+    history = [dict(x._mapping) for x in await session.execute(
+        text("SELECT * FROM safety_status_history WHERE resident_id = :r ORDER BY version"), r)]
+    groups = [dict(x._mapping) for x in await session.execute(text(
+        """SELECT g.id, g.name, m.display_name, m.role, m.joined_at
+           FROM family_members m JOIN family_groups g ON g.id = m.group_id
+           WHERE m.resident_id = :r ORDER BY g.id"""), r)]
+    return status, history, groups

@@ -3,13 +3,14 @@ notification on every change. Never commits."""
 
 from __future__ import annotations
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from geo.shelters import repository as shelters_repo
 from my_evacuation.family import repository as repo
 from my_evacuation.family.schemas import Location, StatusIn, StatusOut
 from my_evacuation.i18n import t
 from my_evacuation.notify import NotificationItem, enqueue_notification
+from my_evacuation.residents import repository as residents_repo
 from server.errors import AppError
 
 NOTIFICATION_KIND = "family_status"
@@ -26,10 +27,10 @@ def status_out(row: dict) -> StatusOut | None:
 
 
 async def _shelter_name(session: AsyncSession, shelter_id: str) -> str:
-    name = (await session.execute(text("SELECT name FROM shelters WHERE id = :id"), {"id": shelter_id})).scalar_one_or_none()
-    if name is None:
+    shelter = await shelters_repo.get(session, shelter_id)
+    if shelter is None:
         raise AppError(f"no shelter with id {shelter_id!r} in the registry", code="unknown_shelter")
-    return name
+    return shelter["name"]
 
 
 def render_status(language: str, name: str, status: str, shelter_name: str | None, message: str | None) -> str:
@@ -56,38 +57,24 @@ async def set_status(session: AsyncSession, resident_id: int, body: StatusIn) ->
     lat, lon = (body.location.lat, body.location.lon) if body.location else (None, None)
     params = {"r": resident_id, "s": body.status, "sid": body.shelter_id, "sname": shelter_name,
               "m": body.message, "share": body.share_location, "lat": lat, "lon": lon}
-    row = (await session.execute(text(
-        """INSERT INTO safety_statuses (resident_id, status, shelter_id, shelter_name, message, share_location,
-                                        lat, lon, version, updated_at)
-           VALUES (:r, :s, :sid, :sname, :m, :share, :lat, :lon, 1, now())
-           ON CONFLICT (resident_id) DO UPDATE SET status = EXCLUDED.status, shelter_id = EXCLUDED.shelter_id,
-             shelter_name = EXCLUDED.shelter_name, message = EXCLUDED.message,
-             share_location = EXCLUDED.share_location, lat = EXCLUDED.lat, lon = EXCLUDED.lon,
-             version = safety_statuses.version + 1, updated_at = now()
-           RETURNING *"""), params)).one()
-    out = dict(row._mapping)
-    await session.execute(text(
-        """INSERT INTO safety_status_history (resident_id, version, status, shelter_id, shelter_name, message,
-                                              share_location, lat, lon, created_at)
-           VALUES (:r, :v, :s, :sid, :sname, :m, :share, :lat, :lon, :at)"""),
-        {**params, "v": out["version"], "at": out["updated_at"]})
+    out = await repo.upsert_status(session, params)
+    await repo.insert_status_history(session, {**params, "v": out["version"], "at": out["updated_at"]})
     if not body.share_location:
         # Not sharing any more withdraws every location shared before: the history (the PFIF
         # notes of every group's export) keeps none of them.
-        await session.execute(text(
-            """UPDATE safety_status_history SET lat = NULL, lon = NULL, share_location = false
-               WHERE resident_id = :r AND (lat IS NOT NULL OR share_location)"""), {"r": resident_id})
+        await repo.withdraw_shared_locations(session, resident_id)
     await notify_family(session, resident_id, out)
     return status_out(out)
 
 
 async def notify_family(session: AsyncSession, resident_id: int, status: dict) -> int:
     others = await repo.co_members(session, resident_id)
+    languages = await residents_repo.languages(session, [o["resident_id"] for o in others])
     items = [
         NotificationItem(
             resident_id=o["resident_id"],
-            title=t(o["language"], "family_status_title"),
-            body=render_status(o["language"], o["display_name"], status["status"], status["shelter_name"],
+            title=t(lang, "family_status_title"),
+            body=render_status(lang, o["display_name"], status["status"], status["shelter_name"],
                                status["message"]),
             data={"kind": NOTIFICATION_KIND, "resident_id": str(resident_id), "status": status["status"],
                   "version": str(status["version"])},
@@ -95,24 +82,22 @@ async def notify_family(session: AsyncSession, resident_id: int, status: dict) -
             critical=status["status"] == "need_help",
         )
         for o in others
+        if (lang := languages.get(o["resident_id"])) is not None
     ]
     return await enqueue_notification(session, items, kind=NOTIFICATION_KIND,
                                       dedupe_key=f"safety-status:{resident_id}:{status['version']}")
 
 
 async def get_own(session: AsyncSession, resident_id: int) -> StatusOut | None:
-    row = (await session.execute(text("SELECT * FROM safety_statuses WHERE resident_id = :r"), {"r": resident_id})).first()
-    if row is None:
+    d = await repo.get_status(session, resident_id)
+    if d is None:
         return None
-    d = dict(row._mapping)
     # The resident sees their own location even when they have not shared it (it is not stored then anyway).
     return status_out(d)
 
 
 async def _current(session: AsyncSession, resident_id: int) -> dict | None:
-    row = (await session.execute(text("SELECT * FROM safety_statuses WHERE resident_id = :r FOR UPDATE"),
-                                 {"r": resident_id})).first()
-    return dict(row._mapping) if row else None
+    return await repo.get_status(session, resident_id, for_update=True)
 
 
 async def set_at_shelter(session: AsyncSession, resident_id: int, shelter_id: str) -> bool:
@@ -133,10 +118,7 @@ async def left_shelter(session: AsyncSession, resident_id: int, shelter_id: str)
     cur = await _current(session, resident_id)
     if cur is None or cur["status"] != "at_shelter" or cur["shelter_id"] != shelter_id:
         return False
-    prev = (await session.execute(text(
-        """SELECT status, message FROM safety_status_history
-           WHERE resident_id = :r AND version < :v AND status <> 'at_shelter'
-           ORDER BY version DESC LIMIT 1"""), {"r": resident_id, "v": cur["version"]})).first()
+    prev = await repo.status_before_shelter(session, resident_id, cur["version"])
     status, message = (prev[0], prev[1]) if prev else ("unknown", None)
     await set_status(session, resident_id, StatusIn(status=status, message=message))
     return True
