@@ -31,6 +31,7 @@ from server import discovery
 from server.discovery import import_all_models
 from server.openapi_docs import install_openapi, operation_ids
 from server.redis import make_redis
+from server.schemas import ErrorOut, HealthOut, ReadyOut
 from server.settings import Settings, get_settings
 
 log = structlog.get_logger()
@@ -120,7 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_openapi(app)
     app.state.settings = settings
 
-    @app.get("/healthz", tags=["ops"])
+    @app.get("/healthz", tags=["ops"], response_model=HealthOut)
     async def healthz():
         return {"status": "ok"}
 
@@ -146,7 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return f"error: {type(task.exception()).__name__}"
         return "ok"
 
-    @app.get("/readyz", tags=["ops"])
+    @app.get("/readyz", tags=["ops"], response_model=ReadyOut, responses={503: {"model": ErrorOut}})
     async def readyz():
         # Both checks at once, each within its deadline.
         db, redis = await asyncio.gather(

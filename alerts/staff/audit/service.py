@@ -15,9 +15,16 @@ MAX_PAGE = 500
 
 
 class Actor(Protocol):
-    id: int
-    username: str
-    role: str
+    """Who acted: read-only (a StaffPrincipal is frozen)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def username(self) -> str: ...
+
+    @property
+    def role(self) -> str: ...
 
 
 def _jsonable(value: Any) -> Any:
