@@ -10,33 +10,26 @@ import asyncio
 
 import orjson
 import structlog
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from alerts.delivery import reads_repository as deliveries_repo
 from alerts.delivery import repository as repo
+from my_evacuation.push import repository as push_repo
 from my_evacuation.safety.service import start_checks_for_alert
 
 log = structlog.get_logger()
-
-_TOLD_BY = """
-    SELECT id, resident_id FROM deliveries
-    WHERE event_id = :event_id AND last_alert_id = :alert_id AND status = 'told' AND id > :after
-    ORDER BY id LIMIT :limit
-"""
-
 
 # "Are you safe?" comes after the alert itself: the checks (and their pushes) wait until
 # the alert's own pushes have left, so they never compete with them for the workers, the
 # database and the provider quota. Bounded, so a stuck provider cannot hold checks back long.
 SAFETY_AFTER_PUSHES_MAX_WAIT_S = 45.0  # under the 60 s stream claim idle: no second worker steps in
-_QUEUED_FOR_ALERT = "SELECT EXISTS (SELECT 1 FROM push_messages WHERE alert_id = :a AND status = 'queued')"
 
 
 async def _alert_pushes_out(sessionmaker: async_sessionmaker[AsyncSession], alert_id: int) -> None:
     deadline = asyncio.get_running_loop().time() + SAFETY_AFTER_PUSHES_MAX_WAIT_S
     while asyncio.get_running_loop().time() < deadline:
         async with sessionmaker() as session:
-            if not (await session.execute(text(_QUEUED_FOR_ALERT), {"a": alert_id})).scalar():
+            if not await push_repo.any_queued_for_alert(session, alert_id):
                 return
         await asyncio.sleep(0.5)
     log.warning("alerts.delivery.safety_checks_start_before_pushes_done", alert_id=alert_id)
@@ -53,11 +46,7 @@ async def start_safety_checks(sessionmaker: async_sessionmaker[AsyncSession], al
     after, started = 0, 0
     while True:
         async with sessionmaker() as session, session.begin():
-            rows = (
-                await session.execute(
-                    text(_TOLD_BY), {"event_id": row["event_id"], "alert_id": alert_id, "after": after, "limit": page}
-                )
-            ).all()
+            rows = await deliveries_repo.told_by(session, row["event_id"], alert_id, after=after, limit=page)
             if not rows:
                 return started
             after = rows[-1].id

@@ -14,23 +14,17 @@ from contextlib import aclosing
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alerts.delivery import reads_repository as deliveries_repo
 from alerts.delivery import repository as repo
 from alerts.delivery.transitions import Prior
+from my_evacuation.residents import repository as residents_repo
 
 # Outcome names as ``bousai simulate`` prints them.
 ACTIONS = {"new": "new", "raised": "raise", "lowered": "lower", "cleared": "clear", "cancelled": "cancel", "held": "hold"}
 SAMPLES_PER_KEY = 1
 
-_PRIORS = text(
-    """
-    SELECT id, resident_id, status, rank, max_rank, last_alert_id, critical, kinds FROM deliveries
-    WHERE event_id = :event_id AND resident_id = ANY(:ids)
-    """
-)
-_LANGUAGES = text("SELECT resident_id, language FROM devices WHERE resident_id = ANY(:ids) ORDER BY id")
 
 
 async def preview(session: AsyncSession, normalized: dict[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
@@ -56,10 +50,9 @@ async def preview(session: AsyncSession, normalized: dict[str, Any], *, now: dat
             async for chunk in chunks:
                 by_resident = by_resident_of(chunk)
                 rids = list(by_resident)
-                priors = {r.resident_id: Prior.of(r) for r in (await session.execute(
-                    _PRIORS, {"event_id": ctx.event_id, "ids": rids})).all()}
+                priors = {r.resident_id: Prior.of(r) for r in await deliveries_repo.priors(session, ctx.event_id, rids)}
                 languages: dict[int, set[str]] = {}
-                for r in (await session.execute(_LANGUAGES, {"ids": rids})).all():
+                for r in await residents_repo.device_languages(session, rids):
                     languages.setdefault(r.resident_id, set()).add(r.language or "ja")
                 decisions, _ = await decide_residents(session, ctx, by_resident, priors, now)
                 for rid, d, ex in decisions:

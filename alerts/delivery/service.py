@@ -27,11 +27,11 @@ import orjson
 import redis.asyncio as aioredis
 import structlog
 from prometheus_client import Counter
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.facts.lanes import lane_of_alert
 from alerts.delivery import repository as repo
+from alerts.events import outbox_repository as outbox_repo
 from alerts.delivery.compose import Composed, compose
 from alerts.delivery.preferences import Preferences, load_preferences
 from alerts.delivery.rank import AlertRanker, most_specific, needs_city
@@ -140,9 +140,6 @@ class AlertContext:
             )
             self._composed[key] = msg
         return msg
-
-
-_RECEIVED = text("SELECT extract(epoch FROM received_at)::float8 FROM alerts WHERE id = :id")
 
 
 def _now() -> datetime:
@@ -371,7 +368,7 @@ async def fan_out(
     ctx = AlertContext(row, now)
     ctx.observer = observer
     async with sessionmaker() as session:
-        ctx.received = (await session.execute(_RECEIVED, {"id": alert_id})).scalar()
+        ctx.received = await outbox_repo.received_epoch(session, alert_id)
     facts = ctx.ranker.facts
     if row["expires_at"] is not None and row["expires_at"] <= now and ctx.event_state not in ("cleared", "cancelled"):
         # Reached the worker only after it ended (a backlog after an outage): telling anyone now

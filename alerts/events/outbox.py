@@ -24,9 +24,9 @@ import redis.asyncio as aioredis
 import structlog
 from prometheus_client import Counter
 from redis.exceptions import RedisError
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from alerts.events import outbox_repository as outbox_repo
 from alerts.facts.lanes import lane_of_alert
 from server import lanes
 from server.lanes import ALERT
@@ -39,32 +39,6 @@ ALERTS_STREAM = lanes.ALERTS_STREAM  # "alerts:new"
 OUTBOX_RELAYED = Counter("bousai_alert_outbox_relayed_total", "Outbox rows moved to the alerts stream")
 OUTBOX_RELAY_ERRORS = Counter("bousai_alert_outbox_relay_errors_total", "Relay attempts that failed", ["reason"])
 
-_CLAIM = text(
-    """
-    SELECT o.id, o.alert_id, a.event_id, a.source, a.category, a.msg_type, a.is_drill, e.facts
-    FROM alert_outbox o JOIN alerts a ON a.id = o.alert_id JOIN alert_events e ON e.id = a.event_id
-    WHERE o.relayed_at IS NULL
-    ORDER BY o.id
-    LIMIT :batch
-    FOR UPDATE OF o SKIP LOCKED
-    """
-)
-_MARK = text(
-    "UPDATE alert_outbox o SET relayed_at = now(), stream_entry_id = m.entry "
-    "FROM unnest(CAST(:ids AS bigint[]), CAST(:entries AS text[])) AS m(id, entry) WHERE o.id = m.id"
-)
-# Relayed, yet the alert's fan-out has not finished: candidates for a lost stream entry.
-_STALLED = text(
-    """
-    SELECT o.id, o.stream_entry_id
-    FROM alert_outbox o JOIN alerts a ON a.id = o.alert_id
-    WHERE o.relayed_at < now() - make_interval(secs => :grace) AND o.relayed_at > now() - interval '1 day'
-      AND a.fanned_out_at IS NULL
-    ORDER BY o.id
-    LIMIT 500
-    """
-)
-_UNRELAY = text("UPDATE alert_outbox SET relayed_at = NULL, stream_entry_id = NULL WHERE id = ANY(:ids)")
 # A healthy fan-out starts within seconds of the relay; give it this long before looking.
 STALL_GRACE_SECONDS = 30.0
 
@@ -95,7 +69,7 @@ def parse_entry_ref(ref: str, stream: str = ALERTS_STREAM) -> tuple[str, str]:
 async def _relay_batch(sessionmaker: async_sessionmaker[AsyncSession], redis: aioredis.Redis, batch: int, stream: str) -> list:
     lanes_on = lanes.enabled() and stream == ALERTS_STREAM
     async with sessionmaker() as session, session.begin():
-        rows = (await session.execute(_CLAIM, {"batch": batch})).all()
+        rows = await outbox_repo.claim(session, batch)
         if rows:
             plain: list[dict] = []
             routed_by_lane: dict[str, list[tuple[int, dict]]] = {}
@@ -125,7 +99,7 @@ async def _relay_batch(sessionmaker: async_sessionmaker[AsyncSession], redis: ai
             entry_ids = await publish_many(redis, stream, plain)
             for i, e in enumerate(entry_ids):
                 refs.setdefault(i, e)
-            await session.execute(_MARK, {"ids": [r.id for r in rows], "entries": [refs[i] for i in range(len(rows))]})
+            await outbox_repo.mark_relayed(session, [r.id for r in rows], [refs[i] for i in range(len(rows))])
     return rows
 
 
@@ -173,7 +147,7 @@ async def rerelay_lost_entries(
     never make anyone hear an alert twice. Returns how many rows were put back."""
     try:
         async with sessionmaker() as session, session.begin():
-            rows = (await session.execute(_STALLED, {"grace": grace_seconds})).all()
+            rows = await outbox_repo.stalled(session, grace_seconds)
             lost = []
             for row in rows:
                 ref = row.stream_entry_id
@@ -184,7 +158,7 @@ async def rerelay_lost_entries(
                 if not await redis.xrange(where, min=entry, max=entry, count=1):
                     lost.append(row.id)
             if lost:
-                await session.execute(_UNRELAY, {"ids": lost})
+                await outbox_repo.unrelay(session, lost)
     except (RedisError, OSError) as exc:
         OUTBOX_RELAY_ERRORS.labels(type(exc).__name__).inc()
         log.warning("alerts.outbox.rerelay_check_failed", error=str(exc))

@@ -9,38 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alerts.delivery import reads_repository as deliveries_repo
+from alerts.events import outbox_repository as outbox_repo
 from alerts.facts.lanes import lane_of_alert
 from alerts.latency.schemas import AlertLatency, PushCounts, Stages
-
-_ALERT = text(
-    """
-    SELECT a.id, a.event_id, a.category, a.msg_type, a.is_drill, a.issued_at, a.received_at, a.fanned_out_at,
-           e.facts, (SELECT min(o.relayed_at) FROM alert_outbox o WHERE o.alert_id = a.id) AS relayed_at
-    FROM alerts a JOIN alert_events e ON e.id = a.event_id
-    WHERE a.id = :id
-    """
-)
-
-_PUSHES = text(
-    """
-    SELECT count(*) AS total,
-           count(*) FILTER (WHERE pm.status = 'ok') AS accepted,
-           count(*) FILTER (WHERE pm.status = 'queued') AS queued,
-           count(*) FILTER (WHERE pm.status IN ('dead_token', 'permanent', 'failed', 'no_token')) AS failed,
-           count(*) FILTER (WHERE pm.status = 'superseded') AS superseded,
-           min(pm.sent_at) FILTER (WHERE pm.status = 'ok') AS first_at,
-           max(pm.sent_at) FILTER (WHERE pm.status = 'ok') AS last_at,
-           percentile_disc(0.5) WITHIN GROUP (ORDER BY pm.sent_at) FILTER (WHERE pm.status = 'ok') AS p50_at,
-           percentile_disc(0.95) WITHIN GROUP (ORDER BY pm.sent_at) FILTER (WHERE pm.status = 'ok') AS p95_at,
-           min(pm.data->>'lane') AS lane
-    FROM deliveries d JOIN push_messages pm ON pm.delivery_id = d.id
-    WHERE d.event_id = :event_id AND pm.alert_id = :alert_id
-    """
-)
-
+from my_evacuation.push import repository as push_repo
 
 def _since(origin: Any, t: Any) -> float | None:
     return None if t is None or origin is None else round((t - origin).total_seconds(), 3)
@@ -54,10 +29,11 @@ def _stages(origin: Any, a: Any, p: Any) -> Stages:
 
 
 async def alert_latency(session: AsyncSession, alert_id: int) -> AlertLatency | None:
-    a = (await session.execute(_ALERT, {"id": alert_id})).first()
+    a = await outbox_repo.alert_times(session, alert_id)
     if a is None:
         return None
-    p = (await session.execute(_PUSHES, {"event_id": a.event_id, "alert_id": alert_id})).first()
+    # The event's deliveries, then their pushes of this alert (each owner's own statement).
+    p = await push_repo.alert_push_stats(session, alert_id, await deliveries_repo.ids_of_event(session, a.event_id))
     lane = p.lane or lane_of_alert(a.facts, msg_type=a.msg_type, category=a.category, is_drill=a.is_drill)
     return AlertLatency(
         alert_id=a.id, event_id=a.event_id, category=a.category, lane=lane, issued_at=a.issued_at,

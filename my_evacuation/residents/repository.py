@@ -112,3 +112,15 @@ _CLEAR_DEAD = text(
 async def clear_dead_push_tokens(session: AsyncSession, device_ids: list[int], tokens: list[str]) -> None:
     """Forget push addresses a provider reported dead (each only while the device still holds it)."""
     await session.execute(_CLEAR_DEAD, {"device_ids": device_ids, "tokens": tokens})
+
+
+async def device_languages(session: AsyncSession, resident_ids: Sequence[int]) -> list[Any]:
+    """(resident_id, language) of every device of these residents, by device id."""
+    return list(
+        (
+            await session.execute(
+                text("SELECT resident_id, language FROM devices WHERE resident_id = ANY(:ids) ORDER BY id"),
+                {"ids": list(resident_ids)},
+            )
+        ).all()
+    )
