@@ -6,32 +6,25 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-
-async def _rows(session: AsyncSession, sql: str, **params) -> list[dict[str, Any]]:
-    return [dict(r._mapping) for r in await session.execute(text(sql), params)]
+from my_evacuation.family import repository as family_repo
+from my_evacuation.knowledge import repository as knowledge_repo
+from my_evacuation.places import repository as places_repo
+from my_evacuation.plans import repository as plans_repo
+from my_evacuation.residents import repository as residents_repo
+from my_evacuation.safety import repository as safety_repo
 
 
 async def resident_export(session: AsyncSession, resident_id: int) -> dict[str, Any]:
     r = resident_id
-    resident = (await _rows(session, "SELECT id, language, preferences, created_at FROM residents WHERE id = :r", r=r))[0]
-    places = await _rows(session, """SELECT id, kind, label, ST_Y(geom) AS lat, ST_X(geom) AS lon, municipality_code,
-                                            created_at, updated_at, expires_at
-                                     FROM places WHERE resident_id = :r ORDER BY id""", r=r)
-    plans = await _rows(session, "SELECT id, place_id, current_version, created_at FROM evacuation_plans WHERE resident_id = :r ORDER BY id", r=r)
-    for p in plans:
-        p["versions"] = await _rows(session, """SELECT version, body, completeness, created_at FROM evacuation_plan_versions
-                                                WHERE plan_id = :p ORDER BY version""", p=p["id"])
-    status = await _rows(session, "SELECT * FROM safety_statuses WHERE resident_id = :r", r=r)
-    history = await _rows(session, "SELECT * FROM safety_status_history WHERE resident_id = :r ORDER BY version", r=r)
-    groups = await _rows(session, """SELECT g.id, g.name, m.display_name, m.role, m.joined_at
-                                     FROM family_members m JOIN family_groups g ON g.id = m.group_id
-                                     WHERE m.resident_id = :r ORDER BY g.id""", r=r)
-    checks = await _rows(session, """SELECT id, event_key, category, reason, created_at, answered_at, answer_status,
-                                            reminders_sent FROM safety_checks WHERE resident_id = :r ORDER BY id""", r=r)
-    knowledge = await _rows(session, "SELECT * FROM knowledge_subscriptions WHERE resident_id = :r", r=r)
+    # Each owner's own rows, in the order the export has always read them.
+    resident = await residents_repo.export_row(session, r)
+    places = await places_repo.export_rows(session, r)
+    plans = await plans_repo.export_rows(session, r)
+    status, history, groups = await family_repo.export_rows(session, r)
+    checks = await safety_repo.export_rows(session, r)
+    knowledge = await knowledge_repo.export_rows(session, r)
     return {
         "exported_at": datetime.now(UTC),
         "resident": resident,

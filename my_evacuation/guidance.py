@@ -19,12 +19,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from geo.shelters import reads_repository as shelter_reads
 from geo.shelters import service as shelters
 from geo.shelters.models import HAZARDS as SHELTER_HAZARDS
 from geo.shelters.records import crowding_level
 from my_evacuation.i18n import join_list, t
 from alerts import facts as alert_facts
 from alerts.facts import AreaFacts
+from my_evacuation.places import repository as places_repo
 from my_evacuation.plans import repository as plan_repo
 from my_evacuation.plans.schemas import Destination, Member, PlanBody
 
@@ -152,9 +154,9 @@ async def plan_guidance(session: AsyncSession, resident_id: int, place_id: int |
     if row is None:
         return None
     plan = PlanBody.model_validate(row["body"])
-    place = await plan_repo.get_place(session, resident_id, place_id) if place_id is not None else None
+    place = await places_repo.plan_place(session, resident_id, place_id) if place_id is not None else None
     if place is None and place_kind == "home":
-        place = await plan_repo.get_home(session, resident_id)
+        place = await places_repo.home_place(session, resident_id)
     if alert_facts.hazard_of(alert) == "nuclear" and alert.get("msg_type") != "cancel" and not alert.get("is_drill"):
         return await _nuclear(session, plan, place, place_kind, language)
     action = _action(alert, place, facts)
@@ -169,7 +171,7 @@ async def _compose(session: AsyncSession, plan: PlanBody, place: dict | None, pl
     if not plan.members and not plan.destinations:
         return None
     dests = {d.id: d for d in plan.destinations}
-    shelter_rows = await plan_repo.shelters_by_id(session, [d.shelter_id for d in plan.destinations if d.shelter_id])
+    shelter_rows = await shelter_reads.by_ids(session, [d.shelter_id for d in plan.destinations if d.shelter_id])
     leaving: dict[str | None, list[Member]] = {}
     waiting: dict[int, list[Member]] = {}
     for m in plan.members:
@@ -236,7 +238,7 @@ async def _nuclear(session: AsyncSession, plan: PlanBody, place: dict | None, pl
         k = "one" if len(members) == 1 else "many"
         if d is None or not who:
             return None
-        shelter = (await plan_repo.shelters_by_id(session, [d.shelter_id])).get(d.shelter_id) if d.shelter_id else None
+        shelter = (await shelter_reads.by_ids(session, [d.shelter_id])).get(d.shelter_id) if d.shelter_id else None
         means = t(lang, f"means_{d.means}") if d.means else ""
         time = t(lang, "time", minutes=d.minutes) if d.minutes else ""
         parts.append(t(lang, f"leave_now_{k}", who=who, dest=_dest_name(lang, d, shelter), means=means, time=time))

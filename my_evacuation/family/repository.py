@@ -211,3 +211,47 @@ async def export_rows(session: AsyncSession, resident_id: int) -> tuple[list[dic
            FROM family_members m JOIN family_groups g ON g.id = m.group_id
            WHERE m.resident_id = :r ORDER BY g.id"""), r)]
     return status, history, groups
+
+
+async def delete_groups_with_members(session: AsyncSession, resident_ids: list[int]) -> None:
+    """Delete every group any of these residents belongs to (the demo's reload)."""
+    await session.execute(
+        text("DELETE FROM family_groups WHERE id IN (SELECT group_id FROM family_members WHERE resident_id = ANY(:ids))"),
+        {"ids": resident_ids},
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Safety checks (my_evacuation.safety.service)
+# ---------------------------------------------------------------------------------------
+
+
+async def watched_members(session: AsyncSession, watcher_ids: list[int]) -> list:
+    """Each (watcher, other member of a group of theirs) once, from the lowest shared group:
+    watcher, member, display_name, the member's status, shelter_name, message, joined_at, group_id."""
+    return list((await session.execute(text(
+        """SELECT DISTINCT ON (me.resident_id, o.resident_id)
+                  me.resident_id AS watcher, o.resident_id AS member, o.display_name,
+                  s.status, s.shelter_name, s.message, o.joined_at, o.group_id
+           FROM family_members me
+           JOIN family_members o ON o.group_id = me.group_id AND o.resident_id <> me.resident_id
+           LEFT JOIN safety_statuses s ON s.resident_id = o.resident_id
+           WHERE me.resident_id = ANY(CAST(:ids AS bigint[]))
+           ORDER BY me.resident_id, o.resident_id, o.group_id"""), {"ids": watcher_ids})).all())
+
+
+async def members_of_groups_of(session: AsyncSession, resident_ids: list[int]) -> list:
+    """Every member (group_id, resident_id, display_name) of every group these residents are in,
+    by group, then joining order."""
+    return list((await session.execute(text(
+        """SELECT fm.group_id, fm.resident_id, fm.display_name
+           FROM family_members fm
+           WHERE fm.group_id IN (SELECT group_id FROM family_members WHERE resident_id = ANY(CAST(:ids AS bigint[])))
+           ORDER BY fm.group_id, fm.joined_at, fm.resident_id"""), {"ids": resident_ids})).all())
+
+
+async def count_with_status(session: AsyncSession, resident_ids: list[int], status: str) -> int:
+    """How many of these residents' safety statuses are ``status``."""
+    return (await session.execute(
+        text("SELECT count(*) FROM safety_statuses WHERE resident_id = ANY(CAST(:ids AS bigint[])) AND status = :s"),
+        {"ids": resident_ids, "s": status})).scalar_one()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -73,6 +74,35 @@ async def get_place(session: AsyncSession, resident_id: int, place_id: int):
             text(_SELECT + " WHERE id = :id AND resident_id = :r AND kind <> 'current'"), {"id": place_id, "r": resident_id}
         )
     ).mappings().first()
+
+
+# What plans and guidance read of a place.
+_PLAN_PLACE_COLUMNS = """
+    id, resident_id, kind, label, ST_Y(geom) AS lat, ST_X(geom) AS lon, municipality_code,
+    jma_city_code, quake_area_code, tsunami_area_code
+"""
+
+
+async def plan_place(session: AsyncSession, resident_id: int, place_id: int) -> dict | None:
+    """One of the resident's registered places (not the current location), as plans read it."""
+    row = (
+        await session.execute(
+            text(f"SELECT {_PLAN_PLACE_COLUMNS} FROM places WHERE id = :id AND resident_id = :r AND kind <> 'current'"),
+            {"id": place_id, "r": resident_id},
+        )
+    ).first()
+    return dict(row._mapping) if row else None
+
+
+async def home_place(session: AsyncSession, resident_id: int) -> dict | None:
+    """The resident's first home place, as plans read it."""
+    row = (
+        await session.execute(
+            text(f"SELECT {_PLAN_PLACE_COLUMNS} FROM places WHERE resident_id = :r AND kind = 'home' ORDER BY id LIMIT 1"),
+            {"r": resident_id},
+        )
+    ).first()
+    return dict(row._mapping) if row else None
 
 
 async def list_places(session: AsyncSession, resident_id: int):
@@ -169,3 +199,61 @@ def refresh_codes_sync(conn: Connection, city_attrs: dict[str, dict]) -> int:
         for code, attrs in city_attrs.items()
     ]
     return conn.execute(_REFRESH_CODES, {"cities": json.dumps(cities)}).rowcount
+
+
+async def insert_seeded_place(
+    session: AsyncSession, resident_id: int, device_id: int | None, kind: str, label: str | None,
+    lat: float, lon: float, codes: dict, *, accuracy_m: float | None = None, expires_at: datetime | None = None,
+) -> None:
+    """A place with any device, accuracy and expiry (the demo and the simulator's residents);
+    ``codes`` by column name, a missing one NULL."""
+    cols = ", ".join(CODE_COLUMNS)
+    vals = ", ".join(f":{c}" for c in CODE_COLUMNS)
+    await session.execute(
+        text(
+            f"INSERT INTO places (resident_id, device_id, kind, label, geom, accuracy_m, expires_at, {cols}) "
+            f"VALUES (:r, :d, :k, :label, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :acc, :exp, {vals})"
+        ),
+        {"r": resident_id, "d": device_id, "k": kind, "label": label, "lat": lat, "lon": lon, "acc": accuracy_m,
+         "exp": expires_at, **{c: codes.get(c) for c in CODE_COLUMNS}},
+    )
+
+
+async def export_rows(session: AsyncSession, resident_id: int) -> list[dict]:
+    """The resident's places (the current location too), for their export."""
+    rows = await session.execute(
+        text(
+            """SELECT id, kind, label, ST_Y(geom) AS lat, ST_X(geom) AS lon, municipality_code,
+                      created_at, updated_at, expires_at
+               FROM places WHERE resident_id = :r ORDER BY id"""
+        ),
+        {"r": resident_id},
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+async def for_safety_checks(session: AsyncSession, resident_ids: list[int]) -> list[Any]:
+    """The residents' registered places and unexpired current locations with their area codes."""
+    return list((await session.execute(
+        text(
+            """SELECT id, resident_id, kind, quake_area_code, jma_city_code, tsunami_area_code, municipality_code,
+                      jma_matome_code, jma_first_code, jma_pref_code FROM places
+               WHERE resident_id = ANY(CAST(:ids AS bigint[])) AND (kind <> 'current' OR expires_at > now())"""
+        ),
+        {"ids": resident_ids},
+    )).all())
+
+
+async def home_municipality(session: AsyncSession, resident_id: int) -> str | None:
+    """The municipality of the resident's first home place that has one."""
+    return (await session.execute(text(
+        "SELECT municipality_code FROM places WHERE resident_id = :r AND kind = 'home' AND municipality_code IS NOT NULL "
+        "ORDER BY id LIMIT 1"), {"r": resident_id})).scalar_one_or_none()
+
+
+async def residents_with_home(session: AsyncSession, municipality_code: str | None) -> list[int]:
+    """The residents with a home place (in the municipality; None: anywhere)."""
+    rows = await session.execute(text(
+        "SELECT DISTINCT resident_id FROM places WHERE kind = 'home' AND (CAST(:m AS text) IS NULL OR municipality_code = :m)"),
+        {"m": municipality_code})
+    return list(rows.scalars())

@@ -7,12 +7,6 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-_PLACE_COLUMNS = """
-    id, resident_id, kind, label, ST_Y(geom) AS lat, ST_X(geom) AS lon, municipality_code,
-    jma_city_code, quake_area_code, tsunami_area_code
-"""
-
-
 async def get_head(session: AsyncSession, resident_id: int, place_id: int | None, *, for_update: bool = False) -> dict | None:
     sql = """SELECT id, resident_id, place_id, current_version, created_at, updated_at FROM evacuation_plans
              WHERE resident_id = :r AND COALESCE(place_id, 0) = COALESCE(CAST(:p AS bigint), 0)"""
@@ -89,49 +83,79 @@ async def list_heads(session: AsyncSession, resident_id: int) -> list[dict]:
     return [dict(r._mapping) for r in rows]
 
 
-async def get_place(session: AsyncSession, resident_id: int, place_id: int) -> dict | None:
-    row = (
-        await session.execute(
-            text(f"SELECT {_PLACE_COLUMNS} FROM places WHERE id = :id AND resident_id = :r AND kind <> 'current'"),
-            {"id": place_id, "r": resident_id},
+# ---------------------------------------------------------------------------------------
+# Plan-review reminders (my_evacuation.knowledge.service)
+# ---------------------------------------------------------------------------------------
+
+
+async def residents_with_plans(session: AsyncSession, after: int, batch: int) -> list[int]:
+    """The next ``batch`` residents with a plan, by id, after ``after``."""
+    rows = await session.execute(
+        text("SELECT DISTINCT resident_id FROM evacuation_plans WHERE resident_id > :after ORDER BY resident_id LIMIT :batch"),
+        {"after": after, "batch": batch},
+    )
+    return [r[0] for r in rows]
+
+
+async def current_plan_shelters(session: AsyncSession) -> list[Any]:
+    """Each shelter a current plan names: plan_id, resident_id, shelter_id, and the fingerprint
+    seen last time (``plan_shelter_watch``; None when never seen)."""
+    rows = await session.execute(
+        text(
+            """SELECT p.id AS plan_id, p.resident_id, d->>'shelter_id' AS shelter_id, w.fingerprint
+               FROM evacuation_plans p
+               JOIN evacuation_plan_versions v ON v.plan_id = p.id AND v.version = p.current_version
+               CROSS JOIN LATERAL jsonb_array_elements(v.body->'destinations') d
+               LEFT JOIN plan_shelter_watch w ON w.plan_id = p.id AND w.shelter_id = d->>'shelter_id'
+               WHERE d->>'shelter_id' IS NOT NULL"""
         )
-    ).first()
-    return dict(row._mapping) if row else None
+    )
+    return list(rows.all())
 
 
-async def get_home(session: AsyncSession, resident_id: int) -> dict | None:
-    row = (
-        await session.execute(
-            text(f"SELECT {_PLACE_COLUMNS} FROM places WHERE resident_id = :r AND kind = 'home' ORDER BY id LIMIT 1"),
+async def record_shelter_seen(session: AsyncSession, plan_id: int, shelter_id: str, fingerprint: str, now) -> None:
+    await session.execute(
+        text(
+            """INSERT INTO plan_shelter_watch (plan_id, shelter_id, fingerprint, checked_at) VALUES (:p, :s, :f, :now)
+               ON CONFLICT (plan_id, shelter_id) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, checked_at = :now"""
+        ),
+        {"p": plan_id, "s": shelter_id, "f": fingerprint, "now": now},
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# A resident's own data (my_evacuation.export)
+# ---------------------------------------------------------------------------------------
+
+
+async def export_rows(session: AsyncSession, resident_id: int) -> list[dict]:
+    """The resident's plans, each with every version (``versions``)."""
+    plans = [
+        dict(r._mapping)
+        for r in await session.execute(
+            text("SELECT id, place_id, current_version, created_at FROM evacuation_plans WHERE resident_id = :r ORDER BY id"),
             {"r": resident_id},
         )
-    ).first()
-    return dict(row._mapping) if row else None
+    ]
+    for p in plans:
+        p["versions"] = [
+            dict(r._mapping)
+            for r in await session.execute(
+                text(
+                    """SELECT version, body, completeness, created_at FROM evacuation_plan_versions
+                       WHERE plan_id = :p ORDER BY version"""
+                ),
+                {"p": p["id"]},
+            )
+        ]
+    return plans
 
 
-async def shelters_by_id(session: AsyncSession, ids: list[str]) -> dict[str, dict]:
-    if not ids:
-        return {}
-    rows = await session.execute(
-        text(
-            """SELECT id, name, hazards, is_open, capacity, occupancy, is_emergency_site, is_evacuation_center,
-                      ST_Y(geom) AS lat, ST_X(geom) AS lon, municipality_code
-               FROM shelters WHERE id = ANY(CAST(:ids AS text[]))"""
-        ),
-        {"ids": ids},
-    )
-    return {r.id: dict(r._mapping) for r in rows}
-
-
-async def hazards_of_shelters_near(session: AsyncSession, lat: float, lon: float, radius_m: float) -> list[dict]:
-    rows = await session.execute(
-        text(
-            """SELECT id, name, hazards,
-                      ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography) AS distance_m
-               FROM shelters
-               WHERE ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :r)
-               ORDER BY distance_m LIMIT 20"""
-        ),
-        {"lat": lat, "lon": lon, "r": radius_m},
-    )
-    return [dict(r._mapping) for r in rows]
+async def current_plan_members(session: AsyncSession, resident_id: int) -> list[Any]:
+    """The members (JSON objects, as written) of each current plan of the resident, plan by plan."""
+    rows = await session.execute(text(
+        """SELECT m FROM evacuation_plans p
+           JOIN evacuation_plan_versions v ON v.plan_id = p.id AND v.version = p.current_version
+           CROSS JOIN LATERAL jsonb_array_elements(COALESCE(v.body -> 'members', '[]'::jsonb)) m
+           WHERE p.resident_id = :r ORDER BY p.id"""), {"r": resident_id})
+    return [m for (m,) in rows]

@@ -3,10 +3,11 @@ suggest hazards at home from the data. Never commits."""
 
 from __future__ import annotations
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from geo.shelters import reads_repository as shelter_reads
 from my_evacuation.i18n import t
+from my_evacuation.places import repository as places_repo
 from my_evacuation.plans import repository as repo
 from my_evacuation.plans.schemas import (
     Missing,
@@ -17,6 +18,7 @@ from my_evacuation.plans.schemas import (
     SuggestionsOut,
     VersionSummary,
 )
+from my_evacuation.residents import repository as residents_repo
 from server.errors import AppError, Conflict, NotFound
 
 # Hazards at home (sheet vocabulary) → the registry's designation for the same hazard.
@@ -34,8 +36,8 @@ def _invalid(errors: list[dict]) -> AppError:
 
 async def _resolve_place(session: AsyncSession, resident_id: int, place_id: int | None) -> dict | None:
     if place_id is None:
-        return await repo.get_home(session, resident_id)
-    place = await repo.get_place(session, resident_id, place_id)
+        return await places_repo.home_place(session, resident_id)
+    place = await places_repo.plan_place(session, resident_id, place_id)
     if place is None:
         raise NotFound(f"place {place_id} not found")
     return place
@@ -144,7 +146,7 @@ def completeness(body: PlanBody, warnings: list[PlanWarning] = ()) -> tuple[int,
 
 async def _assess(session: AsyncSession, body: PlanBody) -> tuple[list[PlanWarning], int, list[Missing]]:
     ids = sorted({d.shelter_id for d in body.destinations if d.shelter_id})
-    shelters = await repo.shelters_by_id(session, ids)
+    shelters = await shelter_reads.by_ids(session, ids)
     unknown = [i for i in ids if i not in shelters]
     if unknown:
         raise _invalid([{"loc": ["destinations"], "code": "unknown_shelter",
@@ -189,7 +191,7 @@ async def get_plan(session: AsyncSession, resident_id: int, place_id: int | None
     body = PlanBody.model_validate(row["body"])
     # Warnings and what is missing are recomputed: a shelter's designation may have changed.
     ids = sorted({d.shelter_id for d in body.destinations if d.shelter_id})
-    shelters = await repo.shelters_by_id(session, ids)
+    shelters = await shelter_reads.by_ids(session, ids)
     warnings = shelter_warnings(body, shelters)
     for sid in (i for i in ids if i not in shelters):
         warnings.append(PlanWarning(code="shelter_gone", message=f"shelter {sid} is no longer in the registry",
@@ -232,7 +234,7 @@ async def suggestions(session: AsyncSession, resident_id: int, place_id: int | N
             Suggestion(hazard=h, suggested="unknown", current=current.get(h), basis="register your home place first; " + UNKNOWN_ADVICE)
             for h in ("flood", "landslide", "tsunami", "nuclear")
         ], nearby_shelters=[])
-    near = await repo.hazards_of_shelters_near(session, place["lat"], place["lon"], SUGGEST_RADIUS_M)
+    near = await shelter_reads.hazards_near(session, place["lat"], place["lon"], SUGGEST_RADIUS_M)
     designated = {h for s in near for h in (s["hazards"] or [])}
     out: list[Suggestion] = []
     if place["tsunami_area_code"]:
@@ -255,9 +257,6 @@ async def suggestions(session: AsyncSession, resident_id: int, place_id: int | N
     nearby = [{"id": s["id"], "name": s["name"], "hazards": list(s["hazards"] or []),
                "distance_m": round(float(s["distance_m"]), 1)} for s in near[:5]]
     return SuggestionsOut(place_id=place_id, suggestions=out, nearby_shelters=nearby)
-
-
-_DEVICE_LANGUAGE = text("SELECT language FROM devices WHERE id = :d")
 
 
 def localize(plan: PlanOut, language: str) -> PlanOut:
@@ -298,5 +297,5 @@ def localize(plan: PlanOut, language: str) -> PlanOut:
 
 
 async def localized(session: AsyncSession, plan: PlanOut, device_id: int) -> PlanOut:
-    language = (await session.execute(_DEVICE_LANGUAGE, {"d": device_id})).scalar() or "ja"
+    language = await residents_repo.device_language(session, device_id) or "ja"
     return localize(plan, language)

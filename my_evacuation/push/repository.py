@@ -193,8 +193,11 @@ def outbox_after_sync(conn: Connection, device: str | None, kind: str | None, la
     return [PushOutboxMessage(**row._mapping) for row in page]
 
 
-_QUEUED_FOR_ALERT = text("SELECT EXISTS (SELECT 1 FROM push_messages WHERE alert_id = :a AND status = 'queued')")
+# ---------------------------------------------------------------------------------------
+# Reads for the alerts side (alerts.delivery.flows, alerts.latency)
+# ---------------------------------------------------------------------------------------
 
+_QUEUED_FOR_ALERT = text("SELECT EXISTS (SELECT 1 FROM push_messages WHERE alert_id = :a AND status = 'queued')")
 
 _ALERT_PUSH_STATS = text(
     """
@@ -223,3 +226,20 @@ async def alert_push_stats(session: AsyncSession, alert_id: int, delivery_ids: S
     """Counts and send times of one alert's pushes, found through its deliveries (indexed by
     delivery), never by scanning every push row."""
     return (await session.execute(_ALERT_PUSH_STATS, {"delivery_ids": list(delivery_ids), "alert_id": alert_id})).first()
+
+
+# ---------------------------------------------------------------------------------------
+# Reads for my_evacuation's reminders (my_evacuation.knowledge.service)
+# ---------------------------------------------------------------------------------------
+
+
+async def without_notification(session: AsyncSession, resident_ids: Sequence[int], dedupe_key: str) -> list[int]:
+    """Those of ``resident_ids`` (in order) not yet queued a notification with this dedupe key."""
+    if not resident_ids:
+        return []
+    rows = await session.execute(
+        text("SELECT resident_id FROM notifications WHERE resident_id = ANY(CAST(:ids AS bigint[])) AND dedupe_key = :key"),
+        {"ids": list(resident_ids), "key": dedupe_key},
+    )
+    done = {r[0] for r in rows}
+    return [r for r in resident_ids if r not in done]

@@ -124,3 +124,44 @@ async def device_languages(session: AsyncSession, resident_ids: Sequence[int]) -
             )
         ).all()
     )
+
+
+async def insert_resident(session: AsyncSession, language: str, preferences_json: str | None = None) -> int:
+    """A new resident (preferences as JSON text; None keeps the default) and its id."""
+    if preferences_json is None:
+        stmt, params = text("INSERT INTO residents (language) VALUES (:l) RETURNING id"), {"l": language}
+    else:
+        stmt = text("INSERT INTO residents (language, preferences) VALUES (:l, CAST(:p AS jsonb)) RETURNING id")
+        params = {"l": language, "p": preferences_json}
+    return (await session.execute(stmt, params)).scalar_one()
+
+
+async def insert_android_device(
+    session: AsyncSession, resident_id: int, *, push_token: str, language: str, token_hash: bytes,
+    app_version: str | None = None,
+) -> int:
+    """An Android device on FCM (the demo's and the simulator's residents) and its id."""
+    return (
+        await session.execute(
+            text(
+                "INSERT INTO devices (resident_id, platform, push_kind, push_token, language, app_version, token_hash) "
+                "VALUES (:r, 'android', 'fcm_token', :t, :l, :v, :h) RETURNING id"
+            ),
+            {"r": resident_id, "t": push_token, "l": language, "v": app_version, "h": token_hash},
+        )
+    ).scalar_one()
+
+
+async def residents_with_push_token_like(session: AsyncSession, pattern: str) -> list[int]:
+    """The residents holding a device whose push token matches the LIKE ``pattern``."""
+    rows = await session.execute(text("SELECT DISTINCT resident_id FROM devices WHERE push_token LIKE :p"), {"p": pattern})
+    return [r[0] for r in rows]
+
+
+async def delete_residents(session: AsyncSession, resident_ids: list[int]) -> None:
+    await session.execute(text("DELETE FROM residents WHERE id = ANY(:ids)"), {"ids": resident_ids})
+
+
+async def device_language(session: AsyncSession, device_id: int) -> str | None:
+    """The language a device asked for, or None."""
+    return (await session.execute(text("SELECT language FROM devices WHERE id = :d"), {"d": device_id})).scalar()

@@ -17,20 +17,24 @@ is one (the delivery's ``place_ids``), else the places' area codes.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from my_evacuation.guidance import place_codes
 from alerts import facts as alert_facts
 from my_evacuation.config import MyEvacuationSettings, get_config
+from my_evacuation.family import repository as family_repo
 from my_evacuation.family.schemas import StatusIn, StatusOut
 from my_evacuation.family.statuses import get_own, render_status, set_status
 from my_evacuation.i18n import join_list, t
 from my_evacuation.notify import NotificationItem, enqueue_notification
+from my_evacuation.places import repository as places_repo
+from my_evacuation.residents import repository as residents_repo
+from my_evacuation.safety import repository as repo
 from server.errors import NotFound
 
 log = structlog.get_logger()
@@ -53,25 +57,29 @@ def event_key(alert_id: int, alert: dict[str, Any]) -> str:
 WATCHED_KINDS = ("family",)
 
 
-async def _places(session: AsyncSession, resident_ids: list[int],
-                  alert_id: int | None) -> tuple[dict[int, list[dict[str, Any]]], set[int]]:
+# What the fan-out recorded for a resident and an alert (alerts.delivery's ``deliveries``):
+# resident → (the place ids it matched, whether it matched the current location).
+FanoutMatches = Mapping[int, tuple[Iterable[int] | None, bool | None]]
+
+
+async def _places(session: AsyncSession, resident_ids: list[int], alert_id: int | None,
+                  fanout: FanoutMatches | None = None) -> tuple[dict[int, list[dict[str, Any]]], set[int]]:
     """(resident → places this alert may concern, residents whose places the fan-out matched).
 
-    When the fan-out recorded which places this alert matched (``deliveries.place_ids``), only
-    those count; otherwise (a direct call, a simulation) every place does and the codes decide."""
+    When the fan-out recorded which places this alert matched (``deliveries.place_ids``, passed
+    in as ``fanout``), only those count; otherwise (a direct call, a simulation) every place
+    does and the codes decide."""
     matched: dict[int, tuple[set[int], bool]] = {}
-    if alert_id is not None:
-        for r in await session.execute(text(
-                """SELECT resident_id, place_ids, current_location FROM deliveries
-                   WHERE last_alert_id = :a AND resident_id = ANY(CAST(:ids AS bigint[]))"""),
-                {"a": alert_id, "ids": resident_ids}):
-            if r.place_ids or r.current_location:
-                matched[r.resident_id] = (set(r.place_ids or []), bool(r.current_location))
-    rows = await session.execute(text(
-        """SELECT id, resident_id, kind, quake_area_code, jma_city_code, tsunami_area_code, municipality_code,
-                  jma_matome_code, jma_first_code, jma_pref_code FROM places
-           WHERE resident_id = ANY(CAST(:ids AS bigint[])) AND (kind <> 'current' OR expires_at > now())"""),
-        {"ids": resident_ids})
+    given: list[tuple[int, tuple[Iterable[int] | None, bool | None]]] = []
+    if fanout is not None:
+        given = [(rid, fanout[rid]) for rid in resident_ids if rid in fanout]
+    elif alert_id is not None:
+        given = [(r.resident_id, (r.place_ids, r.current_location))
+                 for r in await repo.fanout_matches(session, alert_id, resident_ids)]
+    for rid, (place_ids, current_location) in given:
+        if place_ids or current_location:
+            matched[rid] = (set(place_ids or []), bool(current_location))
+    rows = await places_repo.for_safety_checks(session, resident_ids)
     places: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         hit = matched.get(r.resident_id)
@@ -124,7 +132,7 @@ def _reason_at(alert: dict[str, Any], cat: str, places: list[dict[str, Any]], by
 
 async def reasons_for(session: AsyncSession, resident_ids: list[int], alert: dict[str, Any],
                       cfg: MyEvacuationSettings, alert_id: int | None = None,
-                      only_watching: set[int] | None = None) -> dict[int, str]:
+                      only_watching: set[int] | None = None, fanout: FanoutMatches | None = None) -> dict[int, str]:
     """resident → reason key ("intensity:5+", "tsunami:warning", "evacuation:4", "civil_protection")
     for the residents this alert is strong enough for at one of their own places. Residents for
     whom it is strong only at a watched (``family``) place are added to ``only_watching``."""
@@ -136,7 +144,7 @@ async def reasons_for(session: AsyncSession, resident_ids: list[int], alert: dic
     area_reason = f"evacuation:{alert_facts.facts_at(alert, None).action_level}" if cat == "evacuation" else None
     for i in range(0, len(resident_ids), CHUNK):
         chunk = resident_ids[i:i + CHUNK]
-        places, by_fanout = await _places(session, chunk, alert_id)
+        places, by_fanout = await _places(session, chunk, alert_id, fanout)
         for rid in chunk:
             mine = places.get(rid, [])
             own = [p for p in mine if p["kind"] not in WATCHED_KINDS]
@@ -161,19 +169,15 @@ def render_reason(language: str, reason: str) -> str:
     return t(language, "reason_civil_protection")
 
 
-async def _languages(session: AsyncSession, resident_ids: list[int]) -> dict[int, str]:
-    rows = await session.execute(text("SELECT id, language FROM residents WHERE id = ANY(CAST(:ids AS bigint[]))"),
-                                 {"ids": resident_ids})
-    return {r.id: r.language for r in rows}
-
-
-async def start_checks_for_alert(session: AsyncSession, alert_id: int, resident_ids: list[int], alert: dict) -> int:
+async def start_checks_for_alert(session: AsyncSession, alert_id: int, resident_ids: list[int], alert: dict,
+                                 fanout: FanoutMatches | None = None) -> int:
     """Start one check per (resident, alert event) for the residents this alert is strong enough
     for, and queue the one-tap prompt. Idempotent: an update of the same event adds nobody
-    who already has a check. Returns how many checks were new."""
+    who already has a check. Returns how many checks were new. ``fanout``: what the fan-out
+    matched for these residents (their deliveries' place_ids and current_location)."""
     cfg = get_config()
     watching: set[int] = set()
-    reasons = await reasons_for(session, sorted(set(resident_ids)), alert, cfg, alert_id, watching)
+    reasons = await reasons_for(session, sorted(set(resident_ids)), alert, cfg, alert_id, watching, fanout)
     key = event_key(alert_id, alert)
     if watching:
         await tell_watchers(session, key, sorted(watching))
@@ -184,18 +188,12 @@ async def start_checks_for_alert(session: AsyncSession, alert_id: int, resident_
     ids = sorted(reasons)
     for i in range(0, len(ids), CHUNK):
         chunk = ids[i:i + CHUNK]
-        rows = (await session.execute(text(
-            """INSERT INTO safety_checks (resident_id, event_key, alert_id, category, reason, next_reminder_at)
-               SELECT r, :key, :alert_id, :cat, reason, :next
-               FROM unnest(CAST(:ids AS bigint[]), CAST(:reasons AS text[])) AS x(r, reason)
-               ON CONFLICT (resident_id, event_key) DO NOTHING
-               RETURNING id, resident_id, reason"""),
-            {"key": key, "alert_id": alert_id, "cat": alert.get("category") or "other", "next": first_reminder,
-             "ids": chunk, "reasons": [reasons[r] for r in chunk]})).all()
+        rows = await repo.insert_checks(session, key, alert_id, alert.get("category") or "other", first_reminder,
+                                        chunk, [reasons[r] for r in chunk])
         if not rows:
             continue
         created += len(rows)
-        langs = await _languages(session, [r.resident_id for r in rows])
+        langs = await residents_repo.languages(session, [r.resident_id for r in rows])
         items = [NotificationItem(
             resident_id=r.resident_id,
             title=t(langs.get(r.resident_id), "safety_check_title"),
@@ -218,23 +216,17 @@ async def tell_watchers(session: AsyncSession, key: str, watcher_ids: list[int])
     ordinary family status notices."""
     if not watcher_ids:
         return 0
-    rows = (await session.execute(text(
-        """SELECT DISTINCT ON (me.resident_id, o.resident_id)
-                  me.resident_id AS watcher, r.language, o.resident_id AS member, o.display_name,
-                  s.status, s.shelter_name, s.message, o.joined_at, o.group_id
-           FROM family_members me
-           JOIN family_members o ON o.group_id = me.group_id AND o.resident_id <> me.resident_id
-           JOIN residents r ON r.id = me.resident_id
-           LEFT JOIN safety_statuses s ON s.resident_id = o.resident_id
-           WHERE me.resident_id = ANY(CAST(:ids AS bigint[]))
-           ORDER BY me.resident_id, o.resident_id, o.group_id"""), {"ids": watcher_ids})).all()
+    rows = await family_repo.watched_members(session, watcher_ids)
     by_watcher: dict[int, list] = defaultdict(list)
     for r in rows:
         by_watcher[r.watcher].append(r)
+    langs = await residents_repo.languages(session, list(by_watcher))
     items = []
     for watcher, members in by_watcher.items():
+        if watcher not in langs:
+            continue
         members.sort(key=lambda m: (m.group_id, m.joined_at, m.member))
-        lang = members[0].language
+        lang = langs[watcher]
         lines = [render_status(lang, m.display_name, m.status, m.shelter_name, m.message)
                  for m in members if m.status is not None]
         pending = [m.display_name for m in members if m.status is None]
@@ -249,10 +241,7 @@ async def tell_watchers(session: AsyncSession, key: str, watcher_ids: list[int])
 
 
 async def answer_open_checks(session: AsyncSession, resident_id: int, status: str) -> int:
-    rows = await session.execute(text(
-        """UPDATE safety_checks SET answered_at = now(), answer_status = :s, next_reminder_at = NULL
-           WHERE resident_id = :r AND answered_at IS NULL RETURNING id"""), {"r": resident_id, "s": status})
-    return len(rows.all())
+    return await repo.answer_open_checks(session, resident_id, status)
 
 
 def _same_answer(cur: StatusOut | None, body: StatusIn) -> bool:
@@ -272,9 +261,7 @@ async def answer_check(session: AsyncSession, resident_id: int, check_id: int,
     A second answer that says something else (safe → need help, a new message) updates the
     status and the check's answer, and the family is told of the change like any status
     change; a repeated tap saying the same changes nothing and notifies nobody again."""
-    row = (await session.execute(text(
-        "SELECT id, answered_at FROM safety_checks WHERE id = :id AND resident_id = :r FOR UPDATE"),
-        {"id": check_id, "r": resident_id})).first()
+    row = await repo.lock_check(session, resident_id, check_id)
     if row is None:
         raise NotFound(f"safety check {check_id} not found")
     if row.answered_at is not None:
@@ -282,9 +269,7 @@ async def answer_check(session: AsyncSession, resident_id: int, check_id: int,
         if _same_answer(cur, body):
             return cur, False, False
         out = await set_status(session, resident_id, body)
-        await session.execute(text(
-            "UPDATE safety_checks SET answer_status = :s, answered_at = now() WHERE id = :id"),
-            {"id": check_id, "s": body.status})
+        await repo.set_answer(session, check_id, body.status)
         return out, False, True
     out = await set_status(session, resident_id, body)
     await answer_open_checks(session, resident_id, body.status)
@@ -292,10 +277,7 @@ async def answer_check(session: AsyncSession, resident_id: int, check_id: int,
 
 
 async def list_checks(session: AsyncSession, resident_id: int, language: str | None) -> list[dict]:
-    rows = await session.execute(text(
-        """SELECT id, event_key, alert_id, category, reason, created_at, answered_at, answer_status, reminders_sent
-           FROM safety_checks WHERE resident_id = :r ORDER BY (answered_at IS NULL) DESC, created_at DESC LIMIT 50"""),
-        {"r": resident_id})
+    rows = await repo.list_checks(session, resident_id)
     return [{**dict(r._mapping), "reason_text": render_reason(language or "ja", r.reason)} for r in rows]
 
 
@@ -304,13 +286,10 @@ async def send_due_reminders(session: AsyncSession, *, now: datetime | None = No
     Safe to run concurrently (SKIP LOCKED); returns how many reminders were queued."""
     cfg = get_config()
     now = now or datetime.now(UTC)
-    due = (await session.execute(text(
-        """SELECT id, resident_id, event_key, reason, reminders_sent FROM safety_checks
-           WHERE answered_at IS NULL AND next_reminder_at IS NOT NULL AND next_reminder_at <= :now
-           ORDER BY next_reminder_at LIMIT :batch FOR UPDATE SKIP LOCKED"""), {"now": now, "batch": batch})).all()
+    due = await repo.claim_due(session, now, batch)
     if not due:
         return 0
-    langs = await _languages(session, [d.resident_id for d in due])
+    langs = await residents_repo.languages(session, [d.resident_id for d in due])
     by_round: dict[tuple[str, int], list] = defaultdict(list)
     for d in due:
         by_round[(d.event_key, d.reminders_sent + 1)].append(d)
@@ -323,35 +302,26 @@ async def send_due_reminders(session: AsyncSession, *, now: datetime | None = No
         await enqueue_notification(session, items, kind=REMINDER_KIND, dedupe_key=f"safety-reminder:{key}:{n}")
         await _tell_families(session, key, n, [c.resident_id for c in checks])
     intervals = cfg.reminder_minutes
-    await session.execute(text(
-        """UPDATE safety_checks c SET reminders_sent = c.reminders_sent + 1,
-             next_reminder_at = CASE WHEN c.reminders_sent + 1 < :n_intervals
-                                     THEN CAST(:now AS timestamptz) + make_interval(mins => (CAST(:intervals AS int[]))[c.reminders_sent + 2])
-                                     END
-           WHERE c.id = ANY(CAST(:ids AS bigint[]))"""),
-        {"ids": [d.id for d in due], "now": now, "n_intervals": len(intervals), "intervals": intervals})
+    await repo.advance_reminders(session, [d.id for d in due], now, intervals)
     return len(due)
 
 
 async def _tell_families(session: AsyncSession, key: str, round_no: int, reminded: list[int]) -> None:
-    rows = (await session.execute(text(
-        """SELECT fm.group_id, fm.resident_id, fm.display_name, r.language,
-                  (sc.id IS NOT NULL AND sc.answered_at IS NULL) AS pending
-           FROM family_members fm
-           JOIN residents r ON r.id = fm.resident_id
-           LEFT JOIN safety_checks sc ON sc.resident_id = fm.resident_id AND sc.event_key = :key
-           WHERE fm.group_id IN (SELECT group_id FROM family_members WHERE resident_id = ANY(CAST(:ids AS bigint[])))
-           ORDER BY fm.group_id, fm.joined_at, fm.resident_id"""), {"key": key, "ids": reminded})).all()
+    rows = await family_repo.members_of_groups_of(session, reminded)
+    member_ids = sorted({r.resident_id for r in rows})
+    waiting = await repo.pending_of(session, key, member_ids)
+    langs = await residents_repo.languages(session, member_ids)
     groups: dict[int, list] = defaultdict(list)
     for r in rows:
-        groups[r.group_id].append(r)
+        if r.resident_id in langs:
+            groups[r.group_id].append(r)
     for gid, members in groups.items():
-        pending = [m.display_name for m in members if m.pending]
+        pending = [m.display_name for m in members if m.resident_id in waiting]
         if not pending:
             continue
         items = [NotificationItem(
-            resident_id=m.resident_id, title=t(m.language, "family_pending_title"),
-            body=t(m.language, "family_pending_body", names=join_list(m.language, pending)),
+            resident_id=m.resident_id, title=t(langs[m.resident_id], "family_pending_title"),
+            body=t(langs[m.resident_id], "family_pending_body", names=join_list(langs[m.resident_id], pending)),
             data={"kind": PENDING_KIND, "group_id": str(gid)},
-        ) for m in members if not m.pending]
+        ) for m in members if m.resident_id not in waiting]
         await enqueue_notification(session, items, kind=PENDING_KIND, dedupe_key=f"safety-pending:{key}:{gid}:{round_no}")
