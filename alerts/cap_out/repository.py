@@ -17,3 +17,13 @@ async def latest(session: AsyncSession, *, include_drills: bool, limit: int) -> 
 
 async def by_identifier(session: AsyncSession, identifier: str) -> CapMessage | None:
     return (await session.execute(select(CapMessage).where(CapMessage.identifier == identifier))).scalar_one_or_none()
+
+
+async def sent_texts(session: AsyncSession, identifiers: list[str]) -> dict[str, str]:
+    """identifier -> its ``sent`` as written, of the messages sent under these identifiers."""
+    if not identifiers:
+        return {}
+    rows = await session.execute(
+        select(CapMessage.identifier, CapMessage.sent_text).where(CapMessage.identifier.in_(identifiers))
+    )
+    return {i: s for i, s in rows}

@@ -9,16 +9,19 @@ from datetime import datetime
 
 import structlog
 from lxml import etree
-from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerts.cap_out.models import CapMessage
+from alerts.cap_out import repository as cap_repo
 from alerts.cap_out.writer import CapAlert, CapArea, CapInfo, cap_time, multipolygon_rings, reference, to_xml
+from alerts.notices import repository as notices_repo
 from alerts.notices import templates
 from alerts.notices.models import EvacuationNotice
 from alerts.notices.views import geometry_of
 from alerts.sources.cap import parse_alert
+from alerts.staff import repository as staff_repo
 from alerts.staff.settings import get_staff_settings
+from geo.areas import repository as areas_repo
+from geo.shelters import repository as shelters_repo
 
 log = structlog.get_logger()
 
@@ -38,17 +41,10 @@ def cap_identifier(notice_id: int) -> str:
 
 
 async def _area_label(session: AsyncSession, n: EvacuationNotice) -> str:
-    names = dict(
-        (await session.execute(
-            text("SELECT code, name FROM areas WHERE kind = 'municipality' AND code = ANY(:c)"),
-            {"c": list(n.municipality_codes)},
-        )).all()
-    )
+    names = await areas_repo.municipality_names(session, list(n.municipality_codes))
     label = "・".join(names.get(c, c) for c in n.municipality_codes)
     if n.target_kind == "districts" and n.district_ids:
-        districts = (await session.execute(
-            text("SELECT name FROM notice_districts WHERE id = ANY(:ids) ORDER BY name"), {"ids": list(n.district_ids)}
-        )).scalars().all()
+        districts = await notices_repo.district_names(session, list(n.district_ids))
         label += " " + "・".join(districts)
     elif n.target_kind == "polygon":
         label += " 指定区域"
@@ -59,18 +55,17 @@ async def _sender_name(session: AsyncSession, n: EvacuationNotice, default: str)
     """Who issues it, as a receiver shows it: the municipality of the operator who drafted it
     (福島市 issues 福島市's orders), the prefecture's crisis management for prefecture staff."""
     from alerts.notices.targets import municipality_names
-    from alerts.staff.models import StaffAccount
 
-    author = await session.get(StaffAccount, n.created_by) if n.created_by is not None else None
-    if author is None or author.municipality_code is None:
+    municipality = await staff_repo.municipality_of(session, n.created_by) if n.created_by is not None else None
+    if municipality is None:
         return default
-    return (await municipality_names(session, [author.municipality_code])).get(author.municipality_code, default)
+    return (await municipality_names(session, [municipality])).get(municipality, default)
 
 
 async def _shelters(session: AsyncSession, ids: list[str]) -> list[dict]:
     if not ids:
         return []
-    rows = dict((await session.execute(text("SELECT id, name FROM shelters WHERE id = ANY(:ids)"), {"ids": ids})).all())
+    rows = {r[0]: r[1] for r in await shelters_repo.names_of(session, ids)}
     return [{"id": i, "name": rows.get(i, i)} for i in ids]
 
 
@@ -78,15 +73,11 @@ async def _references(session: AsyncSession, n: EvacuationNotice, sender: str) -
     """Every message of the chain issued so far, the original first (it names the event)."""
     if n.msg_type == "alert":
         return []
-    rows = (
-        await session.execute(
-            select(CapMessage.identifier, CapMessage.sent_text)
-            .join(EvacuationNotice, EvacuationNotice.cap_identifier == CapMessage.identifier)
-            .where(EvacuationNotice.root_id == n.root_id, EvacuationNotice.issued_at.is_not(None))
-            .order_by(EvacuationNotice.issued_at, EvacuationNotice.id)
-        )
-    ).all()
-    return [reference(sender, ident, sent) for ident, sent in rows]
+    # The chain's identifiers in issue order, then what CAP sent under each (a notice whose
+    # message is not stored is not referenced).
+    identifiers = await notices_repo.chain_cap_identifiers(session, n.root_id)
+    sent = await cap_repo.sent_texts(session, identifiers)
+    return [reference(sender, ident, sent[ident]) for ident in identifiers if ident in sent]
 
 
 def build_cap(

@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from shapely.geometry import mapping
-from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alerts.notices import repository as notices_repo
 from alerts.notices import templates, targets
 from alerts.notices.models import EvacuationNotice, NoticeDistrict
 from alerts.notices.schemas import DistrictIn, NoticeChanges, NoticeIn
@@ -17,6 +17,7 @@ from alerts.notices.views import audit_view, geometry_of, needs_approval, primar
 from alerts.staff.audit.service import record
 from server.errors import AppError, Conflict, Forbidden, NotFound
 from alerts.staff.principal import OPERATOR_ROLES, StaffPrincipal
+from geo.shelters import repository as shelters_repo
 
 EDITABLE_STATES = ("draft",)
 
@@ -24,11 +25,7 @@ EDITABLE_STATES = ("draft",)
 async def _check_shelters(session: AsyncSession, principal: StaffPrincipal, shelter_ids: list[str]) -> list[dict]:
     if not shelter_ids:
         return []
-    rows = (
-        await session.execute(
-            text("SELECT id, name, municipality_code FROM shelters WHERE id = ANY(:ids)"), {"ids": list(shelter_ids)}
-        )
-    ).all()
+    rows = await shelters_repo.names_of(session, list(shelter_ids))
     found = {r[0]: r for r in rows}
     missing = [s for s in shelter_ids if s not in found]
     if missing:
@@ -44,10 +41,7 @@ async def _check_template(template: str) -> None:
 
 
 async def get_notice(session: AsyncSession, principal: StaffPrincipal, notice_id: int, *, for_update: bool = False) -> EvacuationNotice:
-    q = select(EvacuationNotice).where(EvacuationNotice.id == notice_id)
-    if for_update:
-        q = q.with_for_update()
-    n = (await session.execute(q)).scalar_one_or_none()
+    n = await notices_repo.get_notice(session, notice_id, for_update=for_update)
     if n is None or not all(principal.covers(c) for c in n.municipality_codes or []):
         # Out of scope looks exactly like absent: a municipal operator learns nothing of others' notices.
         raise NotFound(f"no notice {notice_id}")
@@ -57,12 +51,10 @@ async def get_notice(session: AsyncSession, principal: StaffPrincipal, notice_id
 async def list_notices(
     session: AsyncSession, principal: StaffPrincipal, *, state: str | None = None, limit: int = 100
 ) -> list[EvacuationNotice]:
-    q = select(EvacuationNotice).order_by(EvacuationNotice.id.desc()).limit(min(max(limit, 1), 500))
-    if state:
-        q = q.where(EvacuationNotice.state == state)
-    if not principal.prefecture_wide:
-        q = q.where(EvacuationNotice.municipality_codes == [principal.municipality_code])
-    return list((await session.execute(q)).scalars())
+    return await notices_repo.list_notices(
+        session, state=state, municipality_code=None if principal.prefecture_wide else principal.municipality_code,
+        limit=min(max(limit, 1), 500),
+    )
 
 
 async def create_draft(session: AsyncSession, principal: StaffPrincipal, data: NoticeIn) -> EvacuationNotice:
@@ -201,13 +193,7 @@ async def discard(session: AsyncSession, principal: StaffPrincipal, notice_id: i
 
 
 async def _chain_head(session: AsyncSession, root_id: int) -> EvacuationNotice | None:
-    q = (
-        select(EvacuationNotice)
-        .where(EvacuationNotice.root_id == root_id, EvacuationNotice.state == "issued")
-        .order_by(EvacuationNotice.issued_at.desc(), EvacuationNotice.id.desc())
-        .limit(1)
-    )
-    return (await session.execute(q)).scalar_one_or_none()
+    return await notices_repo.chain_head(session, root_id)
 
 
 def _follow_up(original: EvacuationNotice, principal: StaffPrincipal, msg_type: str, **fields) -> EvacuationNotice:
@@ -279,11 +265,7 @@ async def create_district(session: AsyncSession, principal: StaffPrincipal, data
     scoped = StaffPrincipal(id=principal.id, username=principal.username, display_name=principal.display_name,
                             role=principal.role, municipality_code=data.municipality_code)
     await targets.resolve(session, scoped, kind="polygon", polygon=data.polygon)
-    exists = await session.execute(
-        select(NoticeDistrict.id).where(NoticeDistrict.municipality_code == data.municipality_code,
-                                        NoticeDistrict.name == data.name)
-    )
-    if exists.first() is not None:
+    if await notices_repo.district_exists(session, data.municipality_code, data.name):
         raise Conflict(f"district {data.name!r} already exists in {data.municipality_code}", code="district_exists")
     d = NoticeDistrict(municipality_code=data.municipality_code, name=data.name, geom=f"SRID=4326;{geom.wkt}",
                        created_by=principal.id)
@@ -297,11 +279,5 @@ async def create_district(session: AsyncSession, principal: StaffPrincipal, data
 
 async def list_districts(session: AsyncSession, principal: StaffPrincipal, municipality_code: str | None) -> list[dict]:
     municipality_code = principal.scope_filter(municipality_code)
-    rows = await session.execute(
-        text(
-            "SELECT id, municipality_code, name, ST_AsGeoJSON(geom)::json FROM notice_districts "
-            "WHERE (CAST(:m AS text) IS NULL OR municipality_code = :m) ORDER BY municipality_code, name"
-        ),
-        {"m": municipality_code},
-    )
+    rows = await notices_repo.list_districts(session, municipality_code)
     return [{"id": i, "municipality_code": m, "name": n, "geometry": g} for i, m, n, g in rows]

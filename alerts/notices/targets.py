@@ -11,9 +11,10 @@ from typing import Any
 from shapely.geometry import MultiPolygon, Polygon, mapping, shape
 from shapely.ops import unary_union
 from shapely.validation import explain_validity
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alerts.notices import repository as notices_repo
+from geo.areas import repository as areas_repo
 from server.errors import AppError, Forbidden
 from alerts.staff.principal import StaffPrincipal
 
@@ -53,10 +54,7 @@ def _bad(message: str, code: str, detail: Any = None) -> AppError:
 
 
 async def municipality_names(session: AsyncSession, codes: list[str]) -> dict[str, str]:
-    rows = await session.execute(
-        text("SELECT code, name FROM areas WHERE kind = 'municipality' AND code = ANY(:codes)"), {"codes": codes}
-    )
-    return {c: n for c, n in rows}
+    return await areas_repo.municipality_names(session, codes)
 
 
 def parse_polygon(geojson: Any) -> MultiPolygon:
@@ -92,37 +90,15 @@ def parse_polygon(geojson: Any) -> MultiPolygon:
 
 
 async def _geodesic_area_m2(session: AsyncSession, wkt: str) -> float:
-    return float(
-        (await session.execute(text("SELECT ST_Area(ST_GeomFromText(:w, 4326)::geography)"), {"w": wkt})).scalar_one()
-    )
-
-
-# The scope as exact geometry: a municipal operator's municipality polygon as it is; for the
-# prefecture, the outline of the union of the municipalities with the slivers between the
-# simplified polygons filled (they are inside the prefecture, not outside it).
-_SCOPE_SQL = """
-    WITH p AS (SELECT ST_GeomFromText(:w, 4326) AS g),
-         s AS (
-             SELECT CASE WHEN CAST(:scope AS text) IS NOT NULL
-                         THEN (SELECT geom FROM areas WHERE kind = 'municipality' AND code = :scope)
-                         ELSE (SELECT ST_Union(ST_MakePolygon(ST_ExteriorRing(d.geom)))
-                               FROM areas a, ST_Dump(a.geom) d WHERE a.kind = 'jma_pref') END AS g),
-         o AS (SELECT CASE WHEN s.g IS NULL THEN p.g ELSE ST_Difference(p.g, s.g) END AS g FROM p, s)
-    SELECT s.g IS NOT NULL AND ST_CoveredBy(p.g, s.g) AS inside,
-           ST_AsGeoJSON(o.g, 6)::json AS outside,
-           ST_Area(o.g::geography) AS outside_m2,
-           ARRAY(SELECT a.code FROM areas a WHERE a.kind = 'municipality' AND a.geom && o.g
-                   AND ST_Area(ST_Intersection(a.geom, o.g)) > 0
-                   AND (CAST(:scope AS text) IS NULL OR a.code <> :scope)
-                 ORDER BY a.code) AS reaches
-    FROM p, s, o
-"""
+    return await areas_repo.geodesic_area_m2(session, wkt)
 
 
 async def _check_polygon_in_scope(session: AsyncSession, principal: StaffPrincipal, wkt: str) -> list[str]:
     """The municipalities the polygon covers; refuses it when any part, however small, lies outside
-    the operator's scope (exact geometry, no tolerance), naming the part outside."""
-    row = (await session.execute(text(_SCOPE_SQL), {"w": wkt, "scope": principal.municipality_code})).one()
+    the operator's scope (exact geometry, no tolerance), naming the part outside. The scope
+    is exact geometry: a municipal operator's municipality polygon as it is; for the
+    prefecture, the outline of the union of the municipalities (see geo.areas.repository)."""
+    row = await areas_repo.polygon_in_scope(session, wkt, principal.municipality_code)
     if not row.inside:
         where = "the prefecture" if principal.prefecture_wide else f"municipality {principal.municipality_code}"
         raise Forbidden(
@@ -135,14 +111,7 @@ async def _check_polygon_in_scope(session: AsyncSession, principal: StaffPrincip
         # Exactly inside the operator's municipality; overlaps of the simplified neighbours'
         # polygons along the border do not make it a neighbour's notice.
         return [principal.municipality_code]
-    rows = await session.execute(
-        text(
-            "SELECT code FROM areas WHERE kind = 'municipality' AND ST_Intersects(geom, ST_GeomFromText(:w, 4326)) "
-            "AND ST_Area(ST_Intersection(geom, ST_GeomFromText(:w, 4326))) > 0 ORDER BY code"
-        ),
-        {"w": wkt},
-    )
-    codes = [r[0] for r in rows]
+    codes = await areas_repo.municipalities_covered(session, wkt)
     if not codes:
         raise Forbidden("the drawn area covers no municipality of the prefecture", code="out_of_scope")
     return codes
@@ -176,15 +145,7 @@ async def resolve(
             raise _bad("pick at least one district", "target_missing")
         if len(ids) > MAX_DISTRICTS:
             raise _bad(f"at most {MAX_DISTRICTS} districts", "target_too_large")
-        rows = (
-            await session.execute(
-                text(
-                    "SELECT id, municipality_code, name, ST_AsGeoJSON(geom) FROM notice_districts "
-                    "WHERE id = ANY(:ids) ORDER BY id"
-                ),
-                {"ids": ids},
-            )
-        ).all()
+        rows = await notices_repo.districts_by_id(session, ids)
         found = {r[0] for r in rows}
         missing = [i for i in ids if i not in found]
         if missing:

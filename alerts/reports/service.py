@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alerts.notices import repository as notices_repo
 from alerts.notices import service as notices
 from alerts.reports import repository as repo
 from server.errors import NotFound
@@ -66,16 +67,7 @@ async def notice_report(session: AsyncSession, principal: StaffPrincipal, notice
     n = await notices.get_notice(session, principal, notice_id)
     scope = principal.municipality_code
     # The whole chain: original, corrections, cancellation.
-    from sqlalchemy import select
-
-    from alerts.notices.models import EvacuationNotice
-
-    chain = (
-        await session.execute(
-            select(EvacuationNotice).where(EvacuationNotice.root_id == n.root_id, EvacuationNotice.alert_id.is_not(None))
-            .order_by(EvacuationNotice.issued_at, EvacuationNotice.id)
-        )
-    ).scalars().all()
+    chain = await notices_repo.chain_with_alerts(session, n.root_id)
     return {
         "notice_id": n.id,
         "root_id": n.root_id,

@@ -18,3 +18,9 @@ async def username_taken(session: AsyncSession, username: str) -> bool:
 
 async def list_accounts(session: AsyncSession) -> list[StaffAccount]:
     return list((await session.execute(select(StaffAccount).order_by(StaffAccount.id))).scalars())
+
+
+async def municipality_of(session: AsyncSession, account_id: int) -> str | None:
+    """The municipality of an account (None: prefecture staff, or no such account)."""
+    account = await session.get(StaffAccount, account_id)
+    return account.municipality_code if account is not None else None

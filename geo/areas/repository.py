@@ -54,3 +54,60 @@ async def municipality_exists(session, code: str) -> bool:
     """Whether ``code`` is a municipality the areas know."""
     row = await session.execute(text("SELECT 1 FROM areas WHERE kind = 'municipality' AND code = :c"), {"c": code})
     return row.first() is not None
+
+
+async def municipality_names(session, codes: list[str]) -> dict[str, str]:
+    """code -> name of the municipalities among ``codes`` the areas know."""
+    rows = await session.execute(
+        text("SELECT code, name FROM areas WHERE kind = 'municipality' AND code = ANY(:codes)"), {"codes": codes}
+    )
+    return {c: n for c, n in rows}
+
+
+async def geodesic_area_m2(session, wkt: str) -> float:
+    """The area on the ground (m², geodesic) of a WGS84 polygon given as WKT."""
+    return float(
+        (await session.execute(text("SELECT ST_Area(ST_GeomFromText(:w, 4326)::geography)"), {"w": wkt})).scalar_one()
+    )
+
+
+# The scope as exact geometry: a municipal operator's municipality polygon as it is; for the
+# prefecture, the outline of the union of the municipalities with the slivers between the
+# simplified polygons filled (they are inside the prefecture, not outside it).
+_SCOPE_SQL = text(
+    """
+    WITH p AS (SELECT ST_GeomFromText(:w, 4326) AS g),
+         s AS (
+             SELECT CASE WHEN CAST(:scope AS text) IS NOT NULL
+                         THEN (SELECT geom FROM areas WHERE kind = 'municipality' AND code = :scope)
+                         ELSE (SELECT ST_Union(ST_MakePolygon(ST_ExteriorRing(d.geom)))
+                               FROM areas a, ST_Dump(a.geom) d WHERE a.kind = 'jma_pref') END AS g),
+         o AS (SELECT CASE WHEN s.g IS NULL THEN p.g ELSE ST_Difference(p.g, s.g) END AS g FROM p, s)
+    SELECT s.g IS NOT NULL AND ST_CoveredBy(p.g, s.g) AS inside,
+           ST_AsGeoJSON(o.g, 6)::json AS outside,
+           ST_Area(o.g::geography) AS outside_m2,
+           ARRAY(SELECT a.code FROM areas a WHERE a.kind = 'municipality' AND a.geom && o.g
+                   AND ST_Area(ST_Intersection(a.geom, o.g)) > 0
+                   AND (CAST(:scope AS text) IS NULL OR a.code <> :scope)
+                 ORDER BY a.code) AS reaches
+    FROM p, s, o
+    """
+)
+
+
+async def polygon_in_scope(session, wkt: str, scope: str | None):
+    """(inside, outside GeoJSON, outside_m2, reaches) of a polygon against a municipality's
+    polygon (``scope``) or, for None, the prefecture."""
+    return (await session.execute(_SCOPE_SQL, {"w": wkt, "scope": scope})).one()
+
+
+async def municipalities_covered(session, wkt: str) -> list[str]:
+    """The municipalities a polygon covers some area of (touching a border is not covering), by code."""
+    rows = await session.execute(
+        text(
+            "SELECT code FROM areas WHERE kind = 'municipality' AND ST_Intersects(geom, ST_GeomFromText(:w, 4326)) "
+            "AND ST_Area(ST_Intersection(geom, ST_GeomFromText(:w, 4326))) > 0 ORDER BY code"
+        ),
+        {"w": wkt},
+    )
+    return [r[0] for r in rows]

@@ -393,3 +393,26 @@ async def candidates_near_many(session: AsyncSession, points: Sequence[tuple[str
     for r in rows:
         out.setdefault(int(r.i) - 1, []).append({"id": r.id, "name": r.name, "d": r.d})
     return out
+
+
+async def names_of(session: AsyncSession, ids: Sequence[str]) -> list[Any]:
+    """(id, name, municipality_code) of the shelters among ``ids``."""
+    return list(
+        (await session.execute(
+            text("SELECT id, name, municipality_code FROM shelters WHERE id = ANY(:ids)"), {"ids": list(ids)}
+        )).all()
+    )
+
+
+_NEAREST_FOR_HAZARD = text(
+    """
+    SELECT id, name FROM shelters
+    WHERE :hazard = ANY(hazards)
+    ORDER BY geom <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) LIMIT 1
+    """
+)
+
+
+async def nearest_for_hazard(session: AsyncSession, hazard: str, lat: float, lon: float) -> Any:
+    """(id, name) of the registry shelter nearest the point suited to ``hazard``, or None."""
+    return (await session.execute(_NEAREST_FOR_HAZARD, {"hazard": hazard, "lat": lat, "lon": lon})).first()
