@@ -16,10 +16,12 @@ import asyncio
 import sys
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import text
-
 from geo.areas.api import resolved_area
 from geo.areas.loader import geocoder_from_fixture
+from geo.shelters import repository as shelters_repo
+from my_evacuation.family import repository as family_repo
+from my_evacuation.places import repository as places_repo
+from my_evacuation.residents import repository as residents_repo
 from server.bearer import hash_token, new_token
 from server.db import make_engine, make_sessionmaker, unit_of_work
 from server.settings import get_settings
@@ -51,59 +53,27 @@ async def load_demo(database_url: str | None = None, *, quiet: bool = False) -> 
     now = datetime.now(UTC)
     try:
         async with unit_of_work(make_sessionmaker(engine)) as s:
-            await s.execute(
-                text(
-                    "DELETE FROM family_groups WHERE id IN (SELECT m.group_id FROM family_members m JOIN devices d "
-                    "ON d.resident_id = m.resident_id WHERE d.push_token LIKE :p)"
-                ),
-                {"p": DEMO_PREFIX + "%"},
-            )
-            await s.execute(
-                text(
-                    "DELETE FROM residents WHERE id IN (SELECT resident_id FROM devices WHERE push_token LIKE :p)"
-                ),
-                {"p": DEMO_PREFIX + "%"},
-            )
+            old = await residents_repo.residents_with_push_token_like(s, DEMO_PREFIX + "%")
+            await family_repo.delete_groups_with_members(s, old)
+            await residents_repo.delete_residents(s, old)
             for i, (label, lang, home, extras, current) in enumerate(HOUSEHOLDS):
-                rid = (
-                    await s.execute(text("INSERT INTO residents (language) VALUES (:l) RETURNING id"), {"l": lang})
-                ).scalar_one()
+                rid = await residents_repo.insert_resident(s, lang)
                 token = new_token()
-                did = (
-                    await s.execute(
-                        text(
-                            "INSERT INTO devices (resident_id, platform, push_kind, push_token, language, app_version, token_hash) "
-                            "VALUES (:r, 'android', 'fcm_token', :t, :l, 'demo', :h) RETURNING id"
-                        ),
-                        {"r": rid, "t": f"{DEMO_PREFIX}{i:02d}", "l": lang, "h": hash_token(token)},
-                    )
-                ).scalar_one()
+                did = await residents_repo.insert_android_device(
+                    s, rid, push_token=f"{DEMO_PREFIX}{i:02d}", language=lang, token_hash=hash_token(token),
+                    app_version="demo",
+                )
                 places = [("home", "自宅" if lang == "ja" else "Home", *home)] + list(extras)
                 if current:
                     places.append(("current", None, *current))
                 for kind, plabel, lat, lon in places:
                     codes = geocoder.locate(lat, lon)
                     area = resolved_area(geocoder, codes)
-                    await s.execute(
-                        text(
-                            """
-                            INSERT INTO places (resident_id, device_id, kind, label, geom, accuracy_m, expires_at,
-                              municipality_code, jma_city_code, jma_matome_code, jma_first_code, jma_pref_code,
-                              quake_area_code, tsunami_area_code)
-                            VALUES (:r, :d, :k, :label, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :acc,
-                              :exp,
-                              :m, :c, :ma, :f, :p, :q, :t)
-                            """
-                        ),
-                        {
-                            "r": rid, "d": did if kind == "current" else None, "k": kind, "label": plabel,
-                            "lat": lat, "lon": lon, "acc": 30.0 if kind == "current" else None,
-                            "exp": now + timedelta(hours=settings.location_retention_hours) if kind == "current" else None,
-                            "m": codes and codes.municipality_code, "c": codes and codes.jma_city_code,
-                            "ma": codes and codes.jma_matome_code, "f": codes and codes.jma_first_code,
-                            "p": codes and codes.jma_pref_code, "q": codes and codes.quake_area_code,
-                            "t": codes and codes.tsunami_area_code,
-                        },
+                    await places_repo.insert_seeded_place(
+                        s, rid, did if kind == "current" else None, kind, plabel, lat, lon,
+                        places_repo.code_params(codes),
+                        accuracy_m=30.0 if kind == "current" else None,
+                        expires_at=now + timedelta(hours=settings.location_retention_hours) if kind == "current" else None,
                     )
                     if kind == "home":
                         home_area = area.municipality.name if area.municipality else "outside Fukushima"
@@ -129,15 +99,6 @@ DEMO_PLANS = {
 # Family groups: (name, members by household index, the first owns it)
 DEMO_GROUPS = [("いわきの家族", [1, 10]), ("小名浜・福島", [0, 3])]
 
-_NEAREST_SHELTER = text(
-    """
-    SELECT id, name FROM shelters
-    WHERE :hazard = ANY(hazards)
-    ORDER BY geom <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) LIMIT 1
-    """
-)
-
-
 async def _plans_and_families(s, households: list[dict]) -> None:
     from my_evacuation.family import service as family
     from my_evacuation.family.schemas import GroupCreate, InviteCreate, JoinIn
@@ -147,7 +108,7 @@ async def _plans_and_families(s, households: list[dict]) -> None:
     for i, (hazard, members) in DEMO_PLANS.items():
         h = households[i]
         lat, lon = h["home_at"]
-        shelter = (await s.execute(_NEAREST_SHELTER, {"hazard": hazard, "lat": lat, "lon": lon})).first()
+        shelter = await shelters_repo.nearest_for_hazard(s, hazard, lat, lon)
         if shelter is not None:
             dest = Destination(id="d1", kind="shelter", shelter_id=shelter.id, name=shelter.name, hazards=[hazard],
                                means="walk", minutes=15)

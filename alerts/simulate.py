@@ -27,15 +27,16 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
 import orjson
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from alerts.facts import normalize_intensity, product_of
+from my_evacuation.places import repository as places_repo
+from my_evacuation.residents import repository as residents_repo
 
 ACTIONS = {"new": "new", "raised": "raise", "lowered": "lower", "cleared": "clear", "cancelled": "cancel", "held": "hold"}
 KINDS = ("home", "work", "school", "family", "other", "current")
@@ -122,27 +123,13 @@ async def add_residents(sm: async_sessionmaker[AsyncSession], places: Sequence[S
                 prefs["quiet_hours"] = ALL_DAY
             if p.threshold:
                 prefs["seismic_min_intensity"] = p.threshold
-            rid = (await s.execute(
-                text("INSERT INTO residents (language, preferences) VALUES (:l, CAST(:p AS jsonb)) RETURNING id"),
-                {"l": p.language, "p": orjson.dumps(prefs).decode()},
-            )).scalar_one()
-            did = (await s.execute(
-                text("INSERT INTO devices (resident_id, platform, push_kind, push_token, language, token_hash) "
-                     "VALUES (:r, 'android', 'fcm_token', :t, :l, :h) RETURNING id"),
-                {"r": rid, "t": f"simulate-{os.urandom(12).hex()}", "l": p.language, "h": os.urandom(32)},
-            )).scalar_one()
-            c = p.codes
-            await s.execute(
-                text(
-                    "INSERT INTO places (resident_id, device_id, kind, geom, municipality_code, jma_city_code, jma_matome_code, "
-                    "jma_first_code, jma_pref_code, quake_area_code, tsunami_area_code, expires_at) VALUES (:r, :d, CAST(:k AS varchar), "
-                    "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :m, :c, :mt, :f, :pf, :q, :t, "
-                    "CASE WHEN CAST(:k AS varchar) = 'current' THEN now() + interval '1 day' END)"
-                ),
-                {"r": rid, "d": did if p.kind == "current" else None, "k": p.kind, "lon": p.lon or 0.0, "lat": p.lat or 0.0,
-                 "m": c.get("municipality_code"), "c": c.get("jma_city_code"), "mt": c.get("jma_matome_code"),
-                 "f": c.get("jma_first_code"), "pf": c.get("jma_pref_code"), "q": c.get("quake_area_code"),
-                 "t": c.get("tsunami_area_code")},
+            rid = await residents_repo.insert_resident(s, p.language, orjson.dumps(prefs).decode())
+            did = await residents_repo.insert_android_device(
+                s, rid, push_token=f"simulate-{os.urandom(12).hex()}", language=p.language, token_hash=os.urandom(32),
+            )
+            await places_repo.insert_seeded_place(
+                s, rid, did if p.kind == "current" else None, p.kind, None, p.lat or 0.0, p.lon or 0.0, p.codes,
+                expires_at=datetime.now(UTC) + timedelta(days=1) if p.kind == "current" else None,
             )
             out[rid] = p
     return out
