@@ -30,6 +30,9 @@ from server.db import Base
 
 EVENT_STATES = ("active", "updated", "cancelled", "cleared")
 MSG_TYPES = ("alert", "update", "cancel")
+# Views other packages read (created in migration d18a0b0e1f02): an alert's areas and polygon
+# for targeting's one-statement match against the places.
+VIEWS = ("alert_areas",)
 
 
 class AlertEvent(Base):

@@ -1,5 +1,9 @@
 """SQL for targeting (asyncpg-native ``$n`` parameters: the match queries run on a server-side cursor).
 
+Places and alerts have other owners: the statements read the views they define for this one
+hot-path join, ``targetable_places`` (my_evacuation.places) and ``alert_areas``
+(alerts.events); plain views the planner inlines, so the plans are the tables' own.
+
 Every match query selects ``resident_id, id, kind, device_id, area_code``, one row per place,
 in no particular order; the caller orders it by resident, or ``by_bucket`` turns it into one
 row of column arrays per bucket of consecutive resident ids. A polygon alone has a query of
@@ -30,12 +34,22 @@ if len({k[0] for k in PLACE_KINDS_ALL}) != len(PLACE_KINDS_ALL):
 LIVE = "(p.expires_at IS NULL OR p.expires_at > now())"
 
 ALERT_SQL = text(
-    "SELECT id, source, category, payload->'areas' AS areas, ST_AsBinary(geom) AS geom_wkb FROM alerts WHERE id = :id"
+    "SELECT id, source, category, areas, ST_AsBinary(geom) AS geom_wkb FROM alert_areas WHERE id = :id"
 )
 
 
 async def load_alert(conn: AsyncConnection, alert_id: int):
     return (await conn.execute(ALERT_SQL, {"id": alert_id})).mappings().first()
+
+
+_ALERT_TARGETS_SQL = text(
+    "SELECT id, received_at, source, category, areas, geom IS NOT NULL AS has_geom FROM alert_areas WHERE id = ANY(:ids)"
+)
+
+
+async def alert_targets_rows(conn: AsyncConnection, alert_ids: list[int]):
+    """``id, received_at, source, category, areas, has_geom`` of these alerts (as mappings)."""
+    return (await conn.execute(_ALERT_TARGETS_SQL, {"ids": alert_ids})).mappings()
 
 
 class Params:
@@ -76,7 +90,7 @@ def code_match_query(t: CodeTargets) -> tuple[str, list[Any]]:
     params = Params()
     where, area = _code_predicate(t, params)
     sql = (
-        f"SELECT {_PLACE}, {area} AS area_code FROM places p WHERE {where} AND {LIVE}"
+        f"SELECT {_PLACE}, {area} AS area_code FROM targetable_places p WHERE {where} AND {LIVE}"
     )
     return sql, params.args
 
@@ -93,11 +107,11 @@ def _polygon_parts(alert_id: int, interior: list[int], boundary: list[int], para
     planner from also scanning the GiST index with the polygon's bounding box, which covers
     most rows)."""
     alert = params.add(alert_id) + "::bigint"
-    inside = f"FROM places p WHERE p.cell = ANY({params.add(interior)}::int[]) AND {LIVE}"
+    inside = f"FROM targetable_places p WHERE p.cell = ANY({params.add(interior)}::int[]) AND {LIVE}"
     edge = (
-        f"FROM (SELECT {_PLACE}, p.geom FROM places p "
+        f"FROM (SELECT {_PLACE}, p.geom FROM targetable_places p "
         f"WHERE p.cell = ANY({params.add(boundary)}::int[]) AND {LIVE} OFFSET 0) p "
-        f"JOIN alerts a ON a.id = {alert} WHERE ST_Intersects(p.geom, a.geom)"
+        f"JOIN alert_areas a ON a.id = {alert} WHERE ST_Intersects(p.geom, a.geom)"
     )
     return inside, edge
 
@@ -124,7 +138,7 @@ def polygon_match_query(
     where, area = _code_predicate(codes, params)
     sql = (
         f"WITH m AS (SELECT {_PLACE}, {area} AS area_code "
-        f"FROM places p WHERE {where} AND {LIVE} UNION ALL {polygon}) "
+        f"FROM targetable_places p WHERE {where} AND {LIVE} UNION ALL {polygon}) "
         "SELECT DISTINCT ON (m.resident_id, m.id) m.resident_id, m.id, m.kind, m.device_id, m.area_code "
         "FROM m ORDER BY m.resident_id, m.id, m.area_code IS NULL"
     )
@@ -154,10 +168,25 @@ def polygon_by_bucket(alert_id: int, interior: list[int], boundary: list[int], w
 BUCKET_SETTINGS = "SET LOCAL enable_sort = off"
 
 
+async def open_cursor(conn: AsyncConnection, sql: str, args: list[Any], *, settings: tuple[str | None, ...],
+                      record_class: Any = None) -> Any:
+    """A server-side cursor over ``sql`` inside ``conn``'s transaction, after the ``SET LOCAL``
+    statements in ``settings`` (None skipped)."""
+    raw: Any = (await conn.get_raw_connection()).driver_connection
+    if not raw.is_in_transaction():
+        # A cursor lives in a transaction; SQLAlchemy (auto)begins one at the first statement.
+        await conn.exec_driver_sql("SELECT 1")
+        raw = (await conn.get_raw_connection()).driver_connection
+    for statement in settings:
+        if statement:
+            await raw.execute(statement)
+    return await raw.cursor(sql, *args, record_class=record_class)
+
+
 # One resident's places: whether each counts now, and the codes targeting compares
 # (``CodeTargets.may_hit``).
 RESIDENT_PLACES_SQL = (
-    f"SELECT p.id, p.updated_at, {LIVE} AS live, {', '.join(COLUMNS)} FROM places p WHERE p.resident_id = $1 ORDER BY p.id"
+    f"SELECT p.id, p.updated_at, {LIVE} AS live, {', '.join(COLUMNS)} FROM targetable_places p WHERE p.resident_id = $1 ORDER BY p.id"
 )
 
 
@@ -172,10 +201,10 @@ def resident_match_query(alert_id: int, codes: CodeTargets | None, has_geom: boo
         where, area = _code_predicate(codes, params)
         conds.append(where)
     if has_geom:
-        conds.append(f"EXISTS (SELECT 1 FROM alerts a WHERE a.id = {alert} AND ST_Intersects(p.geom, a.geom))")
+        conds.append(f"EXISTS (SELECT 1 FROM alert_areas a WHERE a.id = {alert} AND ST_Intersects(p.geom, a.geom))")
     return (
         f"SELECT {_PLACE}, {area} AS area_code, {alert} AS alert_id "
-        f"FROM places p WHERE p.resident_id = {resident} AND {LIVE} AND ({' OR '.join(conds)})"
+        f"FROM targetable_places p WHERE p.resident_id = {resident} AND {LIVE} AND ({' OR '.join(conds)})"
     )
 
 
@@ -201,6 +230,6 @@ def plain_intersects_query(alert_id: int, *, ordered: bool = True) -> tuple[str,
     a row per place in resident order (``ordered``), else unordered for ``by_bucket``."""
     sql = (
         f"SELECT {_PLACE}, NULL::text AS area_code "
-        f"FROM alerts a JOIN places p ON ST_Intersects(p.geom, a.geom) WHERE a.id = $1::bigint AND {LIVE}"
+        f"FROM alert_areas a JOIN targetable_places p ON ST_Intersects(p.geom, a.geom) WHERE a.id = $1::bigint AND {LIVE}"
     )
     return (sql + " ORDER BY p.resident_id, p.id" if ordered else sql), [alert_id]

@@ -26,7 +26,6 @@ import asyncpg
 import orjson
 import shapely
 import structlog
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts.targeting import repository as repo
@@ -36,6 +35,8 @@ from geo.grid import cover
 log = structlog.get_logger()
 
 # Applied with SET LOCAL: they last until the caller's transaction ends.
+# Sorts and hash aggregation stay in memory (370k places need ~40 MB; the 4 MB default
+# spills to disk), and no JIT: compiling costs more than it saves on these plans (0.6 s seen).
 SESSION_SETTINGS = "SET LOCAL work_mem = '64MB'; SET LOCAL jit = off"
 
 
@@ -191,14 +192,7 @@ async def targets_of(conn: AsyncConnection, alerts: Sequence[Any]) -> list[tuple
     areas are read only for alerts not seen before."""
     missing = [a["id"] for a in alerts if (a["id"], a["received_at"]) not in _TARGETS]
     if missing:
-        rows = await conn.execute(
-            text(
-                "SELECT id, received_at, source, category, payload->'areas' AS areas, geom IS NOT NULL AS has_geom "
-                "FROM alerts WHERE id = ANY(:ids)"
-            ),
-            {"ids": missing},
-        )
-        for row in rows.mappings():
+        for row in await repo.alert_targets_rows(conn, missing):
             _TARGETS[(row["id"], row["received_at"])] = alert_targets(row)
             if len(_TARGETS) > _TARGETS_MAX:
                 _TARGETS.popitem(last=False)
@@ -255,17 +249,8 @@ async def stream_query(
     ``MatchChunk`` per group of buckets, or a list of ``MatchRow`` in resident order."""
     if chunk_size < 1:
         raise ValueError("chunk_size must be positive")
-    raw = (await conn.get_raw_connection()).driver_connection
-    if not raw.is_in_transaction():
-        # A cursor lives in a transaction; SQLAlchemy (auto)begins one at the first statement.
-        await conn.exec_driver_sql("SELECT 1")
-        raw = (await conn.get_raw_connection()).driver_connection
-    # Sorts and hash aggregation stay in memory (370k places need ~40 MB; the 4 MB default
-    # spills to disk), and no JIT: compiling costs more than it saves on these plans (0.6 s seen).
-    await raw.execute(SESSION_SETTINGS)
-    if query.settings:
-        await raw.execute(query.settings)
-    cur = await raw.cursor(query.sql, *query.args, record_class=None if query.bucketed else MatchRow)
+    cur = await repo.open_cursor(conn, query.sql, query.args, settings=(SESSION_SETTINGS, query.settings),
+                                 record_class=None if query.bucketed else MatchRow)
     chunks = _joined_buckets(cur, chunk_size) if query.bucketed else _cut_rows(cur, chunk_size)
     async for chunk in chunks:
         yield chunk

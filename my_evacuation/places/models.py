@@ -12,6 +12,9 @@ from geo.grid import CELL_SQL
 from server.db import Base
 
 PLACE_KINDS = ("home", "work", "school", "family", "other")
+# Views other packages read (created in migration c18a0b0e1f01): the places targeting matches
+# alerts against, in one statement with the alert's polygon (alerts.targeting.repository).
+VIEWS = ("targetable_places",)
 
 
 class Place(Base):
