@@ -50,4 +50,8 @@ async def start_safety_checks(sessionmaker: async_sessionmaker[AsyncSession], al
             if not rows:
                 return started
             after = rows[-1].id
-            started += await start_checks_for_alert(session, alert_id, [r.resident_id for r in rows], payload)
+            # What the fan-out matched for each (its deliveries' place_ids and current_location):
+            # My Evacuation counts those places only, without reading deliveries itself.
+            fanout = {r.resident_id: (r.place_ids, r.current_location) for r in rows}
+            started += await start_checks_for_alert(session, alert_id, [r.resident_id for r in rows], payload,
+                                                    fanout=fanout)

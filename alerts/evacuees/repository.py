@@ -10,6 +10,14 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alerts.delivery import reads_repository as deliveries_reads
+from alerts.events import reads_repository as events_reads
+from geo.shelters import repository as shelters_repo
+from my_evacuation.family import repository as family_repo
+from my_evacuation.places import repository as places_repo
+from my_evacuation.plans import repository as plans_repo
+from my_evacuation.safety import repository as safety_repo
+
 _CHECKIN_COLS = """c.id, c.submitted_by, c.client_id, c.resident_id, c.staff_id, c.shelter_id, c.municipality_code,
     c.headcount, c.members, c.needs, c.note, c.state, c.checked_in_at, c.received_at, c.checked_out_at,
     c.checkout_client_id"""
@@ -80,42 +88,30 @@ async def set_state(session: AsyncSession, checkin_id: int, state: str, *, check
 
 async def plan_members(session: AsyncSession, resident_id: int) -> dict[str, dict]:
     """The members of every current plan of the resident, by member id."""
-    rows = await session.execute(text(
-        """SELECT m FROM evacuation_plans p
-           JOIN evacuation_plan_versions v ON v.plan_id = p.id AND v.version = p.current_version
-           CROSS JOIN LATERAL jsonb_array_elements(COALESCE(v.body -> 'members', '[]'::jsonb)) m
-           WHERE p.resident_id = :r ORDER BY p.id"""), {"r": resident_id})
     out: dict[str, dict] = {}
-    for (m,) in rows:
+    for m in await plans_repo.current_plan_members(session, resident_id):
         if isinstance(m, dict) and m.get("id") and m["id"] not in out:
             out[m["id"]] = m
     return out
 
 
 async def home_municipality(session: AsyncSession, resident_id: int) -> str | None:
-    return (await session.execute(text(
-        "SELECT municipality_code FROM places WHERE resident_id = :r AND kind = 'home' AND municipality_code IS NOT NULL "
-        "ORDER BY id LIMIT 1"), {"r": resident_id})).scalar_one_or_none()
+    return await places_repo.home_municipality(session, resident_id)
 
 
 # --- outside shelters ------------------------------------------------------------------
 
-# An event in force, read as the pull and shelter notices read it (state and in_force_until),
-# and one the resident was told of (or had held by quiet hours), not a drill.
-_IN_FORCE = "e.state IN ('active', 'updated') AND e.in_force_until > now()"
-_TOLD_IN_FORCE = f"""d.status IN ('told', 'held') AND {_IN_FORCE}
-    AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.id = e.latest_alert_id AND a.is_drill)"""
-
 async def upsert_outside(session: AsyncSession, values: dict[str, Any]) -> dict:
-    params = dict(values, members=orjson.dumps(values.get("members") or []).decode())
+    # The events it is made during: in force (read as the pull and shelter notices read it,
+    # state and in_force_until), told to the resident (or held by quiet hours), not a drill.
+    during = await events_reads.in_force_real_among(session, await deliveries_reads.told_event_ids(session, values["resident_id"]))
+    params = dict(values, members=orjson.dumps(values.get("members") or []).decode(), during_events=during)
     row = (await session.execute(text(
-        f"""INSERT INTO outside_evacuations (resident_id, whereabouts, headcount, members, needs, note, share_location,
+        """INSERT INTO outside_evacuations (resident_id, whereabouts, headcount, members, needs, note, share_location,
                                             lat, lon, municipality_code, during_events, updated_at, expires_at)
            VALUES (:resident_id, :whereabouts, :headcount, CAST(:members AS jsonb), CAST(:needs AS text[]), :note,
                    :share_location, :lat, :lon, :municipality_code,
-                   ARRAY(SELECT DISTINCT d.event_id FROM deliveries d JOIN alert_events e ON e.id = d.event_id
-                         WHERE d.resident_id = :resident_id AND {_TOLD_IN_FORCE} ORDER BY 1),
-                   now(), :expires_at)
+                   CAST(:during_events AS bigint[]), now(), :expires_at)
            ON CONFLICT (resident_id) DO UPDATE SET whereabouts = EXCLUDED.whereabouts, headcount = EXCLUDED.headcount,
              during_events = EXCLUDED.during_events,
              members = EXCLUDED.members, needs = EXCLUDED.needs, note = EXCLUDED.note,
@@ -144,11 +140,11 @@ async def delete_ended_checkins(session: AsyncSession, older_than: datetime) -> 
 
 async def delete_outside_whose_events_ended(session: AsyncSession) -> int:
     """Entries made while events were in force, none of which is any more."""
+    in_force = await events_reads.in_force_event_ids(session)
     return (await session.execute(text(
-        f"""DELETE FROM outside_evacuations o
+        """DELETE FROM outside_evacuations o
             WHERE cardinality(o.during_events) > 0
-              AND NOT EXISTS (SELECT 1 FROM alert_events e
-                              WHERE e.id = ANY(o.during_events) AND {_IN_FORCE})"""))).rowcount
+              AND NOT (o.during_events && CAST(:in_force AS bigint[]))"""), {"in_force": in_force})).rowcount
 
 
 async def delete_expired_outside(session: AsyncSession) -> int:
@@ -158,17 +154,22 @@ async def delete_expired_outside(session: AsyncSession) -> int:
 # --- roster ----------------------------------------------------------------------------
 
 async def roster_checkins(session: AsyncSession, municipality_code: str | None, shelter_id: str | None) -> AsyncIterator[dict]:
-    result = await session.stream(text(
-        f"""SELECT {_CHECKIN_COLS}, s.name AS shelter_name
-            FROM shelter_checkins c JOIN shelters s ON s.id = c.shelter_id
-            WHERE c.state = 'in'
+    params = {"m": municipality_code, "sid": shelter_id}
+    where = """c.state = 'in'
               AND (CAST(:m AS text) IS NULL OR c.municipality_code = :m)
-              AND (CAST(:sid AS text) IS NULL OR c.shelter_id = :sid)
-            ORDER BY c.municipality_code, c.shelter_id, c.checked_in_at, c.id"""),
-        {"m": municipality_code, "sid": shelter_id})
+              AND (CAST(:sid AS text) IS NULL OR c.shelter_id = :sid)"""
+    # The shelters' names (geo.shelters) first: the check-ins then stream on their own.
+    ids = list((await session.execute(text(f"SELECT DISTINCT c.shelter_id FROM shelter_checkins c WHERE {where}"),
+                                      params)).scalars())
+    names = {r[0]: r[1] for r in await shelters_repo.names_of(session, ids)} if ids else {}
+    result = await session.stream(text(
+        f"""SELECT {_CHECKIN_COLS} FROM shelter_checkins c WHERE {where}
+            ORDER BY c.municipality_code, c.shelter_id, c.checked_in_at, c.id"""), params)
     async for part in result.mappings().partitions(500):
         for row in part:
-            yield dict(row)
+            # A check-in's shelter always exists (foreign key); only a shelter whose first
+            # check-in landed between the two reads (a moment apart) is listed by its id.
+            yield dict(row, shelter_name=names.get(row["shelter_id"], row["shelter_id"]))
 
 
 async def roster_outside(session: AsyncSession, municipality_code: str | None) -> AsyncIterator[dict]:
@@ -183,11 +184,7 @@ async def roster_outside(session: AsyncSession, municipality_code: str | None) -
 
 async def safety_figures(session: AsyncSession, municipality_code: str | None) -> dict[str, int]:
     """Residents (by their home) whose status is "need help", and safety checks still unanswered."""
-    row = (await session.execute(text(
-        """WITH home AS (
-               SELECT DISTINCT resident_id FROM places
-               WHERE kind = 'home' AND (CAST(:m AS text) IS NULL OR municipality_code = :m))
-           SELECT (SELECT count(*) FROM safety_statuses st JOIN home USING (resident_id) WHERE st.status = 'need_help'),
-                  (SELECT count(*) FROM safety_checks sc JOIN home USING (resident_id) WHERE sc.answered_at IS NULL)"""),
-        {"m": municipality_code})).one()
-    return {"need_help": row[0], "safety_checks_unanswered": row[1]}
+    # Each owner's count over the residents whose home is in the scope (places first).
+    home = await places_repo.residents_with_home(session, municipality_code)
+    return {"need_help": await family_repo.count_with_status(session, home, "need_help"),
+            "safety_checks_unanswered": await safety_repo.count_unanswered(session, home)}

@@ -1,128 +1,61 @@
-"""SQL for what happened: delivery figures per alert, safety answers per area. Aggregates only."""
+"""What happened: delivery figures per alert, safety answers per area. Aggregates only.
+
+Every table read here has another owner: the figures are composed from each owner's own
+aggregates (alerts.events, alerts.delivery, my_evacuation.push / places / safety)."""
 
 from __future__ import annotations
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alerts.delivery import reads_repository as deliveries_reads
+from alerts.events import reads_repository as events_reads
 from alerts.facts import GroupFacts
+from my_evacuation.places import repository as places_repo
+from my_evacuation.push import repository as push_repo
+from my_evacuation.safety import repository as safety_repo
 
-# Residents counted for an operator: those with a place (or a current location) in the scope.
-# NULL scope = the whole prefecture (everyone).
-_IN_SCOPE = """
-    (CAST(:scope AS text) IS NULL OR EXISTS (
-        SELECT 1 FROM places pl WHERE pl.resident_id = {resident} AND pl.municipality_code = :scope))
-"""
+async def _in_scope(session: AsyncSession, scope: str | None) -> list[int] | None:
+    """Residents counted for an operator: those with a place (or a current location) in the
+    scope. None scope = the whole prefecture (everyone): None."""
+    return None if scope is None else await places_repo.residents_with_place_in(session, scope)
 
 
 async def alert_figures(session: AsyncSession, alert_id: int, scope: str | None) -> dict:
-    push_scope = _IN_SCOPE.format(resident="pm.resident_id")
-    row = (
-        await session.execute(
-            text(
-                f"""
-                SELECT a.id, a.source, a.source_id, a.msg_type, a.category, a.headline, a.issued_at, a.is_drill,
-                       a.event_id,
-                       (SELECT count(DISTINCT pm.resident_id) FROM push_messages pm
-                         WHERE pm.alert_id = a.id AND {push_scope}) AS residents_pushed,
-                       (SELECT count(*) FROM deliveries d WHERE d.event_id = a.event_id AND d.last_alert_id = a.id
-                         AND d.status = 'held' AND {_IN_SCOPE.format(resident="d.resident_id")}) AS residents_held,
-                       (SELECT min(pm.sent_at) FROM push_messages pm
-                         WHERE pm.alert_id = a.id AND pm.status = 'ok' AND {push_scope}) AS first_push_at,
-                       (SELECT max(pm.sent_at) FROM push_messages pm
-                         WHERE pm.alert_id = a.id AND pm.status = 'ok' AND {push_scope}) AS last_push_at
-                FROM alerts a WHERE a.id = :id
-                """
-            ),
-            {"id": alert_id, "scope": scope},
-        )
-    ).first()
-    if row is None:
+    alert = await events_reads.alert_row(session, alert_id)
+    if alert is None:
         return {}
-    out = dict(row._mapping)
-    by = await session.execute(
-        text(
-            f"""
-            SELECT COALESCE(dv.push_kind, 'none') AS provider, pm.status, count(*) AS n
-            FROM push_messages pm LEFT JOIN devices dv ON dv.id = pm.device_id
-            WHERE pm.alert_id = :id AND {push_scope}
-            GROUP BY 1, 2 ORDER BY 1, 2
-            """
-        ),
-        {"id": alert_id, "scope": scope},
-    )
-    out["pushes"] = [dict(r._mapping) for r in by]
+    residents = await _in_scope(session, scope)
+    out = dict(alert)
+    pushed = await push_repo.alert_push_summary(session, alert_id, residents)
+    out["residents_pushed"] = pushed["residents_pushed"]
+    out["residents_held"] = await deliveries_reads.count_held(session, alert["event_id"], alert_id, residents)
+    out["first_push_at"], out["last_push_at"] = pushed["first_push_at"], pushed["last_push_at"]
+    out["pushes"] = await push_repo.alert_pushes_by_provider(session, alert_id, residents)
     return out
 
 
 async def recent_alert_ids(session: AsyncSession, scope: str | None, limit: int) -> list[int]:
-    rows = await session.execute(
-        text(
-            """SELECT id FROM alerts
-               WHERE CAST(:scope AS text) IS NULL OR :scope = ANY(area_codes)
-                  OR EXISTS (SELECT 1 FROM deliveries d JOIN places pl ON pl.resident_id = d.resident_id
-                             WHERE d.event_id = alerts.event_id AND pl.municipality_code = :scope)
-               ORDER BY issued_at DESC, id DESC LIMIT :lim"""
-        ),
-        {"scope": scope, "lim": limit},
-    )
-    return [r[0] for r in rows]
-
-
-# One area per resident: home first, then any registered place, then a current location.
-_RESIDENT_AREA = """
-    SELECT DISTINCT ON (pl.resident_id) pl.resident_id, pl.municipality_code,
-           floor(ST_Y(pl.geom) / :cell) * :cell AS cell_lat, floor(ST_X(pl.geom) / :cell) * :cell AS cell_lon
-    FROM places pl
-    ORDER BY pl.resident_id, CASE pl.kind WHEN 'home' THEN 0 WHEN 'current' THEN 2 ELSE 1 END, pl.id
-"""
+    """Every alert (whole prefecture), else those naming the municipality or of an event
+    delivered to a resident with a place there."""
+    residents = await _in_scope(session, scope)
+    events = await deliveries_reads.event_ids_of_residents(session, residents) if residents else []
+    return await events_reads.recent_alert_ids(session, scope, events, limit)
 
 
 async def safety_by_area(session: AsyncSession, scope: str | None, event_key: str | None, cell_deg: float) -> dict:
-    params = {"scope": scope, "event": event_key, "cell": cell_deg}
-    where = """(CAST(:event AS text) IS NULL OR sc.event_key = :event)
-               AND (CAST(:scope AS text) IS NULL OR ra.municipality_code = :scope)"""
-    by_muni = await session.execute(
-        text(
-            f"""WITH ra AS ({_RESIDENT_AREA})
-                SELECT ra.municipality_code, COALESCE(sc.answer_status, 'unanswered') AS status, count(*) AS n
-                FROM safety_checks sc JOIN ra ON ra.resident_id = sc.resident_id
-                WHERE {where}
-                GROUP BY 1, 2 ORDER BY 1, 2"""
-        ),
-        params,
-    )
-    need_help = await session.execute(
-        text(
-            f"""WITH ra AS ({_RESIDENT_AREA})
-                SELECT ra.municipality_code, ra.cell_lat, ra.cell_lon, count(*) AS n
-                FROM safety_checks sc JOIN ra ON ra.resident_id = sc.resident_id
-                WHERE {where} AND sc.answer_status = 'need_help'
-                GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1"""
-        ),
-        params,
-    )
-    return {"by_municipality": [dict(r._mapping) for r in by_muni], "need_help_cells": [dict(r._mapping) for r in need_help]}
+    """Safety answers (my_evacuation.safety) counted by each resident's area (my_evacuation.places):
+    one area per resident, home first, then any registered place, then a current location."""
+    resident_ids, statuses = await safety_repo.answers(session, event_key)
+    by_muni, need_help = await places_repo.tally_by_area(session, resident_ids, statuses, scope, cell_deg, "need_help")
+    return {"by_municipality": by_muni, "need_help_cells": need_help}
 
 
 async def active_alerts(session: AsyncSession, limit: int) -> list[dict]:
     """Alerts whose event is still in force (not cancelled / cleared, ``in_force_until`` ahead:
     an alert without an expiry drops off a day after its last issue), newest first, with a
     simplified geometry for the console map."""
-    rows = await session.execute(
-        text(
-            """SELECT a.id AS alert_id, a.source, e.category, a.headline, a.severity, a.is_drill, a.issued_at,
-                      a.area_codes, e.facts, ST_AsGeoJSON(ST_SimplifyPreserveTopology(a.geom, 0.0005), 5)::json AS geometry
-               FROM alert_events e JOIN alerts a ON a.id = e.latest_alert_id
-               WHERE e.state IN ('active', 'updated') AND e.in_force_until > now()
-                 AND a.msg_type <> 'cancel'
-               ORDER BY a.issued_at DESC LIMIT :lim"""
-        ),
-        {"lim": limit},
-    )
     out = []
-    for r in rows:
-        item = dict(r._mapping)
+    for item in await events_reads.active_alert_rows(session, limit):
         raw = item.pop("facts", None)
         # The danger now (alerts.facts), not the latest document alone: per area on the
         # common danger scale, so the map colours what is in force where.

@@ -257,3 +257,44 @@ async def residents_with_home(session: AsyncSession, municipality_code: str | No
         "SELECT DISTINCT resident_id FROM places WHERE kind = 'home' AND (CAST(:m AS text) IS NULL OR municipality_code = :m)"),
         {"m": municipality_code})
     return list(rows.scalars())
+
+
+async def residents_with_place_in(session: AsyncSession, municipality_code: str) -> list[int]:
+    """The residents with a place (or a current location) in the municipality."""
+    rows = await session.execute(
+        text("SELECT DISTINCT resident_id FROM places WHERE municipality_code = :m"), {"m": municipality_code}
+    )
+    return list(rows.scalars())
+
+
+# One area per resident: home first, then any registered place, then a current location.
+_RESIDENT_AREA = """
+    SELECT DISTINCT ON (pl.resident_id) pl.resident_id, pl.municipality_code,
+           floor(ST_Y(pl.geom) / :cell) * :cell AS cell_lat, floor(ST_X(pl.geom) / :cell) * :cell AS cell_lon
+    FROM places pl
+    ORDER BY pl.resident_id, CASE pl.kind WHEN 'home' THEN 0 WHEN 'current' THEN 2 ELSE 1 END, pl.id
+"""
+
+
+async def tally_by_area(
+    session: AsyncSession, resident_ids: list[int], labels: list[str], scope: str | None, cell_deg: float, mark: str
+) -> tuple[list[dict], list[dict]]:
+    """Labels (one per entry of ``resident_ids``, a resident may come more than once) counted by
+    each resident's area: per (municipality, label), and the entries labelled ``mark`` per cell
+    of ``cell_deg`` degrees, most first; ``scope`` keeps one municipality. Counts only."""
+    params = {"ids": resident_ids, "labels": labels, "scope": scope, "cell": cell_deg, "mark": mark}
+    tagged = "SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:labels AS text[])) AS t(resident_id, label)"
+    where = "(CAST(:scope AS text) IS NULL OR ra.municipality_code = :scope)"
+    by_muni = await session.execute(text(
+        f"""WITH ra AS ({_RESIDENT_AREA}), t AS ({tagged})
+            SELECT ra.municipality_code, t.label AS status, count(*) AS n
+            FROM t JOIN ra ON ra.resident_id = t.resident_id
+            WHERE {where}
+            GROUP BY 1, 2 ORDER BY 1, 2"""), params)
+    cells = await session.execute(text(
+        f"""WITH ra AS ({_RESIDENT_AREA}), t AS ({tagged})
+            SELECT ra.municipality_code, ra.cell_lat, ra.cell_lon, count(*) AS n
+            FROM t JOIN ra ON ra.resident_id = t.resident_id
+            WHERE {where} AND t.label = :mark
+            GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1"""), params)
+    return [dict(r._mapping) for r in by_muni], [dict(r._mapping) for r in cells]

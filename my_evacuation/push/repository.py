@@ -243,3 +243,29 @@ async def without_notification(session: AsyncSession, resident_ids: Sequence[int
     )
     done = {r[0] for r in rows}
     return [r for r in resident_ids if r not in done]
+
+
+_IN_RESIDENTS = "(CAST(:ids AS bigint[]) IS NULL OR pm.resident_id = ANY(CAST(:ids AS bigint[])))"
+
+
+async def alert_push_summary(session: AsyncSession, alert_id: int, resident_ids: Sequence[int] | None) -> dict[str, Any]:
+    """residents_pushed, first_push_at, last_push_at of an alert's pushes (to ``resident_ids``; None: all)."""
+    row = (await session.execute(text(
+        f"""SELECT count(DISTINCT pm.resident_id) AS residents_pushed,
+                   min(pm.sent_at) FILTER (WHERE pm.status = 'ok') AS first_push_at,
+                   max(pm.sent_at) FILTER (WHERE pm.status = 'ok') AS last_push_at
+            FROM push_messages pm WHERE pm.alert_id = :id AND {_IN_RESIDENTS}"""),
+        {"id": alert_id, "ids": None if resident_ids is None else list(resident_ids)})).one()
+    return dict(row._mapping)
+
+
+async def alert_pushes_by_provider(session: AsyncSession, alert_id: int, resident_ids: Sequence[int] | None) -> list[dict]:
+    """(provider, status, n) of an alert's pushes (to ``resident_ids``; None: all); the provider
+    through the device_push_addresses view my_evacuation.residents defines ('none': device gone)."""
+    rows = await session.execute(text(
+        f"""SELECT COALESCE(dv.push_kind, 'none') AS provider, pm.status, count(*) AS n
+            FROM push_messages pm LEFT JOIN device_push_addresses dv ON dv.id = pm.device_id
+            WHERE pm.alert_id = :id AND {_IN_RESIDENTS}
+            GROUP BY 1, 2 ORDER BY 1, 2"""),
+        {"id": alert_id, "ids": None if resident_ids is None else list(resident_ids)})
+    return [dict(r._mapping) for r in rows]

@@ -105,3 +105,13 @@ async def count_unanswered(session: AsyncSession, resident_ids: list[int]) -> in
     return (await session.execute(
         text("SELECT count(*) FROM safety_checks WHERE resident_id = ANY(CAST(:ids AS bigint[])) AND answered_at IS NULL"),
         {"ids": resident_ids})).scalar_one()
+
+
+async def answers(session: AsyncSession, event_key: str | None) -> tuple[list[int], list[str]]:
+    """(resident ids, answers) of every safety check (of the event; None: all), 'unanswered' for
+    one not answered: counts are made from them, never who."""
+    rows = (await session.execute(
+        text("SELECT resident_id, COALESCE(answer_status, 'unanswered') FROM safety_checks "
+             "WHERE CAST(:event AS text) IS NULL OR event_key = :event"),
+        {"event": event_key})).all()
+    return [r[0] for r in rows], [r[1] for r in rows]
