@@ -111,3 +111,20 @@ async def municipalities_covered(session, wkt: str) -> list[str]:
         {"w": wkt},
     )
     return [r[0] for r in rows]
+
+
+async def list_of_kind(session, kind: str, *, geometry: bool) -> list:
+    """(code, name, name_kana, parent_code, simplified GeoJSON or None) of every area of a kind, by code."""
+    # The 津波予報区 is stored code-only (the forecast area is the coast, not the towns); a map
+    # draws it as the coastal municipalities it applies to: the union of the JMA cities that
+    # carry its code (the fixture's data), so the console can show a tsunami alert in force.
+    shape = (
+        "COALESCE(a.geom, (SELECT ST_Union(c.geom) FROM areas c WHERE c.kind = 'jma_city' AND c.attrs->>'tsunami' = a.code))"
+        if kind == "tsunami" else "a.geom"
+    )
+    geom_sql = f"ST_AsGeoJSON(ST_SimplifyPreserveTopology({shape}, 0.0005), 5)::json" if geometry else "NULL"
+    rows = await session.execute(
+        text(f"SELECT a.code, a.name, a.name_kana, a.parent_code, {geom_sql} FROM areas a WHERE a.kind = :k ORDER BY a.code"),
+        {"k": kind},
+    )
+    return list(rows.all())

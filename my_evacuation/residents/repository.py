@@ -165,3 +165,10 @@ async def delete_residents(session: AsyncSession, resident_ids: list[int]) -> No
 async def device_language(session: AsyncSession, device_id: int) -> str | None:
     """The language a device asked for, or None."""
     return (await session.execute(text("SELECT language FROM devices WHERE id = :d"), {"d": device_id})).scalar()
+
+
+async def language(session: AsyncSession, resident_id: int) -> str | None:
+    """The resident's language, or None when there is no such resident."""
+    return (
+        await session.execute(text("SELECT language FROM residents WHERE id = :r"), {"r": resident_id})
+    ).scalar_one_or_none()

@@ -88,18 +88,6 @@ async def export_rows(session: AsyncSession, resident_id: int) -> list[dict]:
                   reminders_sent FROM safety_checks WHERE resident_id = :r ORDER BY id"""), {"r": resident_id})]
 
 
-async def fanout_matches(session: AsyncSession, alert_id: int, resident_ids: list[int]) -> list[Any]:
-    """(resident_id, place_ids, current_location) the fan-out recorded for this alert.
-
-    Transitional: ``deliveries`` is alerts.delivery's table. Once alerts.delivery.flows passes
-    these (``matched``) to ``start_checks_for_alert`` from the rows it already reads, this
-    read goes."""
-    return list((await session.execute(text(
-        """SELECT resident_id, place_ids, current_location FROM deliveries
-           WHERE last_alert_id = :a AND resident_id = ANY(CAST(:ids AS bigint[]))"""),
-        {"a": alert_id, "ids": resident_ids})).all())
-
-
 async def count_unanswered(session: AsyncSession, resident_ids: list[int]) -> int:
     """Safety checks of these residents still unanswered."""
     return (await session.execute(

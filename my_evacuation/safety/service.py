@@ -62,7 +62,7 @@ WATCHED_KINDS = ("family",)
 FanoutMatches = Mapping[int, tuple[Iterable[int] | None, bool | None]]
 
 
-async def _places(session: AsyncSession, resident_ids: list[int], alert_id: int | None,
+async def _places(session: AsyncSession, resident_ids: list[int],
                   fanout: FanoutMatches | None = None) -> tuple[dict[int, list[dict[str, Any]]], set[int]]:
     """(resident → places this alert may concern, residents whose places the fan-out matched).
 
@@ -70,12 +70,7 @@ async def _places(session: AsyncSession, resident_ids: list[int], alert_id: int 
     in as ``fanout``), only those count; otherwise (a direct call, a simulation) every place
     does and the codes decide."""
     matched: dict[int, tuple[set[int], bool]] = {}
-    given: list[tuple[int, tuple[Iterable[int] | None, bool | None]]] = []
-    if fanout is not None:
-        given = [(rid, fanout[rid]) for rid in resident_ids if rid in fanout]
-    elif alert_id is not None:
-        given = [(r.resident_id, (r.place_ids, r.current_location))
-                 for r in await repo.fanout_matches(session, alert_id, resident_ids)]
+    given = [(rid, fanout[rid]) for rid in resident_ids if rid in fanout] if fanout is not None else []
     for rid, (place_ids, current_location) in given:
         if place_ids or current_location:
             matched[rid] = (set(place_ids or []), bool(current_location))
@@ -144,7 +139,7 @@ async def reasons_for(session: AsyncSession, resident_ids: list[int], alert: dic
     area_reason = f"evacuation:{alert_facts.facts_at(alert, None).action_level}" if cat == "evacuation" else None
     for i in range(0, len(resident_ids), CHUNK):
         chunk = resident_ids[i:i + CHUNK]
-        places, by_fanout = await _places(session, chunk, alert_id, fanout)
+        places, by_fanout = await _places(session, chunk, fanout)
         for rid in chunk:
             mine = places.get(rid, [])
             own = [p for p in mine if p["kind"] not in WATCHED_KINDS]
