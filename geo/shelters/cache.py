@@ -12,8 +12,12 @@ those candidates (the WGS84 geodesic of ``pyproj``, the same GeographicLib algor
 uses for ``ST_Distance(geography)``) and takes the k nearest by (distance, id), the order
 the SQL uses.
 
-Entries are kept under the ``shelters`` generation (server.readcache): any shelter write
-(open, close, occupancy, check-in, import) makes every cell re-read on its next request.
+The candidates come from a snapshot of every shelter (one statement, ~2,600 rows for the
+prefecture, read once per generation per process); a cell's candidates are computed from it
+on the cell's first request. Both are kept under the ``shelters`` generation
+(server.readcache): any shelter write (open, close, occupancy, check-in, import) makes the
+next request read the snapshot again, so a check-in costs one statement per api process, not
+one per cell.
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from pyproj import Geod
@@ -82,41 +85,64 @@ def _half_diagonal_m(cell: tuple[int, int]) -> float:
     return float(max(d))
 
 
-async def load_area(
-    session: AsyncSession,
-    cell: tuple[int, int],
-    *,
-    limit: int,
-    where: str,
-    params: dict[str, Any],
-    columns: str,
-    nearest_to: Callable[..., Any],
+def _and3(*values: bool | None) -> bool | None:
+    if any(v is False for v in values):
+        return False
+    return None if any(v is None for v in values) else True
+
+
+def matches(row: dict, *, hazard: str | None, is_open: bool | None, available: bool) -> bool:
+    """``repository.filters`` in Python, NULLs as SQL treats them (a NULL condition drops the row)."""
+    if hazard is not None and hazard not in (row.get("hazards") or ()):
+        return False
+    if is_open is not None and row.get("is_open") is not is_open:
+        return False
+    if available:
+        cap, occ = row.get("capacity"), row.get("occupancy")
+        full = _and3(None if cap is None else cap > 0, occ is not None,
+                     None if cap is None or occ is None else occ * 10 >= cap * 8)
+        if full is None or full:  # NOT (…) must be TRUE
+            return False
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Every shelter as ``repository.COLUMNS`` reads it: one statement per generation per process."""
+
+    rows: list[dict]
+    lon: np.ndarray
+    lat: np.ndarray
+
+
+async def load_snapshot(session: AsyncSession, columns: str) -> Snapshot:
+    rows = [dict(r._mapping) for r in await session.execute(text(f"SELECT {columns} FROM shelters"))]
+    return Snapshot(rows=rows, lon=np.array([r["lon"] for r in rows], dtype=float),
+                    lat=np.array([r["lat"] for r in rows], dtype=float))
+
+
+def build_area(
+    snap: Snapshot, cell: tuple[int, int], *, limit: int, hazard: str | None, is_open: bool | None, available: bool,
     present: Callable[[dict], dict],
 ) -> Area:
-    """Read one cell's candidates: ``nearest_to(lat=, lon=, limit=)`` (the exact SQL search)
-    at the centre gives d_k; then every shelter matching ``where`` in the box of radius
-    d_k + 2h (all of them when fewer than ``limit`` match)."""
-    clat, clon = (cell[0] + 0.5) * CELL_DEG, (cell[1] + 0.5) * CELL_DEG
-    at_centre = await nearest_to(lat=clat, lon=clon, limit=limit)
-    box = ""
-    q = dict(params)
-    if len(at_centre) >= limit:
-        radius = float(at_centre[-1]["distance_m"]) + 2 * _half_diagonal_m(cell) + _SLACK_M
+    """One cell's candidates from the snapshot (no database): every matching shelter within the
+    box of radius d_k + 2h around the cell's centre (all of them when fewer than ``limit``)."""
+    idx = [i for i, r in enumerate(snap.rows) if matches(r, hazard=hazard, is_open=is_open, available=available)]
+    if len(idx) > limit:
+        clat, clon = (cell[0] + 0.5) * CELL_DEG, (cell[1] + 0.5) * CELL_DEG
+        sel = np.array(idx)
+        _, _, d = _GEOD.inv(np.full(len(sel), clon), np.full(len(sel), clat), snap.lon[sel], snap.lat[sel])
+        d_k = float(np.partition(d, limit - 1)[limit - 1])
+        radius = d_k + 2 * _half_diagonal_m(cell) + _SLACK_M
         dlat = radius / _M_PER_DEG_LAT_MIN
         far = min(abs(clat) + dlat, 89.0)
         dlon = radius / (_M_PER_DEG_LON_EQ_MIN * math.cos(math.radians(far)))
-        box = " AND geom && ST_MakeEnvelope(:w, :s, :e, :n, 4326)"
-        q.update(w=clon - dlon, e=clon + dlon, s=clat - dlat, n=clat + dlat)
-    rows = [dict(r._mapping) for r in await session.execute(text(f"SELECT {columns} FROM shelters WHERE {where}{box}"), q)]
-    presented = [present(r) for r in rows]
-    for p in presented:
-        p.pop("distance_m", None)
-    return Area(
-        lon=np.array([r["lon"] for r in rows], dtype=float),
-        lat=np.array([r["lat"] for r in rows], dtype=float),
-        ids=[r["id"] for r in rows],
-        rows=presented,
-    )
+        inside = ((np.abs(snap.lat[sel] - clat) <= dlat) & (np.abs(snap.lon[sel] - clon) <= dlon))
+        idx = [int(i) for i in sel[inside]]
+    rows = [snap.rows[i] for i in idx]
+    return Area(lon=snap.lon[idx] if idx else np.empty(0), lat=snap.lat[idx] if idx else np.empty(0),
+                ids=[r["id"] for r in rows], rows=[present(r) for r in rows])
 
 
+SNAPSHOTS = readcache.ReadCache("shelters", max_entries=1)
 AREAS = readcache.ReadCache("shelters", max_entries=20_000)
