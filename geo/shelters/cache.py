@@ -46,22 +46,22 @@ _GEOD = Geod(ellps="WGS84")
 
 @dataclass(frozen=True, slots=True)
 class Area:
-    """The candidates of one cell with one set of filters, presented except for distance."""
+    """The candidates of one cell with one set of filters (rows as read; presented per answer)."""
 
     lon: np.ndarray
     lat: np.ndarray
-    ids: list[str]
+    id_rank: np.ndarray  # position of each candidate's id in id order: ties go by id, as in the SQL
     rows: list[dict]
+    present: Callable[[dict], dict]
 
     def nearest(self, lat: float, lon: float, limit: int) -> list[dict]:
-        n = len(self.ids)
+        n = len(self.rows)
         if n == 0:
             return []
         _, _, dist = _GEOD.inv(np.full(n, lon), np.full(n, lat), self.lon, self.lat)
-        order = sorted(range(n), key=lambda i: (dist[i], self.ids[i]))[:limit]
         out = []
-        for i in order:
-            row = dict(self.rows[i])
+        for i in np.lexsort((self.id_rank, dist))[:limit]:
+            row = self.present(self.rows[i])
             row["distance_m"] = round(float(dist[i]), 1)
             out.append(row)
         return out
@@ -113,12 +113,24 @@ class Snapshot:
     rows: list[dict]
     lon: np.ndarray
     lat: np.ndarray
+    # Per filter set: the indices of the shelters it keeps (computed once per snapshot).
+    kept: dict[tuple, np.ndarray]
+
+    def matching(self, hazard: str | None, is_open: bool | None, available: bool) -> np.ndarray:
+        key = (hazard, is_open, available)
+        found = self.kept.get(key)
+        if found is None:
+            found = self.kept[key] = np.array(
+                [i for i, r in enumerate(self.rows) if matches(r, hazard=hazard, is_open=is_open, available=available)],
+                dtype=np.intp,
+            )
+        return found
 
 
 async def load_snapshot(session: AsyncSession, columns: str) -> Snapshot:
-    rows = [dict(r._mapping) for r in await session.execute(text(f"SELECT {columns} FROM shelters"))]
+    rows = [dict(r._mapping) for r in await session.execute(text(f"SELECT {columns} FROM shelters ORDER BY id"))]
     return Snapshot(rows=rows, lon=np.array([r["lon"] for r in rows], dtype=float),
-                    lat=np.array([r["lat"] for r in rows], dtype=float))
+                    lat=np.array([r["lat"] for r in rows], dtype=float), kept={})
 
 
 def build_area(
@@ -126,22 +138,24 @@ def build_area(
     present: Callable[[dict], dict],
 ) -> Area:
     """One cell's candidates from the snapshot (no database): every matching shelter within the
-    box of radius d_k + 2h around the cell's centre (all of them when fewer than ``limit``)."""
-    idx = [i for i, r in enumerate(snap.rows) if matches(r, hazard=hazard, is_open=is_open, available=available)]
-    if len(idx) > limit:
+    box of radius d_k + 2h around the cell's centre (all of them when fewer than ``limit``).
+    d_k is bounded from above by the true distances of the k nearest by a planar estimate:
+    k real shelters lie within it, so the k-th nearest cannot be farther."""
+    sel = snap.matching(hazard, is_open, available)
+    if len(sel) > limit:
         clat, clon = (cell[0] + 0.5) * CELL_DEG, (cell[1] + 0.5) * CELL_DEG
-        sel = np.array(idx)
-        _, _, d = _GEOD.inv(np.full(len(sel), clon), np.full(len(sel), clat), snap.lon[sel], snap.lat[sel])
-        d_k = float(np.partition(d, limit - 1)[limit - 1])
-        radius = d_k + 2 * _half_diagonal_m(cell) + _SLACK_M
+        lat, lon = snap.lat[sel], snap.lon[sel]
+        planar = (lat - clat) ** 2 + ((lon - clon) * math.cos(math.radians(clat))) ** 2
+        near = np.argpartition(planar, limit - 1)[:limit]
+        _, _, d = _GEOD.inv(np.full(limit, clon), np.full(limit, clat), lon[near], lat[near])
+        radius = float(np.max(d)) + 2 * _half_diagonal_m(cell) + _SLACK_M
         dlat = radius / _M_PER_DEG_LAT_MIN
         far = min(abs(clat) + dlat, 89.0)
         dlon = radius / (_M_PER_DEG_LON_EQ_MIN * math.cos(math.radians(far)))
-        inside = ((np.abs(snap.lat[sel] - clat) <= dlat) & (np.abs(snap.lon[sel] - clon) <= dlon))
-        idx = [int(i) for i in sel[inside]]
-    rows = [snap.rows[i] for i in idx]
-    return Area(lon=snap.lon[idx] if idx else np.empty(0), lat=snap.lat[idx] if idx else np.empty(0),
-                ids=[r["id"] for r in rows], rows=[present(r) for r in rows])
+        sel = sel[(np.abs(lat - clat) <= dlat) & (np.abs(lon - clon) <= dlon)]
+    # The snapshot is in id order: a row's index ranks its id.
+    return Area(lon=snap.lon[sel], lat=snap.lat[sel], id_rank=sel.copy(), rows=[snap.rows[i] for i in sel],
+                present=present)
 
 
 SNAPSHOTS = readcache.ReadCache("shelters", max_entries=1)
