@@ -72,8 +72,14 @@ class ResidentExport(BaseModel):
     resident: ExportResident
     places: list[ExportPlace]
     plans: list[ExportPlan]
-    safety_status: JsonObject | None = Field(description="your safety status row as stored; null: none set")
-    safety_status_history: list[JsonObject] = Field(description="every earlier status, as stored")
+    safety_status: JsonObject | None = Field(
+        description="your safety status row as stored; null: none set"
+    )
+    safety_status_history: list[JsonObject] = Field(
+        description="every earlier status, as stored"
+    )
     groups: list[ExportGroup]
     safety_checks: list[ExportSafetyCheck]
-    knowledge: JsonObject | None = Field(description="your knowledge subscription row as stored; null: none")
+    knowledge: JsonObject | None = Field(
+        description="your knowledge subscription row as stored; null: none"
+    )

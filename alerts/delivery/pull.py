@@ -183,6 +183,7 @@ async def my_alerts(session: AsyncSession, resident_id: int, since: str | None, 
     gen = None if readcache.touched(session, events_repo.NAMESPACE) else await readcache.generation(events_repo.NAMESPACE)
     conn = await session.connection()
     raw = (await conn.get_raw_connection()).driver_connection
+    assert raw is not None  # a checked-out connection always has its driver connection
     start = await raw.fetchrow(_START, resident_id, device_id, HORIZON_MAX_LAG)
     now: datetime = start["now"]
     prefs = load_preferences(_json(start["preferences"]))

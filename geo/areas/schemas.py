@@ -15,7 +15,8 @@ class AreaOut(BaseModel):
     kana: str | None
     parent_code: str | None
     geometry: JsonObject | None = Field(
-        None, description="simplified GeoJSON, only with `geometry=true` (null when the area has none)"
+        None,
+        description="simplified GeoJSON, only with `geometry=true` (null when the area has none)",
     )
 
 

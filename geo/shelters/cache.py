@@ -12,8 +12,12 @@ those candidates (the WGS84 geodesic of ``pyproj``, the same GeographicLib algor
 uses for ``ST_Distance(geography)``) and takes the k nearest by (distance, id), the order
 the SQL uses.
 
-Entries are kept under the ``shelters`` generation (server.readcache): any shelter write
-(open, close, occupancy, check-in, import) makes every cell re-read on its next request.
+The candidates come from a snapshot of every shelter (one statement, ~2,600 rows for the
+prefecture, read once per generation per process); a cell's candidates are computed from it
+on the cell's first request. Both are kept under the ``shelters`` generation
+(server.readcache): any shelter write (open, close, occupancy, check-in, import) makes the
+next request read the snapshot again, so a check-in costs one statement per api process, not
+one per cell.
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from pyproj import Geod
@@ -43,22 +46,22 @@ _GEOD = Geod(ellps="WGS84")
 
 @dataclass(frozen=True, slots=True)
 class Area:
-    """The candidates of one cell with one set of filters, presented except for distance."""
+    """The candidates of one cell with one set of filters (rows as read; presented per answer)."""
 
     lon: np.ndarray
     lat: np.ndarray
-    ids: list[str]
+    id_rank: np.ndarray  # position of each candidate's id in id order: ties go by id, as in the SQL
     rows: list[dict]
+    present: Callable[[dict], dict]
 
     def nearest(self, lat: float, lon: float, limit: int) -> list[dict]:
-        n = len(self.ids)
+        n = len(self.rows)
         if n == 0:
             return []
         _, _, dist = _GEOD.inv(np.full(n, lon), np.full(n, lat), self.lon, self.lat)
-        order = sorted(range(n), key=lambda i: (dist[i], self.ids[i]))[:limit]
         out = []
-        for i in order:
-            row = dict(self.rows[i])
+        for i in np.lexsort((self.id_rank, dist))[:limit]:
+            row = self.present(self.rows[i])
             row["distance_m"] = round(float(dist[i]), 1)
             out.append(row)
         return out
@@ -82,41 +85,78 @@ def _half_diagonal_m(cell: tuple[int, int]) -> float:
     return float(max(d))
 
 
-async def load_area(
-    session: AsyncSession,
-    cell: tuple[int, int],
-    *,
-    limit: int,
-    where: str,
-    params: dict[str, Any],
-    columns: str,
-    nearest_to: Callable[..., Any],
+def _and3(*values: bool | None) -> bool | None:
+    if any(v is False for v in values):
+        return False
+    return None if any(v is None for v in values) else True
+
+
+def matches(row: dict, *, hazard: str | None, is_open: bool | None, available: bool) -> bool:
+    """``repository.filters`` in Python, NULLs as SQL treats them (a NULL condition drops the row)."""
+    if hazard is not None and hazard not in (row.get("hazards") or ()):
+        return False
+    if is_open is not None and row.get("is_open") is not is_open:
+        return False
+    if available:
+        cap, occ = row.get("capacity"), row.get("occupancy")
+        full = _and3(None if cap is None else cap > 0, occ is not None,
+                     None if cap is None or occ is None else occ * 10 >= cap * 8)
+        if full is None or full:  # NOT (…) must be TRUE
+            return False
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Every shelter as ``repository.COLUMNS`` reads it: one statement per generation per process."""
+
+    rows: list[dict]
+    lon: np.ndarray
+    lat: np.ndarray
+    # Per filter set: the indices of the shelters it keeps (computed once per snapshot).
+    kept: dict[tuple, np.ndarray]
+
+    def matching(self, hazard: str | None, is_open: bool | None, available: bool) -> np.ndarray:
+        key = (hazard, is_open, available)
+        found = self.kept.get(key)
+        if found is None:
+            found = self.kept[key] = np.array(
+                [i for i, r in enumerate(self.rows) if matches(r, hazard=hazard, is_open=is_open, available=available)],
+                dtype=np.intp,
+            )
+        return found
+
+
+async def load_snapshot(session: AsyncSession, columns: str) -> Snapshot:
+    rows = [dict(r._mapping) for r in await session.execute(text(f"SELECT {columns} FROM shelters ORDER BY id"))]
+    return Snapshot(rows=rows, lon=np.array([r["lon"] for r in rows], dtype=float),
+                    lat=np.array([r["lat"] for r in rows], dtype=float), kept={})
+
+
+def build_area(
+    snap: Snapshot, cell: tuple[int, int], *, limit: int, hazard: str | None, is_open: bool | None, available: bool,
     present: Callable[[dict], dict],
 ) -> Area:
-    """Read one cell's candidates: ``nearest_to(lat=, lon=, limit=)`` (the exact SQL search)
-    at the centre gives d_k; then every shelter matching ``where`` in the box of radius
-    d_k + 2h (all of them when fewer than ``limit`` match)."""
-    clat, clon = (cell[0] + 0.5) * CELL_DEG, (cell[1] + 0.5) * CELL_DEG
-    at_centre = await nearest_to(lat=clat, lon=clon, limit=limit)
-    box = ""
-    q = dict(params)
-    if len(at_centre) >= limit:
-        radius = float(at_centre[-1]["distance_m"]) + 2 * _half_diagonal_m(cell) + _SLACK_M
+    """One cell's candidates from the snapshot (no database): every matching shelter within the
+    box of radius d_k + 2h around the cell's centre (all of them when fewer than ``limit``).
+    d_k is bounded from above by the true distances of the k nearest by a planar estimate:
+    k real shelters lie within it, so the k-th nearest cannot be farther."""
+    sel = snap.matching(hazard, is_open, available)
+    if len(sel) > limit:
+        clat, clon = (cell[0] + 0.5) * CELL_DEG, (cell[1] + 0.5) * CELL_DEG
+        lat, lon = snap.lat[sel], snap.lon[sel]
+        planar = (lat - clat) ** 2 + ((lon - clon) * math.cos(math.radians(clat))) ** 2
+        near = np.argpartition(planar, limit - 1)[:limit]
+        _, _, d = _GEOD.inv(np.full(limit, clon), np.full(limit, clat), lon[near], lat[near])
+        radius = float(np.max(d)) + 2 * _half_diagonal_m(cell) + _SLACK_M
         dlat = radius / _M_PER_DEG_LAT_MIN
         far = min(abs(clat) + dlat, 89.0)
         dlon = radius / (_M_PER_DEG_LON_EQ_MIN * math.cos(math.radians(far)))
-        box = " AND geom && ST_MakeEnvelope(:w, :s, :e, :n, 4326)"
-        q.update(w=clon - dlon, e=clon + dlon, s=clat - dlat, n=clat + dlat)
-    rows = [dict(r._mapping) for r in await session.execute(text(f"SELECT {columns} FROM shelters WHERE {where}{box}"), q)]
-    presented = [present(r) for r in rows]
-    for p in presented:
-        p.pop("distance_m", None)
-    return Area(
-        lon=np.array([r["lon"] for r in rows], dtype=float),
-        lat=np.array([r["lat"] for r in rows], dtype=float),
-        ids=[r["id"] for r in rows],
-        rows=presented,
-    )
+        sel = sel[(np.abs(lat - clat) <= dlat) & (np.abs(lon - clon) <= dlon)]
+    # The snapshot is in id order: a row's index ranks its id.
+    return Area(lon=snap.lon[sel], lat=snap.lat[sel], id_rank=sel.copy(), rows=[snap.rows[i] for i in sel],
+                present=present)
 
 
+SNAPSHOTS = readcache.ReadCache("shelters", max_entries=1)
 AREAS = readcache.ReadCache("shelters", max_entries=20_000)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from geo.shelters.models import HAZARDS
 
@@ -53,7 +53,19 @@ class NearbyShelters(BaseModel):
 
 # One shelter of the offline pack, in the order ``fields`` names:
 # [id, name, municipality_code, lat, lon, hazards (bits), flags (bits), capacity, address].
-PackRow = tuple[str, str, str, float, float, int, int, int | None, str | None]
+# (Documented as an array of 9 scalars: positional item schemas, ``prefixItems``, are read
+# by too few OpenAPI tools.)
+PackRow = Annotated[
+    tuple[str, str, str, float, float, int, int, int | None, str | None],
+    WithJsonSchema({
+        "type": "array",
+        "minItems": 9,
+        "maxItems": 9,
+        "items": {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "null"}]},
+        "description": "id, name, municipality_code, lat, lon, hazards (bits), flags (bits), capacity, address",
+        "examples": [["gsi:E0720100999111", "渡利小学校", "072010", 37.74, 140.49, 5, 3, 300, None]],
+    }),
+]
 
 
 class OfflinePack(BaseModel):

@@ -78,15 +78,12 @@ async def nearest(
     key = (cell, hazard, is_open, available, limit)
     area = area_cache.AREAS.get(key, gen)
     if area is None:
-        where, params = repository.filters(hazard=hazard, is_open=is_open, available=available)
-
-        async def at(*, lat: float, lon: float, limit: int) -> list[dict]:
-            return await _nearest_sql(session, lat=lat, lon=lon, hazard=hazard, is_open=is_open,
-                                      available=available, limit=limit)
-
-        area = await area_cache.load_area(session, cell, limit=limit, where=where, params=params,
-                                          columns=repository.COLUMNS, nearest_to=at,
-                                          present=lambda r: present(r, hazard=hazard))
+        snap = area_cache.SNAPSHOTS.get("all", gen)
+        if snap is None:
+            snap = await area_cache.load_snapshot(session, repository.COLUMNS)
+            area_cache.SNAPSHOTS.put("all", gen, snap)
+        area = area_cache.build_area(snap, cell, limit=limit, hazard=hazard, is_open=is_open, available=available,
+                                     present=lambda r: present(r, hazard=hazard))
         area_cache.AREAS.put(key, gen, area)
     return area.nearest(lat, lon, limit)
 

@@ -27,5 +27,9 @@ class AuditEntryOut(BaseModel):
     action: str = Field(examples=["notice.issue", "shelter.open"])
     target: AuditTarget
     municipality_code: str | None
-    before: JsonObject | None = Field(description="the target's audited fields before; null when it did not exist")
-    after: JsonObject | None = Field(description="the target's audited fields after; null when it was removed")
+    before: JsonObject | None = Field(
+        description="the target's audited fields before; null when it did not exist"
+    )
+    after: JsonObject | None = Field(
+        description="the target's audited fields after; null when it was removed"
+    )

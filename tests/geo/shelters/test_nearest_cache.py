@@ -85,8 +85,9 @@ async def test_area_answers_equal_the_sql_search(app, add_shelters):
         sid = f"r:{i:03d}"
         records.append(shelter(sid, rnd.uniform(37.0, 37.6), rnd.uniform(139.9, 140.9),
                                hazards=rnd.sample(["earthquake", "flood", "landslide"], rnd.randint(0, 2)),
-                               capacity=100))
-        status[sid] = {"is_open": rnd.random() < 0.5, "occupancy": rnd.randint(0, 100)}
+                               capacity=rnd.choice([None, 0, 100, 100])))
+        # Unknown capacity or occupancy: the "available" filter treats NULLs as the SQL does.
+        status[sid] = {"is_open": rnd.random() < 0.5, **({"occupancy": rnd.randint(0, 100)} if rnd.random() < 0.8 else {})}
     # Two at one point: ties are broken by id, as in the SQL.
     records.append(shelter("r:tie-b", 37.3, 140.4))
     records.append(shelter("r:tie-a", 37.3, 140.4))
