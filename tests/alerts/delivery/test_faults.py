@@ -19,7 +19,7 @@ import time
 import redis.asyncio as aioredis
 from sqlalchemy import text
 
-from alerts.e2e_bench import seed, worker_env
+from testkit.bench.e2e import seed, worker_env
 from alerts.events.outbox import relay_outbox
 from testkit.standins.serving import free_port, wait_until_listening
 from tests.alerts.delivery.conftest import quake_doc, store

@@ -9,7 +9,7 @@ import sys
 
 def test_bench_push_small_run_prints_figures_and_loses_nothing():
     proc = subprocess.run(
-        [sys.executable, "-m", "my_evacuation.push.providers.bench", "push", "--messages", "600", "--baseline-messages", "200", "--rounds", "1"],
+        [sys.executable, "-m", "testkit.bench.push", "push", "--messages", "600", "--baseline-messages", "200", "--rounds", "1"],
         capture_output=True,
         text=True,
         timeout=600,

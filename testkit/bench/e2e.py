@@ -374,7 +374,7 @@ def _print(report: dict) -> None:
 
 def cmd(args) -> int:
     if args.source == "realtime":  # the document over the real-time socket, PULL as the baseline
-        from alerts.feeds.realtime_e2e_bench import cmd as realtime_cmd
+        from testkit.bench.realtime_e2e import cmd as realtime_cmd
 
         return realtime_cmd(args)
     settings = get_settings()

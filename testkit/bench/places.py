@@ -122,7 +122,7 @@ def _request_maker(tokens: list[str]):
 
 
 def _measure(url, tokens, args, geocode: bool) -> dict:
-    from server.loadgen import run_load
+    from testkit.bench.loadgen import run_load
 
     port = _free_port()
     proc = _start_server(url, port, args.workers, geocode)

@@ -22,7 +22,7 @@ import time
 import uuid
 
 from alerts.events.outbox import ALERTS_STREAM
-from alerts.feeds.bench import TEMPLATE, _doc, _measure_poller, _pct
+from testkit.bench.feeds import TEMPLATE, _doc, _measure_poller, _pct
 from alerts.feeds.realtime import RealtimeSource
 from alerts.feeds.realtime_server import RealtimeServer, classify, data_message
 from alerts.feeds.realtime_settings import RealtimeSettings

@@ -6,7 +6,7 @@ family groups of four) plus ``bousai api`` (uvicorn, ``--api-workers``, 2 by def
 prefecture-wide 大雨警報 (every resident) is stored and relayed:
 
 * **alone**: its fan-out, nothing else; receipt → last push accepted;
-* **surge**: the same, while closed-loop clients (``server.loadgen``, HTTP/1.1 keep-alive)
+* **surge**: the same, while closed-loop clients (``testkit.bench.loadgen``, HTTP/1.1 keep-alive)
   ask what a resident's app asks when it opens: ``GET /v1/me/alerts`` (each client a
   resident of its own), ``GET /v1/alerts/{id}``, ``GET /v1/shelters?lat=&lon=&open=true``
   and ``GET /v1/groups/{id}/statuses`` (the family's safety), for as long as the fan-out
@@ -37,8 +37,8 @@ from pathlib import Path
 
 import orjson
 
-from alerts.burst_bench import _figures, _reset, _store, _wait_done, rain_alert
-from alerts.e2e_bench import PROJECT, Workers, bench_database_url, seed, wait_for_workers, worker_env
+from testkit.bench.burst import _figures, _reset, _store, _wait_done, rain_alert
+from testkit.bench.e2e import PROJECT, Workers, bench_database_url, seed, wait_for_workers, worker_env
 from server.settings import Settings, get_settings
 
 TARGET_RPS, TARGET_P99_MS, TARGET_RATIO = 2000, 200, 1.25
@@ -132,7 +132,7 @@ async def _seed_families(sessionmaker, residents: int) -> int:
 
 
 async def _fan_out_phase(sessionmaker, redis, fcm, *, load=None) -> dict:
-    from alerts.burst_bench import _quiet
+    from testkit.bench.burst import _quiet
 
     await _reset(sessionmaker)
     await _quiet(fcm)
@@ -165,7 +165,7 @@ async def run_surge(
     from geo.shelters.loader import load_shelters_sync
     from server.db import make_engine, make_sessionmaker
     from server.dbsetup import create_database, upgrade
-    from server.loadgen import run_load
+    from testkit.bench.loadgen import run_load
     from testkit.standins.fcm_server import FcmProcess
     from server import readcache
     from server.redis import make_redis

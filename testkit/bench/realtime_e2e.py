@@ -1,6 +1,6 @@
 """``bousai bench e2e --source realtime``: a message leaves the DMDATA stand-in → first and last push accepted.
 
-Method: ``bousai bench e2e``'s (``alerts/e2e_bench.py``: N seeded residents, ``bousai
+Method: ``bousai bench e2e``'s (``testkit/bench/e2e.py``: N seeded residents, ``bousai
 worker`` processes, the real FCM provider against the local FCM HTTP v1 server in its own
 process), with the document arriving over the real-time socket instead of the Atom feed:
 the DMDATA stand-in and the real ``RealtimeSource`` run in this process; the clock starts
@@ -21,7 +21,7 @@ from pathlib import Path
 import orjson
 from sqlalchemy import text
 
-from alerts.e2e_bench import (
+from testkit.bench.e2e import (
     _PROGRESS,
     PROJECT,
     Workers,

@@ -240,7 +240,7 @@ def _cmd(args) -> int:
 
 
 def _cmd_realtime(settings: Settings, args, db: str, redis_url: str) -> int:
-    from alerts.feeds.realtime_bench import TARGET_P99_MS as RT_P99, run_realtime_ingest_bench
+    from testkit.bench.realtime import TARGET_P99_MS as RT_P99, run_realtime_ingest_bench
 
     print(f"bench ingest --source realtime: {args.n} messages one at a time, PULL baseline as many "
           f"entries; database {make_url(db).database}, redis {redis_url}")

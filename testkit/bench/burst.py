@@ -1,7 +1,7 @@
 """``bousai bench burst``: life-critical alerts during a disaster's burst, with lanes and without.
 
 Method. Everything real on loopback, against a database and a Redis db of the bench's own:
-N residents (``alerts.e2e_bench.seed``: one Android device and one home place each, a third
+N residents (``testkit.bench.e2e.seed``: one Android device and one home place each, a third
 each in いわき市 (浜通り, on the coast), 郡山市 and 会津若松市), two ``bousai worker``
 processes sending with the real FCM provider to the local FCM server (its own process).
 Documents are stored through the real ingest and relayed through the real outbox; the
@@ -34,7 +34,7 @@ from pathlib import Path
 import orjson
 from sqlalchemy import text
 
-from alerts.e2e_bench import PROJECT, Workers, bench_database, bench_database_url, wait_for_workers, worker_env
+from testkit.bench.e2e import PROJECT, Workers, bench_database, bench_database_url, wait_for_workers, worker_env
 from server.settings import Settings, get_settings
 
 WARN_AT_SHARE = 0.10  # the criticals arrive once this share of the warning's pushes is out
