@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from geo.shelters import reads_repository as shelter_reads
+from geo.shelters import repository as shelter_reads
 from geo.shelters import service as shelters
 from geo.shelters.models import HAZARDS as SHELTER_HAZARDS
 from geo.shelters.records import crowding_level

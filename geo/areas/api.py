@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from geo.areas import service
 from geo.areas.geocoder import Geocoder, load_geocoder
 from geo.areas.models import AREA_KINDS
 from geo.areas.schemas import AreaOut, ResolvedArea
@@ -77,19 +77,4 @@ async def list_areas(
 ):
     if kind not in AREA_KINDS:
         raise AppError(f"unknown area kind {kind!r}", code="unknown_area_kind", detail={"kinds": list(AREA_KINDS)})
-    # The 津波予報区 is stored code-only (the forecast area is the coast, not the towns); a map
-    # draws it as the coastal municipalities it applies to: the union of the JMA cities that
-    # carry its code (the fixture's data), so the console can show a tsunami alert in force.
-    shape = (
-        "COALESCE(a.geom, (SELECT ST_Union(c.geom) FROM areas c WHERE c.kind = 'jma_city' AND c.attrs->>'tsunami' = a.code))"
-        if kind == "tsunami" else "a.geom"
-    )
-    geom_sql = f"ST_AsGeoJSON(ST_SimplifyPreserveTopology({shape}, 0.0005), 5)::json" if geometry else "NULL"
-    rows = await session.execute(
-        text(f"SELECT a.code, a.name, a.name_kana, a.parent_code, {geom_sql} FROM areas a WHERE a.kind = :k ORDER BY a.code"),
-        {"k": kind},
-    )
-    return [
-        {"code": c, "name": n, "kana": k, "parent_code": p, **({"geometry": g} if geometry else {})}
-        for c, n, k, p, g in rows
-    ]
+    return await service.list_areas(session, kind, geometry=geometry)

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from pyproj import Geod
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from geo.shelters import repository as repo
 from server import readcache
 
 # ~5.5 km × 4.4 km at 37°N: a prefecture is ~600 cells; a cell's candidates are tens of shelters.
@@ -128,7 +128,7 @@ class Snapshot:
 
 
 async def load_snapshot(session: AsyncSession, columns: str) -> Snapshot:
-    rows = [dict(r._mapping) for r in await session.execute(text(f"SELECT {columns} FROM shelters ORDER BY id"))]
+    rows = await repo.snapshot_rows(session, columns)
     return Snapshot(rows=rows, lon=np.array([r["lon"] for r in rows], dtype=float),
                     lat=np.array([r["lat"] for r in rows], dtype=float), kept={})
 

@@ -416,3 +416,41 @@ _NEAREST_FOR_HAZARD = text(
 async def nearest_for_hazard(session: AsyncSession, hazard: str, lat: float, lon: float) -> Any:
     """(id, name) of the registry shelter nearest the point suited to ``hazard``, or None."""
     return (await session.execute(_NEAREST_FOR_HAZARD, {"hazard": hazard, "lat": lat, "lon": lon})).first()
+
+
+# --- reads for other packages (my_evacuation's plans, guidance and plan reminders) ---
+
+
+async def by_ids(session: AsyncSession, ids: list[str]) -> dict[str, dict]:
+    """id -> name, hazards, open/capacity/occupancy, designations, position, municipality."""
+    if not ids:
+        return {}
+    rows = await session.execute(
+        text(
+            """SELECT id, name, hazards, is_open, capacity, occupancy, is_emergency_site, is_evacuation_center,
+                      ST_Y(geom) AS lat, ST_X(geom) AS lon, municipality_code
+               FROM shelters WHERE id = ANY(CAST(:ids AS text[]))"""
+        ),
+        {"ids": ids},
+    )
+    return {r.id: dict(r._mapping) for r in rows}
+
+
+async def hazards_near(session: AsyncSession, lat: float, lon: float, radius_m: float) -> list[dict]:
+    """The 20 nearest shelters within ``radius_m``: id, name, hazards, distance_m."""
+    rows = await session.execute(
+        text(
+            """SELECT id, name, hazards,
+                      ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography) AS distance_m
+               FROM shelters
+               WHERE ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :r)
+               ORDER BY distance_m LIMIT 20"""
+        ),
+        {"lat": lat, "lon": lon, "r": radius_m},
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+async def snapshot_rows(session: AsyncSession, columns: str) -> list[dict]:
+    """Every shelter's ``columns`` (a fixed SELECT list of the nearest-shelter cache), by id."""
+    return [dict(r._mapping) for r in await session.execute(text(f"SELECT {columns} FROM shelters ORDER BY id"))]

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from geo.shelters import reads_repository as shelter_reads
+from geo.shelters import repository as shelter_reads
 from my_evacuation.config import get_config
 from my_evacuation.i18n import resolve_language, t
 from my_evacuation.knowledge import repository as repo

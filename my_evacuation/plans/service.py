@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from geo.shelters import reads_repository as shelter_reads
+from geo.shelters import repository as shelter_reads
 from my_evacuation.i18n import t
 from my_evacuation.places import repository as places_repo
 from my_evacuation.plans import repository as repo

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy import text
 
 from my_evacuation.residents import service
 from my_evacuation.residents.deps import current_device, optional_device
@@ -53,12 +52,7 @@ async def rotate_token(session: AsyncSession = SESSION, current: CurrentDevice =
 @router.get("/v1/me", response_model=MeOut)
 async def get_me(session: AsyncSession = SESSION, current: CurrentDevice = Depends(current_device)):
 
-    resident, devices = await service.get_me(session, current)
-    count = (
-        await session.execute(
-            text("SELECT count(*) FROM places WHERE resident_id = :r AND kind <> 'current'"), {"r": current.resident_id}
-        )
-    ).scalar_one()
+    resident, devices, count = await service.get_me(session, current)
     return MeOut(resident_id=resident.id, language=resident.language, devices=[_device_out(d) for d in devices], place_count=count)
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from my_evacuation.places import repository as places_repo
 from my_evacuation.residents import repository as repo
 from my_evacuation.residents.models import Device, Resident
 from my_evacuation.residents.schemas import DeviceRegistration, DeviceUpdate
@@ -133,9 +134,11 @@ async def rotate_token(session: AsyncSession, current: CurrentDevice) -> str:
     return token
 
 
-async def get_me(session: AsyncSession, current: CurrentDevice) -> tuple[Resident, list[Device]]:
+async def get_me(session: AsyncSession, current: CurrentDevice) -> tuple[Resident, list[Device], int]:
+    """The resident, their devices and how many places they registered (current location aside)."""
     resident = await session.get(Resident, current.resident_id)
-    return resident, await repo.devices_of(session, current.resident_id)
+    devices = await repo.devices_of(session, current.resident_id)
+    return resident, devices, await places_repo.count_registered(session, current.resident_id)
 
 
 async def erase_resident(session: AsyncSession, current: CurrentDevice) -> None:

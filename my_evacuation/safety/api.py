@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from my_evacuation.family.schemas import StatusIn
@@ -28,6 +27,4 @@ async def answer(check_id: int, body: StatusIn | None = None, session: AsyncSess
 
 @router.get("/v1/me/safety-checks", response_model=list[SafetyCheckOut])
 async def my_checks(session: AsyncSession = SESSION, current: CurrentDevice = Depends(current_device)):
-    lang = (await session.execute(text("SELECT language FROM residents WHERE id = :r"),
-                                  {"r": current.resident_id})).scalar_one_or_none()
-    return await service.list_checks(session, current.resident_id, lang)
+    return await service.list_checks(session, current.resident_id)

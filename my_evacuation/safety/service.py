@@ -271,7 +271,10 @@ async def answer_check(session: AsyncSession, resident_id: int, check_id: int,
     return out, True, True
 
 
-async def list_checks(session: AsyncSession, resident_id: int, language: str | None) -> list[dict]:
+async def list_checks(session: AsyncSession, resident_id: int, language: str | None = None) -> list[dict]:
+    """The resident's checks, reasons written in their language (theirs when not given)."""
+    if language is None:
+        language = await residents_repo.language(session, resident_id)
     rows = await repo.list_checks(session, resident_id)
     return [{**dict(r._mapping), "reason_text": render_reason(language or "ja", r.reason)} for r in rows]
 
