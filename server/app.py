@@ -27,7 +27,7 @@ from server.logging import RequestIdMiddleware, configure_logging
 from server.metrics import MetricsMiddleware, metrics_response
 from server.middleware import BodySizeLimitMiddleware
 from server.ratelimit import ResidentRateLimit
-from server import discovery
+from server import discovery, readcache
 from server.discovery import import_all_models
 from server.openapi_docs import install_openapi, operation_ids
 from server.redis import make_redis
@@ -52,6 +52,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(settings.log_level, settings.log_json)
     import_all_models()
     api_modules = discover_api_modules()
+    # The public read caches (server.readcache) count their generations in this app's Redis,
+    # as every other process does through BOUSAI_REDIS_URL (an app built with other
+    # settings, e.g. tests, uses its own).
+    readcache.configure(settings.redis_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

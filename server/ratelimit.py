@@ -248,14 +248,6 @@ class ResidentRateLimit:
         self.app = app
         self.fastapi_app = fastapi_app
         self.per_minute = per_minute
-        # Built once per app as it starts: the public read caches (server.readcache) count
-        # their generations in this app's Redis, as every other process does through
-        # BOUSAI_REDIS_URL (the same URL; an app built with other settings, e.g. tests, too).
-        settings = getattr(fastapi_app.state, "settings", None)
-        if settings is not None:
-            from server import readcache
-
-            readcache.configure(settings.redis_url)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or not scope["path"].startswith(RESIDENT_PREFIXES):
