@@ -23,6 +23,13 @@ MAX_DATA_BYTES = 2048
 # The key under which the idempotency key travels in every payload: the app drops a
 # message it has already shown, which makes at-least-once delivery safe.
 MESSAGE_ID_KEY = "message_id"
+# What a data map over MAX_DATA_BYTES is cut down to: the ids the app fetches the rest by.
+# A provider would refuse the whole push; a push with less data still wakes the resident.
+ESSENTIAL_DATA_KEYS = (MESSAGE_ID_KEY, "kind", "alert_id", "event_id", "level", "check_id", "notification_id")
+
+
+def data_bytes(data: dict[str, str]) -> int:
+    return sum(len(k.encode()) + len(v.encode()) for k, v in data.items())
 
 
 class Status(enum.StrEnum):
@@ -56,9 +63,13 @@ class PushMessage:
     subscription: dict | None = None
 
     def payload_data(self) -> dict[str, str]:
+        """The data map as sent: strings, the idempotency key and the kind; cut down to the
+        essential ids when it would pass ``MAX_DATA_BYTES`` (never refused for its size)."""
         out = {str(k): str(v) for k, v in self.data.items()}
         out[MESSAGE_ID_KEY] = self.message_id
         out.setdefault("kind", self.kind)
+        if data_bytes(out) > MAX_DATA_BYTES:
+            out = {k: out[k] for k in ESSENTIAL_DATA_KEYS if k in out}
         return out
 
 
