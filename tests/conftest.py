@@ -11,29 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import os
-from pathlib import Path
 
 import httpx
 import pytest
 import redis.asyncio as aioredis
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from server.dbsetup import create_database, drop_database, upgrade
 from server.settings import Settings
+from tests.kits.db import TEST_DB_URL, TEST_REDIS_URL, truncate_all
 
-REPO = Path(__file__).resolve().parent.parent
-REFERENCE = REPO.parent / "shared" / "reference"
-
-# A database per test run (dropped at the end), so concurrent runs never trample each other.
-TEST_DB_URL = os.environ.get(
-    "BOUSAI_TEST_DATABASE_URL", f"postgresql+asyncpg://postgres@127.0.0.1:5432/bousai_test_{os.getpid()}"
-)
-# Redis db 15 is the tests' own; make run uses db 0.
-TEST_REDIS_URL = os.environ.get("BOUSAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-# Tables filled once per run with reference data; never truncated between tests.
-REFERENCE_TABLES = {"areas", "alembic_version", "spatial_ref_sys"}
+pytest_plugins = [
+    "tests.kits.console",
+    "tests.kits.delivery",
+    "tests.kits.push",
+]
 
 
 def _loop_set_on_this_thread() -> asyncio.AbstractEventLoop | None:
@@ -50,13 +42,6 @@ def _keep_session_event_loop():
     yield
     if loop is not None and not loop.is_closed() and _loop_set_on_this_thread() is not loop:
         asyncio.set_event_loop(loop)
-
-
-def reference_path(*parts: str) -> Path:
-    p = REFERENCE.joinpath(*parts)
-    if not p.exists():
-        pytest.skip(f"reference data not available at {p} (../shared/reference is absent)")
-    return p
 
 
 @pytest.fixture(scope="session")
@@ -93,14 +78,6 @@ async def session(engine):
         finally:
             await s.close()
             await trans.rollback()
-
-
-async def truncate_all(engine) -> None:
-    async with engine.begin() as conn:
-        rows = await conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
-        names = [r[0] for r in rows if r[0] not in REFERENCE_TABLES]
-        if names:
-            await conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture

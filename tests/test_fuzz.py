@@ -33,7 +33,8 @@ from schemathesis.checks import not_a_server_error  # noqa: E402
 from schemathesis.specs.openapi.checks import response_schema_conformance  # noqa: E402
 
 from server.db import make_sessionmaker, unit_of_work  # noqa: E402
-from tests.conftest import REPO, TEST_REDIS_URL, truncate_all  # noqa: E402
+from tests.kits.paths import REPO  # noqa: E402
+from tests.kits.db import TEST_REDIS_URL, truncate_all  # noqa: E402
 
 POSITIVE = int(os.environ.get("BOUSAI_FUZZ_EXAMPLES", "3"))
 NEGATIVE = int(os.environ.get("BOUSAI_FUZZ_NEGATIVE", "2"))

@@ -3,77 +3,18 @@ district, approve it with a second account, see the delivery figures; draw a pol
 
 from __future__ import annotations
 
-import asyncio
 import time
 
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 from sqlalchemy import text
 
-from tests.alerts.notices.e2e_kit import WATARI_DISTRICT, deliver, new_resident, pushes
-from tests.my_evacuation.helpers import WATARI
-from tests.server.staff.staffkit import FUKUSHIMA, FUKUSHIMA_POINT, PASSWORD, make_account
-
-WAIT = 30
-
-
-def _where(driver) -> str:
-    """What the console shows, for a failure message."""
-    def text(id_):
-        found = driver.find_elements(By.ID, id_)
-        return found[0].text if found else None
-    tabs = [s.get_attribute("id") for s in driver.find_elements(By.CSS_SELECTOR, ".tab") if s.is_displayed()]
-    rows = [(r.get_attribute("data-id"), r.get_attribute("data-state")) for r in driver.find_elements(By.CSS_SELECTOR, "#notices tr[data-id]")]
-    return f"flash: {text('flash')!r}; compose error: {text('compose-error')!r}; tabs shown: {tabs}; notice rows: {rows}"
-
-
-def _wait(driver, cond):
-    try:
-        return WebDriverWait(driver, WAIT).until(cond)
-    except Exception as exc:
-        raise AssertionError(f"console did not get there; {_where(driver)}") from exc
-
-
-def click_until(driver, css, done, attempts=3):
-    """Click the (freshly found) button until ``done``: the table re-renders after every refresh,
-    so a click can land on a row that is being replaced. Repeats are harmless (409 at worst)."""
-    for i in range(attempts):
-        try:
-            WebDriverWait(driver, WAIT).until(EC.element_to_be_clickable((By.CSS_SELECTOR, css))).click()
-            WebDriverWait(driver, 10).until(done)
-            return
-        except Exception:
-            if i == attempts - 1:
-                raise AssertionError(f"{css}: no effect; {_where(driver)}")
-
-
-def sign_in(driver, base, username):
-    driver.get(base + "/console/")
-    _wait(driver, EC.visibility_of_element_located((By.ID, "login-username"))).send_keys(username)
-    driver.find_element(By.ID, "login-password").send_keys(PASSWORD)
-    driver.find_element(By.ID, "login-submit").click()
-    _wait(driver, EC.visibility_of_element_located((By.ID, "app-view")))
-    _wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#map path.muni")) >= 59)
-
-
-def sign_out(driver):
-    driver.find_element(By.ID, "logout").click()
-    _wait(driver, EC.visibility_of_element_located((By.ID, "login-username")))
-
-
-def row_state(driver, notice_id):
-    try:
-        return driver.find_element(By.CSS_SELECTOR, f"#notices tr[data-id='{notice_id}']").get_attribute("data-state")
-    except (NoSuchElementException, StaleElementReferenceException):
-        return None  # the table is being re-rendered
-
-
-async def _run(fn, *args):
-    return await asyncio.to_thread(fn, *args)
-
+from tests.kits.notices import WATARI_DISTRICT, deliver, new_resident, pushes
+from tests.kits.residents import WATARI
+from tests.kits.staff import FUKUSHIMA, FUKUSHIMA_POINT, make_account
+from tests.kits.console import console_state, click_until, in_thread, row_state, sign_in, sign_out, wait_for
 
 async def test_draft_approve_and_see_delivery_figures(app, client, engine, live_server, browser, screenshot):
     inside = [await new_resident(client, WATARI), await new_resident(client, (WATARI[0] + 0.003, WATARI[1]), language="en")]
@@ -93,11 +34,11 @@ async def test_draft_approve_and_see_delivery_figures(app, client, engine, live_
         d.find_element(By.CSS_SELECTOR, "nav button[data-tab='compose']").click()
         Select(d.find_element(By.ID, "c-level")).select_by_value("4")
         Select(d.find_element(By.ID, "c-kind")).select_by_value("districts")
-        _wait(d, lambda d: len(Select(d.find_element(By.ID, "c-districts")).options) == 1)
+        wait_for(d, lambda d: len(Select(d.find_element(By.ID, "c-districts")).options) == 1)
         Select(d.find_element(By.ID, "c-districts")).select_by_index(0)
         d.find_element(By.ID, "c-reason").send_keys("阿武隈川の水位上昇")
         d.find_element(By.ID, "c-save").click()
-        row = _wait(d, EC.visibility_of_element_located((By.CSS_SELECTOR, "#notices tr[data-state='draft']")))
+        row = wait_for(d, EC.visibility_of_element_located((By.CSS_SELECTOR, "#notices tr[data-state='draft']")))
         notice_id = row.get_attribute("data-id")
         click_until(d, f"#notices tr[data-id='{notice_id}'] .act-submit",
                     lambda d: row_state(d, notice_id) == "pending_approval")
@@ -106,14 +47,14 @@ async def test_draft_approve_and_see_delivery_figures(app, client, engine, live_
         sign_out(d)
         return notice_id
 
-    notice_id = await _run(compose_and_submit)
+    notice_id = await in_thread(compose_and_submit)
 
     def approve():
         sign_in(d, live_server, "op-two")
         d.find_element(By.CSS_SELECTOR, "nav button[data-tab='notices']").click()
         click_until(d, f"#queue tr[data-id='{notice_id}'] .act-approve", lambda d: row_state(d, notice_id) == "issued")
 
-    await _run(approve)
+    await in_thread(approve)
     async with engine.connect() as conn:
         alert_id = (await conn.execute(text("SELECT alert_id FROM evacuation_notices WHERE id = :i"),
                                        {"i": int(notice_id)})).scalar_one()
@@ -129,13 +70,13 @@ async def test_draft_approve_and_see_delivery_figures(app, client, engine, live_
         # The map shows the issued order; English is one click away.
         d.find_element(By.CSS_SELECTOR, "nav button[data-tab='map']").click()
         d.refresh()
-        _wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, "#map path.notice.lv4"))
+        wait_for(d, lambda d: d.find_elements(By.CSS_SELECTOR, "#map path.notice.lv4"))
         screenshot(d, "map-issued-order")
         d.find_element(By.ID, "lang-toggle").click()
         assert d.find_element(By.TAG_NAME, "h1").text == "Fukushima Disaster Console"
         d.find_element(By.ID, "lang-toggle").click()
 
-    await _run(figures)
+    await in_thread(figures)
 
 
 async def test_polygon_drawn_on_the_map_becomes_the_target(app, client, engine, live_server, browser):
@@ -161,10 +102,10 @@ async def test_polygon_drawn_on_the_map_becomes_the_target(app, client, engine, 
             ActionChains(d).move_to_element_with_offset(svg, round(off[0]), round(off[1])).click().perform()
         assert d.find_element(By.ID, "c-draw-count").text == "4"
         d.find_element(By.ID, "c-save").click()
-        row = _wait(d, EC.visibility_of_element_located((By.CSS_SELECTOR, "#notices tr[data-state='draft']")))
+        row = wait_for(d, EC.visibility_of_element_located((By.CSS_SELECTOR, "#notices tr[data-state='draft']")))
         return row.get_attribute("data-id")
 
-    notice_id = await _run(draw)
+    notice_id = await in_thread(draw)
     async with engine.connect() as conn:
         row = (await conn.execute(text(
             "SELECT target_kind, municipality_codes, ST_Area(geom::geography) / 1e6, "
@@ -197,9 +138,9 @@ async def test_an_older_list_answer_never_overwrites_a_newer_one(app, client, en
         Select(d.find_element(By.ID, "c-kind")).select_by_value("municipality")
         Select(d.find_element(By.ID, "c-municipalities")).select_by_value(FUKUSHIMA)
         d.find_element(By.ID, "c-save").click()
-        row = _wait(d, EC.visibility_of_element_located((By.CSS_SELECTOR, "#notices tr[data-state='draft']")))
+        row = wait_for(d, EC.visibility_of_element_located((By.CSS_SELECTOR, "#notices tr[data-state='draft']")))
         notice_id = row.get_attribute("data-id")
         time.sleep(3)  # the stale answer has landed by now
-        assert row_state(d, notice_id) == "draft", _where(d)
+        assert row_state(d, notice_id) == "draft", console_state(d)
 
-    await _run(race)
+    await in_thread(race)

@@ -21,12 +21,12 @@ from alerts.notices import service as notices
 from alerts.notices.schemas import NoticeIn
 from server.db import unit_of_work
 from alerts.staff.principal import StaffPrincipal
-from tests.alerts.delivery.conftest import quake_doc, store, tsunami_doc, weather_doc
-from tests.alerts.notices.e2e_kit import new_resident
-from tests.alerts.reports.test_reports import _answers
-from tests.console.test_console_flow import _run, _wait, click_until, row_state, sign_in, sign_out
-from tests.my_evacuation.helpers import WATARI
-from tests.server.staff.staffkit import FUKUSHIMA, FUKUSHIMA_POINT, KORIYAMA, PASSWORD, make_account
+from tests.kits.delivery import quake_doc, store, tsunami_doc, weather_doc
+from tests.kits.notices import new_resident
+from tests.kits.reports import add_answers
+from tests.kits.console import in_thread, wait_for, click_until, row_state, sign_in, sign_out
+from tests.kits.residents import WATARI
+from tests.kits.staff import FUKUSHIMA, FUKUSHIMA_POINT, KORIYAMA, PASSWORD, make_account
 
 IWAKI_POINT = (37.0505, 140.8877)  # いわき市, on the coast
 AIZU_POINT = (37.4947, 139.9298)  # 会津若松市, inland
@@ -56,7 +56,7 @@ async def test_cancel_asks_for_the_reason_in_a_dialog(app, client, engine, live_
     def cancel():
         sign_in(d, live_server, "op-cancel")
         d.find_element(By.CSS_SELECTOR, "nav button[data-tab='notices']").click()
-        row = _wait(d, EC.visibility_of_element_located((By.CSS_SELECTOR, f"#notices tr[data-id='{notice_id}']")))
+        row = wait_for(d, EC.visibility_of_element_located((By.CSS_SELECTOR, f"#notices tr[data-id='{notice_id}']")))
         # Who made it and when, on the notice itself.
         assert "作成" in row.text and "op-cancel" in row.text and "発令" in row.text, row.text
         click_until(d, f"#notices tr[data-id='{notice_id}'] .act-cancel", dialog_open)
@@ -65,11 +65,11 @@ async def test_cancel_asks_for_the_reason_in_a_dialog(app, client, engine, live_
         d.find_element(By.ID, "note-text").send_keys("誤って発令したため")
         screenshot(d, "cancel-dialog")
         d.find_element(By.ID, "note-ok").click()
-        _wait(d, lambda d: row_state(d, notice_id) == "cancelled")
+        wait_for(d, lambda d: row_state(d, notice_id) == "cancelled")
         assert "取り消しました" in d.find_element(By.ID, "flash").text
         screenshot(d, "notices-after-cancel")
 
-    await _run(cancel)
+    await in_thread(cancel)
     async with engine.connect() as conn:
         row = (await conn.execute(text(
             "SELECT msg_type, state, reason FROM evacuation_notices WHERE references_id = :i"), {"i": notice_id})).one()
@@ -95,9 +95,9 @@ async def test_correction_changes_the_level_and_the_area(app, client, engine, li
         muni.select_by_value(KORIYAMA)
         screenshot(d, "correction-form")
         d.find_element(By.ID, "c-save").click()
-        _wait(d, EC.visibility_of_element_located((By.CSS_SELECTOR, "#notices tr[data-state='draft']")))
+        wait_for(d, EC.visibility_of_element_located((By.CSS_SELECTOR, "#notices tr[data-state='draft']")))
 
-    await _run(correct)
+    await in_thread(correct)
     async with engine.connect() as conn:
         row = (await conn.execute(text(
             "SELECT msg_type, state, level, municipality_codes, target_kind FROM evacuation_notices WHERE references_id = :i"),
@@ -131,7 +131,7 @@ async def test_the_map_draws_every_jma_alert_in_force(app, client, engine, live_
 
     def look():
         sign_in(d, live_server, "pref-map")
-        _wait(d, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#alert-list li[data-alert-id]")) == 4)
+        wait_for(d, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#alert-list li[data-alert-id]")) == 4)
         levels = {p.get_attribute("data-code"): p.get_attribute("class")
                   for p in d.find_elements(By.CSS_SELECTOR, "#map path.alert")}
         # 大雨警報 is level 3; 津波注意報 3; 震度4 3; 大雨特別警報 5 (a drill).
@@ -159,10 +159,10 @@ async def test_the_map_draws_every_jma_alert_in_force(app, client, engine, live_
         assert all(w in legend for w in ("危険度", "5", "4", "3", "訓練"))
         screenshot(d, "map-alerts-in-force")
         items[0].click()  # zoom to an alert's areas
-        _wait(d, lambda d: d.execute_script("return window.BousaiConsole.map().zoom") > 1.5)
+        wait_for(d, lambda d: d.execute_script("return window.BousaiConsole.map().zoom") > 1.5)
         screenshot(d, "map-alert-zoomed")
 
-    await _run(look)
+    await in_thread(look)
 
 
 async def test_zoom_pan_and_draw_a_district(app, client, engine, live_server, browser, screenshot):
@@ -229,10 +229,10 @@ async def test_zoom_pan_and_draw_a_district(app, client, engine, live_server, br
         assert bottom[0] <= bottom[1], bottom
         screenshot(d, "compose-1280x800")
         save.click()
-        row = _wait(d, EC.visibility_of_element_located((By.CSS_SELECTOR, "#notices tr[data-state='draft']")))
+        row = wait_for(d, EC.visibility_of_element_located((By.CSS_SELECTOR, "#notices tr[data-state='draft']")))
         return row.get_attribute("data-id")
 
-    notice_id = await _run(zoom_and_draw)
+    notice_id = await in_thread(zoom_and_draw)
     async with engine.connect() as conn:
         area, contains = (await conn.execute(text(
             "SELECT ST_Area(geom::geography) / 1e6, ST_Contains(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) "
@@ -247,14 +247,14 @@ async def test_accounts_and_the_audit_log(app, client, engine, live_server, brow
     def manage():
         sign_in(d, live_server, "admin-console")
         d.find_element(By.CSS_SELECTOR, "nav button[data-tab='accounts']").click()
-        _wait(d, EC.visibility_of_element_located((By.CSS_SELECTOR, "#accounts tr[data-username='admin-console']")))
+        wait_for(d, EC.visibility_of_element_located((By.CSS_SELECTOR, "#accounts tr[data-username='admin-console']")))
         d.find_element(By.ID, "ac-username").send_keys("kori-op")
         d.find_element(By.ID, "ac-display").send_keys("郡山 太郎")
         d.find_element(By.ID, "ac-password").send_keys(PASSWORD)
         Select(d.find_element(By.ID, "ac-role")).select_by_value("municipal")
         Select(d.find_element(By.ID, "ac-muni")).select_by_value(KORIYAMA)
         d.find_element(By.ID, "ac-create").click()
-        row = _wait(d, EC.visibility_of_element_located((By.CSS_SELECTOR, "#accounts tr[data-username='kori-op']")))
+        row = wait_for(d, EC.visibility_of_element_located((By.CSS_SELECTOR, "#accounts tr[data-username='kori-op']")))
         assert "郡山市" in row.text and "郡山 太郎" in row.text
         # A bad request shows the API's message (a name already taken).
         d.find_element(By.ID, "ac-username").send_keys("kori-op")
@@ -262,25 +262,25 @@ async def test_accounts_and_the_audit_log(app, client, engine, live_server, brow
         d.find_element(By.ID, "ac-password").send_keys(PASSWORD)
         Select(d.find_element(By.ID, "ac-role")).select_by_value("viewer")
         d.find_element(By.ID, "ac-create").click()
-        _wait(d, lambda d: d.find_element(By.ID, "account-error").text)
+        wait_for(d, lambda d: d.find_element(By.ID, "account-error").text)
         click_until(d, "#accounts tr[data-username='kori-op'] .act-disable",
                     lambda d: d.find_element(By.CSS_SELECTOR, "#accounts tr[data-username='kori-op']").get_attribute("data-active") == "false")
         screenshot(d, "accounts")
         d.find_element(By.CSS_SELECTOR, "nav button[data-tab='audit']").click()
-        _wait(d, lambda d: {r.get_attribute("data-action") for r in d.find_elements(By.CSS_SELECTOR, "#audit tr[data-action]")}
+        wait_for(d, lambda d: {r.get_attribute("data-action") for r in d.find_elements(By.CSS_SELECTOR, "#audit tr[data-action]")}
               >= {"account.create", "account.update"})
         assert "is_active: true → false" in d.find_element(By.CSS_SELECTOR, "#audit tr[data-action='account.update']").text
         screenshot(d, "audit-log")
         sign_out(d)
 
-    await _run(manage)
+    await in_thread(manage)
     r = await client.post("/v1/staff/auth/login", json={"username": "kori-op", "password": PASSWORD})
     assert r.status_code in (401, 403), r.text  # disabled
 
 
 async def test_safety_answers_and_a_narrow_window(app, client, engine, live_server, browser, screenshot):
     f_lat, f_lon = FUKUSHIMA_POINT
-    await _answers(engine, "cap:console", [(FUKUSHIMA, (f_lat, f_lon), "need_help")] * 2
+    await add_answers(engine, "cap:console", [(FUKUSHIMA, (f_lat, f_lon), "need_help")] * 2
                    + [(FUKUSHIMA, (f_lat, f_lon), "safe")] * 3 + [(FUKUSHIMA, (f_lat, f_lon), None)] * 4)
     op = await make_account(app, "municipal", FUKUSHIMA, username="op-narrow")
     await issued_notice(app, op, "op-narrow", "municipal", FUKUSHIMA, codes=[FUKUSHIMA], drill=True)
@@ -289,17 +289,17 @@ async def test_safety_answers_and_a_narrow_window(app, client, engine, live_serv
     def look():
         sign_in(d, live_server, "op-narrow")
         d.find_element(By.CSS_SELECTOR, "nav button[data-tab='figures']").click()
-        row = _wait(d, EC.visibility_of_element_located((By.CSS_SELECTOR, f"#safety tr[data-code='{FUKUSHIMA}']")))
+        row = wait_for(d, EC.visibility_of_element_located((By.CSS_SELECTOR, f"#safety tr[data-code='{FUKUSHIMA}']")))
         cells = {c.get_attribute("data-field"): c.text for c in row.find_elements(By.CSS_SELECTOR, "td[data-field]")}
         assert cells == {"checks": "9", "answered": "5", "unanswered": "4", "need_help": "2"}, cells
         screenshot(d, "figures")
         # A drill notice: hatched on the map and labelled 訓練 in the list of notices.
         d.find_element(By.CSS_SELECTOR, "nav button[data-tab='map']").click()
-        drill = _wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, "#map path.notice.drill"))[0]
+        drill = wait_for(d, lambda d: d.find_elements(By.CSS_SELECTOR, "#map path.notice.drill"))[0]
         assert "hatch-3" in d.execute_script("return getComputedStyle(arguments[0]).fill", drill)
         assert "訓練" in [t.text for t in d.find_elements(By.CSS_SELECTOR, "#map text.drill-label")]
         d.find_element(By.CSS_SELECTOR, "nav button[data-tab='notices']").click()
-        assert "訓練" in _wait(d, EC.visibility_of_element_located((By.CSS_SELECTOR, "#notices tr.drill"))).text
+        assert "訓練" in wait_for(d, EC.visibility_of_element_located((By.CSS_SELECTOR, "#notices tr.drill"))).text
         # Narrow: nothing runs off the side, the map and the list stack.
         d.set_window_size(600, 900)
         for tab in ("map", "compose", "notices", "figures"):
@@ -311,10 +311,10 @@ async def test_safety_answers_and_a_narrow_window(app, client, engine, live_serv
         d.find_element(By.ID, "lang-toggle").click()
         d.find_element(By.CSS_SELECTOR, "nav button[data-tab='map']").click()
         assert "Danger" in d.find_element(By.ID, "legend").text
-        _wait(d, lambda d: "訓練 DRILL" in [t.text for t in d.find_elements(By.CSS_SELECTOR, "#map text.drill-label")])
+        wait_for(d, lambda d: "訓練 DRILL" in [t.text for t in d.find_elements(By.CSS_SELECTOR, "#map text.drill-label")])
         screenshot(d, "narrow-map-en")
 
-    await _run(look)
+    await in_thread(look)
 
 
 async def test_a_saved_draft_shows_who_would_be_told_what(app, client, engine, live_server, browser, screenshot):
@@ -334,7 +334,7 @@ async def test_a_saved_draft_shows_who_would_be_told_what(app, client, engine, l
         assert d.find_elements(By.CSS_SELECTOR, "#map path.target")
         d.find_element(By.ID, "c-reason").send_keys("阿武隈川の氾濫のおそれ")
         d.find_element(By.ID, "c-save").click()
-        _wait(d, lambda d: d.find_element(By.CSS_SELECTOR, "#preview-summary [data-field='residents']").text == "2")
+        wait_for(d, lambda d: d.find_element(By.CSS_SELECTOR, "#preview-summary [data-field='residents']").text == "2")
         assert "命に関わる" in d.find_element(By.ID, "preview-summary").text  # 避難指示
         langs = {r.get_attribute("data-language") for r in d.find_elements(By.CSS_SELECTOR, "#preview-messages tr[data-language]")}
         assert langs == {"ja", "en"}
@@ -342,7 +342,7 @@ async def test_a_saved_draft_shows_who_would_be_told_what(app, client, engine, l
         assert "避難指示" in ja, ja
         screenshot(d, "draft-preview")
 
-    await _run(compose)
+    await in_thread(compose)
     async with engine.connect() as conn:  # a preview sends and keeps nothing
         assert (await conn.execute(text("SELECT count(*) FROM push_messages"))).scalar_one() == 0
 
@@ -362,20 +362,20 @@ async def test_search_every_shelter_and_open_a_selection_together(app, client, e
     def shelters():
         sign_in(d, live_server, "op-shelters")
         d.find_element(By.CSS_SELECTOR, "nav button[data-tab='shelters']").click()
-        _wait(d, lambda d: d.find_element(By.ID, "sh-count").text == "1–200 / 230")
+        wait_for(d, lambda d: d.find_element(By.ID, "sh-count").text == "1–200 / 230")
         d.find_element(By.ID, "sh-next").click()
-        _wait(d, lambda d: d.find_element(By.ID, "sh-count").text == "201–230 / 230")
+        wait_for(d, lambda d: d.find_element(By.ID, "sh-count").text == "201–230 / 230")
         d.find_element(By.ID, "sh-q").send_keys("渡利")
-        _wait(d, lambda d: d.find_element(By.ID, "sh-count").text == "1–3 / 3")
+        wait_for(d, lambda d: d.find_element(By.ID, "sh-count").text == "1–3 / 3")
         d.find_element(By.ID, "sh-all").click()
         assert d.find_element(By.ID, "sh-selected").text == "3件選択中"
         d.find_element(By.ID, "sh-bulk-open").click()
         d.switch_to.alert.accept()
-        _wait(d, lambda d: [r.get_attribute("data-open") for r in d.find_elements(By.CSS_SELECTOR, "#shelters tr[data-id]")]
+        wait_for(d, lambda d: [r.get_attribute("data-open") for r in d.find_elements(By.CSS_SELECTOR, "#shelters tr[data-id]")]
               == ["true"] * 3)
         screenshot(d, "shelters-bulk-open")
 
-    await _run(shelters)
+    await in_thread(shelters)
     async with engine.connect() as conn:
         opened = (await conn.execute(text("SELECT array_agg(id ORDER BY id) FROM shelters WHERE is_open"))).scalar_one()
     assert opened == ["S-0007", "S-0107", "S-0207"]

@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 from geo.areas.loader import geocoder_from_fixture, load_areas_sync, read_fixture
 from my_evacuation.cli import refresh_place_codes
 from server.db import sync_url
-from tests.conftest import REFERENCE
+from tests.kits.paths import REFERENCE
 
 
 def jma_quake_areas() -> dict[str, set[str]]:

@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from geo.shelters import repository as shelter_repo
-from tests.my_evacuation.helpers import FULL_PLAN, WATARI, ShelterRecord, _tokens  # noqa: F401
+from tests.kits.residents import FULL_PLAN, WATARI, ShelterRecord, tokens  # noqa: F401
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def new_resident(client):
 
     async def make(language: str = "ja", home: tuple[float, float] | None = WATARI):
         r = await client.post("/v1/devices", json={"platform": "android", "language": language,
-                                                   "fcm_token": f"tok-me-{next(_tokens)}"})
+                                                   "fcm_token": f"tok-me-{next(tokens)}"})
         assert r.status_code == 201, r.text
         body = r.json()
         headers = {"Authorization": f"Bearer {body['token']}"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 from lxml import etree
 
 from my_evacuation.pfif import PFIF_NS
-from tests.my_evacuation.helpers import WATARI, shelter_record
-from tests.my_evacuation.test_family import family
+from tests.kits.residents import WATARI, shelter_record
+from tests.kits.family import family
 
 # PFIF 1.4 (http://zesty.ca/pfif/1.4/) written down from the spec: element order, required
 # fields, the note status vocabulary, and UTC dates.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from my_evacuation.guidance import plan_guidance
-from tests.my_evacuation.helpers import ONAHAMA, WATARI, shelter_record
+from tests.kits.residents import ONAHAMA, WATARI, shelter_record
 
 LEVEL4_FLOOD = {"source": "cap", "msg_type": "alert", "category": "evacuation", "level": 4, "event_id": "e1",
                 "headline": "【警戒レベル4】避難指示 福島市 渡利地区", "text": "阿武隈川の水位が上昇し、氾濫のおそれがあります。",

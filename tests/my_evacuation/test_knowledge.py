@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from my_evacuation.knowledge.service import check_shelter_changes, send_rainy_season_reminders, send_tips
-from tests.my_evacuation.helpers import WATARI, shelter_record
-from tests.my_evacuation.test_family import notifications
+from tests.kits.residents import WATARI, shelter_record
+from tests.kits.family import notifications
 
 NOON_JST = datetime(2026, 5, 25, 3, 0, tzinfo=UTC)  # 12:00 JST, in the pre-rainy-season window
 MIDNIGHT_JST = datetime(2026, 5, 25, 15, 0, tzinfo=UTC)

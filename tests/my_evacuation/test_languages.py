@@ -14,7 +14,7 @@ from my_evacuation.guidance import plan_guidance
 from my_evacuation.i18n import catalog, resolve_language, t
 from my_evacuation.knowledge.service import tip_text, tips
 from server.i18n import LANGUAGES
-from tests.my_evacuation.helpers import WATARI, shelter_record
+from tests.kits.residents import WATARI, shelter_record
 
 _FMT = string.Formatter()
 JA = catalog("ja")

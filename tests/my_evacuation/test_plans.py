@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.my_evacuation.helpers import ONAHAMA, WATARI, shelter_record
+from tests.kits.residents import ONAHAMA, WATARI, shelter_record
 
 
 async def test_complete_plan_round_trips_exactly_with_history(client, new_resident, add_shelters, full_plan):

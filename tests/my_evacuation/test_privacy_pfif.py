@@ -8,7 +8,7 @@ from lxml import etree
 from sqlalchemy import text
 
 from my_evacuation.pfif import PFIF_NS
-from tests.my_evacuation.test_family import family
+from tests.kits.family import family
 
 NS = {"pfif": PFIF_NS}
 

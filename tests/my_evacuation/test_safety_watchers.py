@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from tests.my_evacuation.helpers import WATARI
-from tests.my_evacuation.test_family import family, notifications
-from tests.my_evacuation.test_safety_checks import QUAKE, start
+from tests.kits.residents import WATARI
+from tests.kits.family import family, notifications
+from tests.kits.safety import QUAKE, start
 
 TOKYO = (35.6812, 139.7671)
 # 避難指示 for 福島市 (072010) by its municipality code.

@@ -11,9 +11,8 @@ from sqlalchemy import text
 from alerts.delivery.service import fan_out
 from alerts.feeds.poller import FeedPoller
 from alerts.feeds.server import FeedServer
-from tests.alerts.delivery.conftest import local_fcm  # noqa: F401  (fixture)
-from tests.alerts.notices.e2e_kit import FUKUSHIMA_NOT_WATARI, SCHOOL, add_school, new_resident
-from tests.my_evacuation.helpers import WATARI
+from tests.kits.notices import FUKUSHIMA_NOT_WATARI, SCHOOL, add_school, new_resident
+from tests.kits.residents import WATARI
 
 REPO = Path(__file__).resolve().parents[2]
 LEVEL4 = (REPO / "fixtures" / "cap" / "evacuation_level4_fukushima.xml").read_bytes()

@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from server.db import make_engine
 from server.errors import ErrorGuardMiddleware, install_error_handlers
-from tests.server.staff.staffkit import staff_headers
+from tests.kits.staff import staff_headers
 
 
 def assert_nul_refused(r: httpx.Response, where: str) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import TEST_REDIS_URL
+from tests.kits.db import TEST_REDIS_URL
 
 REPO = Path(__file__).resolve().parents[2]
 

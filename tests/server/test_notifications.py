@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from server.lanes import BULK, stream_for
 from my_evacuation.push.notifications import NotificationItem, enqueue_notification, relay_notifications
 from my_evacuation.push.jobs import PUSH_STREAM, parse_job
-from tests.conftest import truncate_all
+from tests.kits.db import truncate_all
 
 
 async def make_resident(session, *tokens: str | None, language: str = "ja") -> tuple[int, list[int]]:

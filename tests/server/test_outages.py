@@ -10,9 +10,9 @@ import pytest
 from prometheus_client import REGISTRY
 
 from server import ratelimit
-from tests.conftest import truncate_all
-from tests.server.outage_kit import PostgresProxy, closed_port
-from tests.server.staff.staffkit import PASSWORD, make_account
+from tests.kits.db import truncate_all
+from tests.kits.outage import PostgresProxy, closed_port
+from tests.kits.staff import PASSWORD, make_account
 
 
 @asynccontextmanager

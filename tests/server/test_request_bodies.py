@@ -20,7 +20,7 @@ async def test_an_oversized_chunked_body_is_413(client):
 
 async def test_a_trickling_body_is_408_at_its_deadline(settings, engine, redis_client):
     from server.app import create_app
-    from tests.conftest import truncate_all
+    from tests.kits.db import truncate_all
 
     app = create_app(settings.model_copy(update={"request_body_timeout_seconds": 1.0}))
 

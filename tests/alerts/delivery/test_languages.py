@@ -303,7 +303,7 @@ def _reference_places() -> tuple[str, list]:
     """One place per JMA product in the reference samples (coded like its first area, so a
     document about any prefecture reaches it), in each of the 16 languages."""
     from alerts.sources import parse_document
-    from tests.conftest import reference_path
+    from tests.kits.paths import reference_path
 
     root = reference_path("jmaxml", "samples")
     docs = sorted(root.iterdir())

@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from alerts.delivery.service import fan_out
 from my_evacuation.push.jobs import catch_up
-from tests.alerts.delivery.conftest import IWAKI, add_household, pushes, store, tsunami_doc
+from tests.kits.delivery import IWAKI, add_household, pushes, store, tsunami_doc
 
 NOON = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
 

@@ -18,7 +18,7 @@ import pytest
 
 from alerts.simulate import add_residents, read_places, run_documents
 from alerts.sources import parse_document
-from tests.conftest import reference_path
+from tests.kits.paths import reference_path
 
 SAMPLES = "jmaxml/samples"
 

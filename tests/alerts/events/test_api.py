@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alerts.events.service import ingest
 from server.db import unit_of_work
-from tests.alerts.events.event_docs import quake_doc
+from tests.kits.event_docs import quake_doc
 
 
 async def stored(app, doc):

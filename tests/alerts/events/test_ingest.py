@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from alerts.events.models import Alert, AlertEvent, AlertOutbox
 from alerts.events.service import InvalidAlert, ingest
-from tests.alerts.events.event_docs import quake_doc, weather_doc
+from tests.kits.event_docs import quake_doc, weather_doc
 
 
 async def count(session, model) -> int:

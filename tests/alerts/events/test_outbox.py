@@ -13,7 +13,7 @@ from alerts.events.outbox import ALERTS_STREAM, relay_outbox
 from alerts.events.service import ingest
 from server.db import unit_of_work
 
-from tests.alerts.events.event_docs import quake_doc
+from tests.kits.event_docs import quake_doc
 
 
 async def unrelayed(sessionmaker) -> int:

@@ -11,20 +11,7 @@ from alerts.events.models import Alert, AlertEvent, AlertOutbox
 from alerts.events.outbox import ALERTS_STREAM
 from alerts.feeds.models import FeedEntry, FeedState
 from alerts.feeds.poller import FeedPoller
-from alerts.feeds.replay import load_scenario, render_scenario
-
-SCENARIO = "fukushima_quake_then_rain"
-
-
-def publish_scenario(server, only: list[str] | None = None) -> dict[str, str]:
-    """Publish the scenario documents (rendered now) into their feeds; returns file → entry id."""
-    feeds = {d.file: d.feed for d in load_scenario(SCENARIO).documents}
-    ids = {}
-    for i, (file, data) in enumerate(render_scenario(SCENARIO)):
-        if only is None or file in only:
-            ids[file] = server.store.publish(feeds[file], f"{i:03d}_{file}", data).entry_id
-    return ids
-
+from tests.kits.feeds import publish_scenario
 
 def doc_fetches(server) -> int:
     return sum(1 for path, status in server.store.requests if path.startswith("/data/") and status == 200)

@@ -395,8 +395,8 @@ async def test_eew_chain_reaches_each_resident_through_the_worker_once_per_alert
 
     from alerts.delivery.tasks import STREAM_HANDLERS
     from server.worker import Worker, WorkerContext
-    from tests.alerts.delivery.conftest import FUKUSHIMA_CITY, IWAKI, add_household, delivery, pushes
-    from tests.conftest import truncate_all
+    from tests.kits.delivery import FUKUSHIMA_CITY, IWAKI, add_household, delivery, pushes
+    from tests.kits.db import truncate_all
 
     sm = async_sessionmaker(engine, expire_on_commit=False)
     try:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from alerts.feeds.models import FeedEntry
 from alerts.feeds.poller import FeedPoller, FetchError, fetch_capped
-from tests.alerts.feeds.test_poller import publish_scenario
+from tests.kits.feeds import publish_scenario
 
 
 class TricklingServer:

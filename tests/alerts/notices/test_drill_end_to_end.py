@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from my_evacuation.residents.schemas import LANGUAGES
-from tests.alerts.notices.e2e_kit import WATARI_DISTRICT, deliver, new_resident, pushes
-from tests.my_evacuation.helpers import WATARI
-from tests.server.staff.staffkit import FUKUSHIMA, staff_headers
+from tests.kits.notices import WATARI_DISTRICT, deliver, new_resident, pushes
+from tests.kits.residents import WATARI
+from tests.kits.staff import FUKUSHIMA, staff_headers
 
 
 async def _issue_drill(app, client) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from tests.server.staff.staffkit import FUKUSHIMA, FUKUSHIMA_POINT, KORIYAMA, staff_headers
+from tests.kits.staff import FUKUSHIMA, FUKUSHIMA_POINT, KORIYAMA, staff_headers
 
 
 async def _resident_at(client, lon, lat, language="ja"):

@@ -6,7 +6,7 @@ import json
 
 from sqlalchemy import text
 
-from tests.server.staff.staffkit import FUKUSHIMA, FUKUSHIMA_POINT, KORIYAMA, KORIYAMA_POINT, square, staff_headers
+from tests.kits.staff import FUKUSHIMA, FUKUSHIMA_POINT, KORIYAMA, KORIYAMA_POINT, square, staff_headers
 
 
 def _draft(polygon, level=3, **kw):

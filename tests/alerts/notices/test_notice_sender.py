@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from tests.server.staff.staffkit import FUKUSHIMA, FUKUSHIMA_POINT, square, staff_headers
+from tests.kits.staff import FUKUSHIMA, FUKUSHIMA_POINT, square, staff_headers
 
 
 async def _issue_level3(client, headers) -> dict:

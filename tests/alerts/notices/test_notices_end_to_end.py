@@ -9,12 +9,10 @@ from lxml import etree
 from sqlalchemy import text
 
 from alerts.sources.cap import embedded_alerts
-from tests.alerts.cap_out.test_cap_feed import CAP, assert_valid
-from tests.alerts.notices.e2e_kit import (
-    FUKUSHIMA_NOT_WATARI, WATARI_DISTRICT, add_school, deliver, new_resident, pushes,
-)
-from tests.my_evacuation.helpers import WATARI
-from tests.server.staff.staffkit import FUKUSHIMA, KORIYAMA_POINT, staff_headers
+from tests.kits.cap import CAP, assert_valid
+from tests.kits.notices import FUKUSHIMA_NOT_WATARI, WATARI_DISTRICT, add_school, deliver, new_resident, pushes
+from tests.kits.residents import WATARI
+from tests.kits.staff import FUKUSHIMA, KORIYAMA_POINT, staff_headers
 
 
 async def test_level4_district_order_correction_cancellation_end_to_end(app, client, engine):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from my_evacuation.residents.schemas import LANGUAGES
-from tests.server.staff.staffkit import FUKUSHIMA, FUKUSHIMA_POINT, KORIYAMA, KORIYAMA_POINT, square, staff_headers
+from tests.kits.staff import FUKUSHIMA, FUKUSHIMA_POINT, KORIYAMA, KORIYAMA_POINT, square, staff_headers
 
 
 async def _alerts(engine):

@@ -8,25 +8,8 @@ import io
 
 from sqlalchemy import text
 
-from tests.server.staff.staffkit import FUKUSHIMA, FUKUSHIMA_POINT, KORIYAMA, KORIYAMA_POINT, staff_headers
-
-
-async def _answers(engine, event_key: str, rows: list[tuple[str, tuple[float, float], str | None]]) -> list[int]:
-    """One resident per row: (municipality, home point, answer or None = unanswered)."""
-    ids = []
-    async with engine.begin() as conn:
-        for muni, (lat, lon), answer in rows:
-            rid = (await conn.execute(text("INSERT INTO residents DEFAULT VALUES RETURNING id"))).scalar_one()
-            await conn.execute(text(
-                "INSERT INTO places (resident_id, kind, geom, municipality_code) "
-                "VALUES (:r, 'home', ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :m)"),
-                {"r": rid, "lat": lat, "lon": lon, "m": muni})
-            await conn.execute(text(
-                "INSERT INTO safety_checks (resident_id, event_key, category, reason, answered_at, answer_status) "
-                "VALUES (:r, :e, 'evacuation', 'evacuation:4', CASE WHEN CAST(:a AS text) IS NULL THEN NULL ELSE now() END, :a)"),
-                {"r": rid, "e": event_key, "a": answer})
-            ids.append(rid)
-    return ids
+from tests.kits.reports import add_answers
+from tests.kits.staff import FUKUSHIMA, FUKUSHIMA_POINT, KORIYAMA, KORIYAMA_POINT, staff_headers
 
 
 async def test_safety_answers_by_area_stay_inside_the_scope(app, client, engine):
@@ -34,8 +17,8 @@ async def test_safety_answers_by_area_stay_inside_the_scope(app, client, engine)
     rows = ([(FUKUSHIMA, (f_lat, f_lon), "need_help")] * 3 + [(FUKUSHIMA, (f_lat + 0.1, f_lon), "need_help")]
             + [(FUKUSHIMA, (f_lat, f_lon), "safe")] * 2 + [(FUKUSHIMA, (f_lat, f_lon), None)]
             + [(KORIYAMA, KORIYAMA_POINT, "need_help")] * 4)
-    await _answers(engine, "cap:e1", rows)
-    await _answers(engine, "cap:other", [(FUKUSHIMA, (f_lat, f_lon), "need_help")])
+    await add_answers(engine, "cap:e1", rows)
+    await add_answers(engine, "cap:other", [(FUKUSHIMA, (f_lat, f_lon), "need_help")])
     op = await staff_headers(app, client, "municipal", FUKUSHIMA)
     rep = (await client.get("/v1/staff/reports/safety", headers=op, params={"event_key": "cap:e1"})).json()
     assert rep["scope"] == FUKUSHIMA
@@ -111,7 +94,7 @@ async def test_active_alerts_are_those_still_in_force(app, client, engine):
 
     from sqlalchemy.ext.asyncio import async_sessionmaker
 
-    from tests.alerts.delivery.conftest import quake_doc, store, weather_doc
+    from tests.kits.delivery import quake_doc, store, weather_doc
 
     def iso(hours: float) -> str:
         return (datetime.now(UTC) + timedelta(hours=hours)).isoformat()

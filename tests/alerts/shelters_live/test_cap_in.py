@@ -128,7 +128,7 @@ async def test_the_worker_opens_them_from_the_alert_stream_in_its_own_group(app,
     """The path make run takes: ingest → outbox → ``alerts:new`` → this consumer group."""
     from alerts.events.outbox import ALERTS_STREAM, relay_outbox
     from server.worker import Worker, discover
-    from tests.server.test_worker import make_ctx, run_until
+    from tests.kits.worker import make_ctx, run_until
 
     handlers, _ = discover()
     mine = [h for h in handlers if h.stream == ALERTS_STREAM and h.group == "shelters_live"]

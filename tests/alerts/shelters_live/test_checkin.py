@@ -7,17 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
-from tests.alerts.shelters_live.evacuees_kit import (
-    PLAN,
-    S_FUK,
-    S_FUK2,
-    add_shelters,
-    family_of,
-    new_resident,
-    notifications,
-    shelter_row,
-)
-from tests.server.staff.staffkit import FUKUSHIMA, KORIYAMA, staff_headers
+from tests.kits.evacuees import PLAN, S_FUK, S_FUK2, add_shelters, family_of, new_resident, notifications, shelter_row
+from tests.kits.staff import FUKUSHIMA, KORIYAMA, staff_headers
 
 
 def _now(minutes: float = 0) -> str:

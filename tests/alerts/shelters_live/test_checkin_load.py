@@ -15,7 +15,7 @@ from geo.shelters import codes
 from alerts.evacuees import service
 from alerts.evacuees.schemas import CheckinIn
 from server.db import unit_of_work
-from tests.alerts.shelters_live.evacuees_kit import S_FUK, add_shelters
+from tests.kits.evacuees import S_FUK, add_shelters
 
 N = 5000
 DUPLICATES = 1000

@@ -6,9 +6,8 @@ from __future__ import annotations
 from selenium.webdriver.common.by import By
 from sqlalchemy import text
 
-from tests.console.conftest import browser, live_server  # noqa: F401 (fixtures)
-from tests.console.test_console_flow import _run, _wait, sign_in
-from tests.server.staff.staffkit import FUKUSHIMA, make_account
+from tests.kits.console import in_thread, wait_for, sign_in
+from tests.kits.staff import FUKUSHIMA, make_account
 
 
 async def test_shelter_tab_searches_pages_and_shows_checkins_and_the_roster(app, engine, live_server, browser):  # noqa: F811
@@ -31,17 +30,17 @@ async def test_shelter_tab_searches_pages_and_shows_checkins_and_the_roster(app,
     def walk():
         sign_in(d, live_server, "sh-op")
         d.find_element(By.CSS_SELECTOR, "nav button[data-tab='shelters']").click()
-        _wait(d, lambda d: d.find_element(By.ID, "sh-count").text == "1–200 / 251")
+        wait_for(d, lambda d: d.find_element(By.ID, "sh-count").text == "1–200 / 251")
         d.find_element(By.ID, "sh-next").click()
-        _wait(d, lambda d: d.find_element(By.ID, "sh-count").text == "201–251 / 251")
+        wait_for(d, lambda d: d.find_element(By.ID, "sh-count").text == "201–251 / 251")
         d.find_element(By.ID, "sh-q").send_keys("渡利")
-        _wait(d, lambda d: d.find_element(By.ID, "sh-count").text == "1–1 / 1")
+        wait_for(d, lambda d: d.find_element(By.ID, "sh-count").text == "1–1 / 1")
         row = d.find_element(By.CSS_SELECTOR, "#shelters tr[data-id='072010:q']")
         assert row.find_element(By.CSS_SELECTOR, ".checked-in").text == "7"
         assert row.find_elements(By.CSS_SELECTOR, "button.act-qr")
         d.find_element(By.ID, "roster-show").click()
-        _wait(d, lambda d: "7" in d.find_element(By.ID, "roster-summary").text)
+        wait_for(d, lambda d: "7" in d.find_element(By.ID, "roster-summary").text)
 
-    await _run(walk)
+    await in_thread(walk)
     async with engine.connect() as conn:
         assert (await conn.execute(text("SELECT count(*) FROM audit_log WHERE action = 'roster.read'"))).scalar() == 1

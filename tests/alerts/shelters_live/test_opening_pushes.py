@@ -6,14 +6,14 @@ from __future__ import annotations
 import orjson
 from sqlalchemy import text
 
-from tests.alerts.shelters_live.test_shelters_live import S_FUK, S_FUK2, _residents_with_plans, _shelters
-from tests.server.staff.staffkit import FUKUSHIMA, staff_headers
+from tests.kits.shelters_live import S_FUK, S_FUK2, residents_with_plans, add_live_shelters
+from tests.kits.staff import FUKUSHIMA, staff_headers
 
 ALL_DAY_QUIET = {"quiet_hours": {"start": "00:00", "end": "23:59", "tz": "Asia/Tokyo"}}
 
 
 async def _plan_naming_both(engine, n: int) -> list[int]:
-    ids = await _residents_with_plans(engine, S_FUK, n)
+    ids = await residents_with_plans(engine, S_FUK, n)
     body = orjson.dumps({"destinations": [{"id": "d1", "kind": "shelter", "shelter_id": S_FUK},
                                           {"id": "d2", "kind": "shelter", "shelter_id": S_FUK2}]}).decode()
     async with engine.begin() as conn:
@@ -24,9 +24,9 @@ async def _plan_naming_both(engine, n: int) -> list[int]:
 
 
 async def test_a_bulk_open_of_two_shelters_sends_one_push_per_resident(app, client, engine):
-    await _shelters(engine)
+    await add_live_shelters(engine)
     both = await _plan_naming_both(engine, 3)
-    one = await _residents_with_plans(engine, S_FUK2, 2)
+    one = await residents_with_plans(engine, S_FUK2, 2)
     op = await staff_headers(app, client, "municipal", FUKUSHIMA)
     r = await client.post("/v1/staff/shelters/bulk", headers=op,
                           json={"municipality_code": FUKUSHIMA, "action": "open", "shelter_ids": [S_FUK, S_FUK2]})
@@ -44,10 +44,10 @@ async def test_a_bulk_open_of_two_shelters_sends_one_push_per_resident(app, clie
 
 
 async def test_quiet_hours_hold_an_opening_and_the_pull_shows_it(app, client, engine):
-    await _shelters(engine)
+    await add_live_shelters(engine)
     r = await client.post("/v1/devices", json={"platform": "android", "language": "ja", "fcm_token": "tok-quiet-open"})
     headers, sleeper = {"Authorization": f"Bearer {r.json()['token']}"}, r.json()["resident_id"]
-    awake = (await _residents_with_plans(engine, S_FUK, 1))[0]
+    awake = (await residents_with_plans(engine, S_FUK, 1))[0]
     body = orjson.dumps({"destinations": [{"id": "d1", "kind": "shelter", "shelter_id": S_FUK}]}).decode()
     async with engine.begin() as conn:
         await conn.execute(text("UPDATE residents SET preferences = CAST(:p AS jsonb) WHERE id = :r"),

@@ -4,12 +4,12 @@ the capacity is a typo and a clear 400."""
 
 from __future__ import annotations
 
-from tests.alerts.shelters_live.test_shelters_live import S_FUK, _shelters
-from tests.server.staff.staffkit import FUKUSHIMA, staff_headers
+from tests.kits.shelters_live import S_FUK, add_live_shelters
+from tests.kits.staff import FUKUSHIMA, staff_headers
 
 
 async def test_occupancy_above_capacity_is_accepted_and_flagged(app, client, engine):
-    await _shelters(engine)  # capacity 100
+    await add_live_shelters(engine)  # capacity 100
     op = await staff_headers(app, client, "municipal", FUKUSHIMA)
     r = await client.patch(f"/v1/staff/shelters/{S_FUK}", headers=op, json={"occupancy": 80})
     assert r.status_code == 200 and r.json()["over_capacity"] is False
@@ -20,7 +20,7 @@ async def test_occupancy_above_capacity_is_accepted_and_flagged(app, client, eng
 
 
 async def test_three_times_the_capacity_is_refused_with_the_limit(app, client, engine):
-    await _shelters(engine)
+    await add_live_shelters(engine)
     op = await staff_headers(app, client, "municipal", FUKUSHIMA)
     r = await client.patch(f"/v1/staff/shelters/{S_FUK}", headers=op, json={"occupancy": 301})
     assert r.status_code == 400

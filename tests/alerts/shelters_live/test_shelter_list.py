@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from tests.server.staff.staffkit import FUKUSHIMA, KORIYAMA, staff_headers
+from tests.kits.staff import FUKUSHIMA, KORIYAMA, staff_headers
 
 
 async def test_search_and_page_through_all_shelters_in_scope(app, client, engine):

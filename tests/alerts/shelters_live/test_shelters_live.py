@@ -4,51 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import orjson
 from lxml import etree
 from sqlalchemy import text
 
 from alerts.events.service import ingest
 from alerts.sources.cap import embedded_alerts, parse_alert
-from tests.alerts.cap_out.test_cap_feed import assert_valid
-from tests.server.staff.staffkit import FUKUSHIMA, FUKUSHIMA_POINT, KORIYAMA, KORIYAMA_POINT, staff_headers
-
-S_FUK = "072010-test-1"
-S_FUK2 = "072010-test-2"
-S_KOR = "072036-test-1"
-
-
-async def _shelters(engine):
-    async with engine.begin() as conn:
-        for sid, muni, (lat, lon), name in (
-            (S_FUK, FUKUSHIMA, FUKUSHIMA_POINT, "渡利小学校"),
-            (S_FUK2, FUKUSHIMA, (FUKUSHIMA_POINT[0] + 0.05, FUKUSHIMA_POINT[1]), "福島第一体育館"),
-            (S_KOR, KORIYAMA, KORIYAMA_POINT, "郡山市民体育館"),
-        ):
-            await conn.execute(text(
-                "INSERT INTO shelters (id, name, municipality_code, geom, hazards, capacity, source) "
-                "VALUES (:id, :n, :m, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), ARRAY['flood'], 100, 'staff')"),
-                {"id": sid, "n": name, "m": muni, "lat": lat, "lon": lon})
-
-
-async def _residents_with_plans(engine, shelter_id: str, n: int) -> list[int]:
-    body = orjson.dumps({"destinations": [{"id": "d1", "kind": "shelter", "shelter_id": shelter_id}]}).decode()
-    async with engine.begin() as conn:
-        ids = [r[0] for r in await conn.execute(text(
-            "INSERT INTO residents (language) SELECT CASE WHEN g % 2 = 0 THEN 'ja' ELSE 'en' END "
-            "FROM generate_series(1, :n) g RETURNING id"), {"n": n})]
-        await conn.execute(text(
-            """WITH p AS (INSERT INTO evacuation_plans (resident_id, current_version)
-                          SELECT unnest(CAST(:ids AS bigint[])), 1 RETURNING id)
-               INSERT INTO evacuation_plan_versions (plan_id, version, body, completeness)
-               SELECT id, 1, CAST(:body AS jsonb), 50 FROM p"""), {"ids": ids, "body": body})
-    return ids
-
+from tests.kits.cap import assert_valid
+from tests.kits.staff import FUKUSHIMA, FUKUSHIMA_POINT, KORIYAMA, staff_headers
+from tests.kits.shelters_live import S_FUK, S_FUK2, S_KOR, add_live_shelters, residents_with_plans
 
 async def test_opening_a_shelter_named_in_1000_plans_tells_each_resident_once(app, client, engine):
-    await _shelters(engine)
-    planned = await _residents_with_plans(engine, S_FUK, 1000)
-    other = await _residents_with_plans(engine, S_FUK2, 5)  # their plan names another shelter
+    await add_live_shelters(engine)
+    planned = await residents_with_plans(engine, S_FUK, 1000)
+    other = await residents_with_plans(engine, S_FUK2, 5)  # their plan names another shelter
     op = await staff_headers(app, client, "municipal", FUKUSHIMA)
     r = await client.post(f"/v1/staff/shelters/{S_FUK}/open", headers=op)
     assert r.status_code == 200, r.text
@@ -67,7 +35,7 @@ async def test_opening_a_shelter_named_in_1000_plans_tells_each_resident_once(ap
 
 
 async def test_residents_near_it_under_an_active_alert_are_told(app, client, engine):
-    await _shelters(engine)
+    await add_live_shelters(engine)
     op = await staff_headers(app, client, "municipal", FUKUSHIMA)
     lat, lon = FUKUSHIMA_POINT
     async with engine.begin() as conn:
@@ -100,7 +68,7 @@ async def test_residents_near_it_under_an_active_alert_are_told(app, client, eng
 
 
 async def test_scope_audit_and_cap_for_shelter_changes(app, client, engine):
-    await _shelters(engine)
+    await add_live_shelters(engine)
     op = await staff_headers(app, client, "municipal", FUKUSHIMA)
     # Another municipality's shelter does not exist for this operator.
     assert (await client.post(f"/v1/staff/shelters/{S_KOR}/open", headers=op)).status_code == 404

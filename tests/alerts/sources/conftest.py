@@ -7,9 +7,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
-REFERENCE = REPO.parent / "shared" / "reference"
-FIXTURES_CAP = REPO / "fixtures" / "cap"
+from tests.kits.paths import FIXTURES_CAP, REFERENCE
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from alerts.sources import parse_document, validate_alert_dict
 from alerts.sources.cap_profile import evacuation_level
 from alerts.sources.safexml import DocumentError, ForbiddenDTD, NotAnAlert
 
-from .conftest import FIXTURES_CAP
+from tests.kits.paths import FIXTURES_CAP
 
 
 def parse_all(name: str) -> list[dict]:

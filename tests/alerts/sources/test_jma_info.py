@@ -18,7 +18,7 @@ from alerts.sources import parse_document, validate_alert_dict
 from alerts.sources.cli import run_parse
 from alerts.sources.jma.info import HOKKAIDO_SANRIKU_TARGET_CITIES
 
-from .conftest import FIXTURES_CAP, REPO
+from tests.kits.paths import FIXTURES_CAP, REPO
 
 JMA_FIXTURES = FIXTURES_CAP / "jma"
 

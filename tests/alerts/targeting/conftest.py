@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from functools import lru_cache
 
 import pytest
 from sqlalchemy import text
@@ -11,26 +10,8 @@ from sqlalchemy import text
 from alerts.events.service import ingest
 from alerts.sources import parse_document
 from alerts.targeting.service import iter_matches, resident_matches, resident_places, targets_of
-from geo.areas.loader import build_rows, geocoder_from_fixture, read_fixture
 from my_evacuation.places.repository import CODE_COLUMNS, code_params
-
-
-@lru_cache(maxsize=1)
-def geocoder():
-    return geocoder_from_fixture()
-
-
-@lru_cache(maxsize=1)
-def city_geoms() -> dict:
-    return {r["code"]: r["geom"] for r in build_rows(read_fixture()) if r["kind"] == "jma_city"}
-
-
-def point_in(jma_city_code: str) -> tuple[float, float]:
-    """(lat, lon) of a point inside a JMA city area (geocodes back to it)."""
-    p = city_geoms()[jma_city_code].representative_point()
-    codes = geocoder().locate(p.y, p.x)
-    assert codes is not None and codes.jma_city_code == jma_city_code
-    return p.y, p.x
+from tests.kits.targeting import geocoder, point_in
 
 
 class World:

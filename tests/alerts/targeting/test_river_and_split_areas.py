@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from alerts.sources import parse_document
-from tests.alerts.targeting.test_targeting import by_place
-from tests.conftest import reference_path
+from tests.kits.targeting import by_place
+from tests.kits.paths import reference_path
 
 
 async def ingest_bytes(world, data: bytes, name: str) -> tuple[int, dict]:

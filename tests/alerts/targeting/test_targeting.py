@@ -13,23 +13,12 @@ import shapely.geometry
 from alerts.targeting.codes import code_targets
 from alerts.targeting.service import Match, MatchChunk, bucket_width, split_residents
 from my_evacuation.places.models import PLACE_KINDS
-from tests.alerts.targeting.conftest import city_geoms, point_in
-from tests.conftest import reference_path
+from tests.kits.targeting import city_geoms, point_in
+from tests.kits.paths import reference_path
+from tests.kits.targeting import by_place, flat
 
 REPO = Path(__file__).resolve().parents[3]
 CAP = REPO / "fixtures" / "cap"
-
-
-def flat(chunks) -> list[Match]:
-    return [m for c in chunks for m in c]
-
-
-def by_place(chunks) -> dict[int, Match]:
-    out: dict[int, Match] = {}
-    for m in flat(chunks):
-        assert m.place_id not in out, f"place {m.place_id} matched twice"
-        out[m.place_id] = m
-    return out
 
 
 # --- codes: which column each area code targets -------------------------------------------------

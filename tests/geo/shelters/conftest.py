@@ -8,21 +8,6 @@ from geo.shelters import repository
 from geo.shelters.records import ShelterRecord
 
 
-def shelter(id: str, lat: float, lon: float, *, hazards=("earthquake",), name=None, code="072010", **kw) -> ShelterRecord:
-    return ShelterRecord(
-        id=id,
-        name=name or id,
-        municipality_code=code,
-        lat=lat,
-        lon=lon,
-        source="csv",
-        is_emergency_site=bool(hazards),
-        is_evacuation_center=kw.pop("is_evacuation_center", False),
-        hazards=list(hazards),
-        **kw,
-    )
-
-
 @pytest.fixture
 def add_shelters(app):
     """Commit shelters (and optional status) through the app's own sessionmaker."""

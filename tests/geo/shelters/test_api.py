@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.geo.shelters.conftest import shelter
+from tests.kits.shelters import shelter
 
 ORIGIN = (37.0, 140.0)
 

@@ -6,7 +6,7 @@ import pytest
 
 from geo.shelters import codes, repository
 from server.errors import AppError
-from tests.geo.shelters.conftest import shelter
+from tests.kits.shelters import shelter
 
 
 async def test_a_code_verifies_for_its_shelter_only_and_dies_when_rotated(session):

@@ -7,7 +7,7 @@ import io
 import pytest
 
 from geo.shelters import csvio
-from tests.conftest import reference_path
+from tests.kits.paths import reference_path
 
 STD_HEADER = (
     "全国地方公共団体コード,ID,名称,名称_カナ,所在地_連結表記,緯度,経度,標高,電話番号,"

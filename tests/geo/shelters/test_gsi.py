@@ -7,7 +7,7 @@ import json
 
 from geo.shelters.gsi import GsiEntry, merge_entries, parse_feature, read_gsi_dir
 from geo.shelters.loader import SHELTERS_FIXTURE, read_fixture, write_fixture
-from tests.conftest import reference_path
+from tests.kits.paths import reference_path
 
 # ~0.0009° of latitude is 100 m.
 DEG_100M = 0.0009

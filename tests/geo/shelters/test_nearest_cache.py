@@ -10,7 +10,7 @@ from geo.shelters import cache as area_cache
 from geo.shelters import repository, service
 from server import readcache
 
-from .conftest import shelter
+from tests.kits.shelters import shelter
 
 Q = {"lat": 37.75, "lon": 140.47, "open": "true", "limit": 5}
 

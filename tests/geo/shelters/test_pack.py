@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from geo.shelters.models import HAZARDS
-from tests.geo.shelters.conftest import shelter
+from tests.kits.shelters import shelter
 
 
 async def test_pack_carries_position_hazards_capacity_and_is_versioned(client, add_shelters):

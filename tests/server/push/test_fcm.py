@@ -6,23 +6,14 @@ import pytest
 
 from my_evacuation.push.providers.base import MESSAGE_ID_KEY, PushMessage, Status, TokenType
 from my_evacuation.push.providers.retry import cooldown_key, send_with_retries
-from tests.server.push.conftest import PROJECT, push_redis
+from tests.kits.push import PROJECT, push_redis
+from tests.kits.push import RecordingSleep
 
 
 def msg(i, token=None, **kw) -> PushMessage:
     return PushMessage(
         message_id=f"m-{i}", device_id=str(i), token=token or f"tok-{i}", title="避難指示", body="今すぐ避難", **kw
     )
-
-
-class RecordingSleep:
-    """Stands in for asyncio.sleep so retry tests record delays instead of waiting."""
-
-    def __init__(self):
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
 
 
 async def test_accepted_message_carries_notification_data_and_message_id(fcm, fcm_provider):
@@ -121,7 +112,7 @@ async def test_expired_access_token_is_refreshed_once(fcm, fcm_provider):
 
 
 async def test_stream_limit_and_goaway_lose_nothing_and_duplicate_nothing(tls, tmp_path):
-    from tests.server.push.conftest import FcmHarness
+    from tests.kits.push import FcmHarness
 
     h = FcmHarness(tls, tmp_path, max_streams=5, goaway_after=7)
     h.state.faults["delay_seconds"] = 0.01  # requests overlap, so the limit matters

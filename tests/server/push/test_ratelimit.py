@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from my_evacuation.push.providers.ratelimit import RedisTokenBucket
-from tests.server.push.conftest import push_redis
+from tests.kits.push import push_redis
 
 
 async def test_two_workers_share_one_bucket():

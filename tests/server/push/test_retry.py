@@ -6,7 +6,7 @@ import random
 
 from my_evacuation.push.providers.base import PushMessage, PushResult, Status
 from my_evacuation.push.providers.retry import backoff_delay, send_with_retries
-from tests.server.push.test_fcm import RecordingSleep
+from tests.kits.push import RecordingSleep
 
 
 class ScriptedProvider:

@@ -8,7 +8,7 @@ import pytest
 
 from my_evacuation.push.providers.base import MESSAGE_ID_KEY, PushMessage, Status
 from my_evacuation.push.providers.retry import send_with_retries
-from tests.server.push.test_fcm import RecordingSleep
+from tests.kits.push import RecordingSleep
 
 
 def msg(i, sub, **kw) -> PushMessage:

@@ -13,15 +13,7 @@ from alerts.notices import service as notices
 from alerts.notices.schemas import NoticeIn
 from server.db import unit_of_work
 from alerts.staff.principal import StaffPrincipal
-from tests.server.staff.staffkit import (
-    FUKUSHIMA,
-    FUKUSHIMA_POINT,
-    KORIYAMA,
-    KORIYAMA_POINT,
-    login,
-    make_account,
-    square,
-)
+from tests.kits.staff import FUKUSHIMA, FUKUSHIMA_POINT, KORIYAMA, KORIYAMA_POINT, login, make_account, square
 
 POINT = {FUKUSHIMA: FUKUSHIMA_POINT, KORIYAMA: KORIYAMA_POINT}
 AUTHOR = StaffPrincipal(id=10**9, username="matrix-author", display_name="author", role="prefecture", municipality_code=None)

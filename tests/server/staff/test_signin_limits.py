@@ -10,7 +10,7 @@ import httpx
 
 from alerts.staff import service
 from alerts.staff.settings import get_staff_settings
-from tests.server.staff.staffkit import PASSWORD, make_account
+from tests.kits.staff import PASSWORD, make_account
 
 
 def client_from(app, address: str) -> httpx.AsyncClient:

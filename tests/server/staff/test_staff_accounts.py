@@ -9,7 +9,7 @@ from sqlalchemy import text
 from alerts.staff import tokens
 from alerts.staff.passwords import hash_password, verify_password
 from alerts.staff.settings import StaffSettings
-from tests.server.staff.staffkit import FUKUSHIMA, PASSWORD, login, make_account, staff_headers
+from tests.kits.staff import FUKUSHIMA, PASSWORD, login, make_account, staff_headers
 
 
 def test_passwords_are_argon2id_and_verify():

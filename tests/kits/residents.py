@@ -1,4 +1,4 @@
-"""Shared values for my_evacuation tests (import as tests.my_evacuation.helpers)."""
+"""Shared values for my_evacuation tests (import as tests.kits.residents)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from geo.shelters.records import ShelterRecord
 WATARI = (37.7390, 140.4880)
 ONAHAMA = (36.9460, 140.9040)
 
-_tokens = itertools.count(1)
+tokens = itertools.count(1)
 
 
 def shelter_record(id: str, lat: float, lon: float, *, hazards=("flood", "earthquake"), name=None,

@@ -1,4 +1,4 @@
-"""Local protocol servers for the push tests: started here, in background threads, over TLS
+"""Local protocol servers for the push tests (a pytest plugin: tls, fcm, fcm_provider, apns, webpush): started here, in background threads, over TLS
 with a CA made for the run; clients trust that CA explicitly."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import pytest
 import redis.asyncio as aioredis
 from firebase_admin import credentials
 
+from tests.kits.db import TEST_REDIS_URL
 from testkit.standins.apns_server import ApnsState, make_apns_app
 from testkit.standins.certs import make_apns_key, make_service_account, make_tls, public_key_pem_of
 from testkit.standins.fcm_server import FcmState, make_fcm_app
@@ -16,7 +17,6 @@ from testkit.standins.serving import ServerThread
 from testkit.standins.webpush_server import WebPushState, make_vapid_private_key_pem, make_webpush_app
 
 PROJECT = "bousai-test"
-TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
 @pytest.fixture(scope="session")
@@ -112,7 +112,7 @@ def webpush(tls):
 
 @asynccontextmanager
 async def push_redis():
-    """A Redis client made inside the test itself (db 15, the tests' own), flushed around it.
+    """A Redis client made inside the test itself (this run's Redis db), flushed around it.
 
     Made in the test body rather than a fixture so it is bound to the loop the test runs on."""
     r = aioredis.from_url(TEST_REDIS_URL)
@@ -122,3 +122,13 @@ async def push_redis():
     finally:
         await r.flushdb()
         await r.aclose()
+
+
+class RecordingSleep:
+    """Stands in for asyncio.sleep so retry tests record delays instead of waiting."""
+
+    def __init__(self):
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)

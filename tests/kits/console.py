@@ -1,7 +1,9 @@
-"""The console in a real headless Chromium against the real app served by uvicorn."""
+"""The console in a real headless Chromium against the real app served by uvicorn (a pytest plugin:
+live_server, browser, screenshot), and the steps the console tests take in it."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -12,6 +14,12 @@ import time
 
 import httpx
 import pytest
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.kits.staff import PASSWORD
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -114,3 +122,61 @@ def screenshot():
         return path
 
     return shoot
+
+
+WAIT = 30
+
+
+def console_state(driver) -> str:
+    """What the console shows, for a failure message."""
+    def text(id_):
+        found = driver.find_elements(By.ID, id_)
+        return found[0].text if found else None
+    tabs = [s.get_attribute("id") for s in driver.find_elements(By.CSS_SELECTOR, ".tab") if s.is_displayed()]
+    rows = [(r.get_attribute("data-id"), r.get_attribute("data-state")) for r in driver.find_elements(By.CSS_SELECTOR, "#notices tr[data-id]")]
+    return f"flash: {text('flash')!r}; compose error: {text('compose-error')!r}; tabs shown: {tabs}; notice rows: {rows}"
+
+
+def wait_for(driver, cond):
+    try:
+        return WebDriverWait(driver, WAIT).until(cond)
+    except Exception as exc:
+        raise AssertionError(f"console did not get there; {console_state(driver)}") from exc
+
+
+def click_until(driver, css, done, attempts=3):
+    """Click the (freshly found) button until ``done``: the table re-renders after every refresh,
+    so a click can land on a row that is being replaced. Repeats are harmless (409 at worst)."""
+    for i in range(attempts):
+        try:
+            WebDriverWait(driver, WAIT).until(EC.element_to_be_clickable((By.CSS_SELECTOR, css))).click()
+            WebDriverWait(driver, 10).until(done)
+            return
+        except Exception as exc:
+            if i == attempts - 1:
+                raise AssertionError(f"{css}: no effect; {console_state(driver)}") from exc
+
+
+def sign_in(driver, base, username):
+    driver.get(base + "/console/")
+    wait_for(driver, EC.visibility_of_element_located((By.ID, "login-username"))).send_keys(username)
+    driver.find_element(By.ID, "login-password").send_keys(PASSWORD)
+    driver.find_element(By.ID, "login-submit").click()
+    wait_for(driver, EC.visibility_of_element_located((By.ID, "app-view")))
+    wait_for(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#map path.muni")) >= 59)
+
+
+def sign_out(driver):
+    driver.find_element(By.ID, "logout").click()
+    wait_for(driver, EC.visibility_of_element_located((By.ID, "login-username")))
+
+
+def row_state(driver, notice_id):
+    try:
+        return driver.find_element(By.CSS_SELECTOR, f"#notices tr[data-id='{notice_id}']").get_attribute("data-state")
+    except (NoSuchElementException, StaleElementReferenceException):
+        return None  # the table is being re-rendered
+
+
+async def in_thread(fn, *args):
+    return await asyncio.to_thread(fn, *args)

@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from alerts.delivery.service import fan_out
 from my_evacuation.push.jobs import build_sender
-from tests.my_evacuation.helpers import FULL_PLAN, WATARI
+from tests.kits.residents import FULL_PLAN, WATARI
 
 _tokens = itertools.count(1)
 # 渡利地区 (福島市), drawn as a square of ~2 km around WATARI; a point outside it but in 福島市.

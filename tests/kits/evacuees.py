@@ -6,7 +6,7 @@ import itertools
 
 from sqlalchemy import text
 
-from tests.server.staff.staffkit import FUKUSHIMA, FUKUSHIMA_POINT, KORIYAMA, KORIYAMA_POINT
+from tests.kits.staff import FUKUSHIMA, FUKUSHIMA_POINT, KORIYAMA, KORIYAMA_POINT
 
 S_FUK = "gsi:E0720100999111"
 S_FUK2 = "072010:0002"

@@ -1,4 +1,4 @@
-"""Delivery test helpers: committed data (fan-out runs its own transactions), residents with
+"""Delivery test helpers (a pytest plugin: committed, local_fcm, fcm_sender): committed data (fan-out runs its own transactions), residents with
 places and devices written directly, alerts stored through the real ingest."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from alerts.events.service import ingest
-from tests.conftest import truncate_all
+from tests.kits.db import truncate_all
 
 
 @pytest.fixture
