@@ -12,8 +12,8 @@ import orjson
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alerts.delivery import reads_repository as deliveries_repo
 from alerts.delivery import repository as repo
+from alerts.events import outbox_repository as outbox_repo
 from my_evacuation.push import repository as push_repo
 from my_evacuation.safety.service import start_checks_for_alert
 
@@ -38,7 +38,7 @@ async def _alert_pushes_out(sessionmaker: async_sessionmaker[AsyncSession], aler
 async def start_safety_checks(sessionmaker: async_sessionmaker[AsyncSession], alert_id: int, *, page: int = 5000) -> int:
     """Offer the residents this alert told to My Evacuation's safety checks (it decides who, idempotently)."""
     async with sessionmaker() as session:
-        row = await repo.load_alert(session, alert_id)
+        row = await outbox_repo.alert_to_fan_out(session, alert_id)
     if row is None:
         return 0
     payload = row["payload"] if isinstance(row["payload"], dict) else orjson.loads(row["payload"])
@@ -46,7 +46,7 @@ async def start_safety_checks(sessionmaker: async_sessionmaker[AsyncSession], al
     after, started = 0, 0
     while True:
         async with sessionmaker() as session, session.begin():
-            rows = await deliveries_repo.told_by(session, row["event_id"], alert_id, after=after, limit=page)
+            rows = await repo.told_by(session, row["event_id"], alert_id, after=after, limit=page)
             if not rows:
                 return started
             after = rows[-1].id

@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerts.delivery import reads_repository as deliveries_repo
 from alerts.delivery import repository as repo
+from alerts.events import outbox_repository as outbox_repo
 from alerts.delivery.transitions import Prior
 from my_evacuation.residents import repository as residents_repo
 
@@ -43,14 +43,14 @@ async def preview(session: AsyncSession, normalized: dict[str, Any], *, now: dat
     savepoint = await session.begin_nested()
     try:
         stored = await ingest(session, normalized)
-        row = await repo.load_alert(session, stored.alert_id)
+        row = await outbox_repo.alert_to_fan_out(session, stored.alert_id)
         ctx = AlertContext(row, now)
         conn = await session.connection()
         async with aclosing(iter_matches(conn, stored.alert_id, chunk_size=2000)) as chunks:
             async for chunk in chunks:
                 by_resident = by_resident_of(chunk)
                 rids = list(by_resident)
-                priors = {r.resident_id: Prior.of(r) for r in await deliveries_repo.priors(session, ctx.event_id, rids)}
+                priors = {r.resident_id: Prior.of(r) for r in await repo.priors(session, ctx.event_id, rids, lock=False)}
                 languages: dict[int, set[str]] = {}
                 for r in await residents_repo.device_languages(session, rids):
                     languages.setdefault(r.resident_id, set()).add(r.language or "ja")

@@ -1,7 +1,13 @@
-"""SQL of the delivery domain: deliveries rows, residents' preferences and devices, push rows.
+"""SQL over ``deliveries`` (what each resident was told of each event). Never commits.
 
-Everything is set-based per chunk (one statement for thousands of residents): a fan-out
-of 100,000 residents is a few dozen round trips, not 100,000.
+The fan-out's statements are set-based per chunk (one statement for thousands of
+residents): a fan-out of 100,000 residents is a few dozen round trips, not 100,000. What
+the fan-out reads or writes of other packages' tables (residents and their devices,
+places, plans, push messages, the alert itself) it asks of their owners' repositories,
+one statement per chunk each as well.
+
+Below the fan-out's statements, the reads of ``deliveries`` for the modules beside it (the
+safety-check flow, the preview) and for other alerts packages (latency, evacuees, reports).
 """
 
 from __future__ import annotations
@@ -12,28 +18,6 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-ALERT = text(
-    """
-    SELECT a.id, a.event_id, a.msg_type, a.category, a.payload, a.is_drill, a.issued_at, a.expires_at,
-           e.state AS event_state, e.facts AS event_facts
-    FROM alerts a JOIN alert_events e ON e.id = a.event_id
-    WHERE a.id = :id
-    """
-)
-
-
-async def load_alert(session: AsyncSession, alert_id: int):
-    return (await session.execute(ALERT, {"id": alert_id})).mappings().first()
-
-
-_RESIDENTS = text("SELECT id, preferences FROM residents WHERE id = ANY(:ids)")
-_DEVICES = text(
-    """
-    SELECT id, resident_id, language FROM devices
-    WHERE resident_id = ANY(:ids) AND (push_token IS NOT NULL OR webpush_subscription IS NOT NULL)
-    ORDER BY resident_id, id
-    """
-)
 _PRIORS = text(
     """
     SELECT id, resident_id, status, rank, max_rank, last_alert_id, critical, kinds FROM deliveries
@@ -42,22 +26,18 @@ _PRIORS = text(
     FOR UPDATE
     """
 )
+_PRIORS_UNLOCKED = text(
+    """
+    SELECT id, resident_id, status, rank, max_rank, last_alert_id, critical, kinds FROM deliveries
+    WHERE event_id = :event_id AND resident_id = ANY(:ids)
+    """
+)
 
 
-async def residents_preferences(session: AsyncSession, ids: Sequence[int]) -> dict[int, Any]:
-    return {r.id: r.preferences for r in (await session.execute(_RESIDENTS, {"ids": list(ids)})).all()}
-
-
-async def devices_of(session: AsyncSession, ids: Sequence[int]) -> dict[int, list[tuple[int, str]]]:
-    out: dict[int, list[tuple[int, str]]] = {}
-    for r in (await session.execute(_DEVICES, {"ids": list(ids)})).all():
-        out.setdefault(r.resident_id, []).append((r.id, r.language or "ja"))
-    return out
-
-
-async def priors(session: AsyncSession, event_id: int, ids: Sequence[int]):
-    """Existing rows for these residents, locked until the chunk commits."""
-    return (await session.execute(_PRIORS, {"event_id": event_id, "ids": list(ids)})).all()
+async def priors(session: AsyncSession, event_id: int, ids: Sequence[int], *, lock: bool = True) -> list[Any]:
+    """The current rows of these residents for the event; locked until the chunk commits
+    (``lock=False``: only read, as the preview does)."""
+    return list((await session.execute(_PRIORS if lock else _PRIORS_UNLOCKED, {"event_id": event_id, "ids": list(ids)})).all())
 
 
 _TOLD_PAGE = text(
@@ -137,56 +117,57 @@ async def upsert_deliveries(session: AsyncSession, *, event_id: int, alert_id: i
     return {r.resident_id: r.id for r in (await session.execute(_UPSERT, params)).all()}
 
 
-_PUSHES = text(
+# ---------------------------------------------------------------------------------------
+# Reads beside the fan-out: the safety-check flow, the preview, latency, evacuees, reports
+# ---------------------------------------------------------------------------------------
+
+_TOLD_BY = text(
     """
-    INSERT INTO push_messages (message_id, resident_id, device_id, delivery_id, alert_id, title, body, data, critical)
-    SELECT x.message_id, x.resident_id, x.device_id, x.delivery_id, :alert_id, x.title, x.body, x.data::jsonb, x.critical
-    FROM unnest(CAST(:message_ids AS text[]), CAST(:residents AS bigint[]), CAST(:devices AS bigint[]),
-                CAST(:deliveries AS bigint[]), CAST(:titles AS text[]), CAST(:bodies AS text[]),
-                CAST(:datas AS text[]), CAST(:criticals AS boolean[]))
-         AS x(message_id, resident_id, device_id, delivery_id, title, body, data, critical)
-    ON CONFLICT (message_id) DO NOTHING
-    RETURNING id
+    SELECT id, resident_id, place_ids, current_location FROM deliveries
+    WHERE event_id = :event_id AND last_alert_id = :alert_id AND status = 'told' AND id > :after
+    ORDER BY id LIMIT :limit
     """
 )
 
+_OF_EVENT = text("SELECT id FROM deliveries WHERE event_id = :event_id")
 
-async def insert_pushes(session: AsyncSession, alert_id: int, pushes: list[dict]) -> list[int]:
-    if not pushes:
+
+async def told_by(session: AsyncSession, event_id: int, alert_id: int, *, after: int, limit: int) -> list[Any]:
+    """A page (by id, after ``after``) of the deliveries this alert left told: (id, resident_id,
+    place_ids, current_location — what the fan-out matched)."""
+    return list(
+        (await session.execute(_TOLD_BY, {"event_id": event_id, "alert_id": alert_id, "after": after, "limit": limit})).all()
+    )
+
+
+async def ids_of_event(session: AsyncSession, event_id: int) -> list[int]:
+    """Every delivery of the event (indexed by event): the way to its pushes without scanning them all."""
+    return list((await session.execute(_OF_EVENT, {"event_id": event_id})).scalars())
+
+
+async def told_event_ids(session: AsyncSession, resident_id: int) -> list[int]:
+    """The events the resident was told of (or had held by quiet hours)."""
+    rows = await session.execute(
+        text("SELECT DISTINCT event_id FROM deliveries WHERE resident_id = :r AND status IN ('told', 'held') ORDER BY 1"),
+        {"r": resident_id},
+    )
+    return list(rows.scalars())
+
+
+async def count_held(session: AsyncSession, event_id: int, alert_id: int, resident_ids: Sequence[int] | None) -> int:
+    """Residents (of ``resident_ids``; None: all) whose delivery of the event this alert left held."""
+    return (await session.execute(
+        text("""SELECT count(*) FROM deliveries d WHERE d.event_id = :e AND d.last_alert_id = :a AND d.status = 'held'
+                AND (CAST(:ids AS bigint[]) IS NULL OR d.resident_id = ANY(CAST(:ids AS bigint[])))"""),
+        {"e": event_id, "a": alert_id, "ids": None if resident_ids is None else list(resident_ids)})).scalar_one()
+
+
+async def event_ids_of_residents(session: AsyncSession, resident_ids: Sequence[int]) -> list[int]:
+    """The events any of these residents has a delivery of."""
+    if not resident_ids:
         return []
-    params = {
-        "alert_id": alert_id,
-        "message_ids": [p["message_id"] for p in pushes],
-        "residents": [p["resident_id"] for p in pushes],
-        "devices": [p["device_id"] for p in pushes],
-        "deliveries": [p["delivery_id"] for p in pushes],
-        "titles": [p["title"] for p in pushes],
-        "bodies": [p["body"] for p in pushes],
-        "datas": [p["data"] for p in pushes],
-        "criticals": [p["critical"] for p in pushes],
-    }
-    return sorted(r[0] for r in (await session.execute(_PUSHES, params)).all())
-
-
-_HAS_PLANS = text("SELECT to_regclass('public.evacuation_plans') IS NOT NULL")
-_PLANNERS = text("SELECT DISTINCT resident_id FROM evacuation_plans WHERE resident_id = ANY(:ids)")
-
-
-async def residents_with_plans(session: AsyncSession, ids: Sequence[int]) -> set[int]:
-    if not (await session.execute(_HAS_PLANS)).scalar():
-        return set()
-    return {r[0] for r in (await session.execute(_PLANNERS, {"ids": list(ids)})).all()}
-
-
-async def mark_fanned_out(session: AsyncSession, alert_id: int) -> None:
-    """The alert's fan-out finished: the outbox catch-up stops watching its stream entry."""
-    await session.execute(text("UPDATE alerts SET fanned_out_at = now() WHERE id = :id"), {"id": alert_id})
-
-
-_CITIES = text("SELECT id, jma_city_code FROM places WHERE id = ANY(:ids)")
-
-
-async def city_codes(session: AsyncSession, place_ids: Sequence[int]) -> dict[int, str | None]:
-    if not place_ids:
-        return {}
-    return {r.id: r.jma_city_code for r in (await session.execute(_CITIES, {"ids": list(set(place_ids))})).all()}
+    rows = await session.execute(
+        text("SELECT DISTINCT event_id FROM deliveries WHERE resident_id = ANY(CAST(:ids AS bigint[]))"),
+        {"ids": list(resident_ids)},
+    )
+    return list(rows.scalars())

@@ -32,6 +32,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from alerts.facts.lanes import lane_of_alert
 from alerts.delivery import repository as repo
 from alerts.events import outbox_repository as outbox_repo
+from my_evacuation.places import repository as places_repo
+from my_evacuation.plans import repository as plans_repo
+from my_evacuation.push import repository as push_repo
+from my_evacuation.residents import repository as residents_repo
 from alerts.delivery.compose import Composed, compose
 from alerts.delivery.preferences import Preferences, load_preferences
 from alerts.delivery.rank import AlertRanker, most_specific, needs_city
@@ -192,16 +196,16 @@ async def _write_chunk(
     pushing = [(rid, d, ex) for rid, d, ex in decisions if d.push and rid in ids]
     if not pushing:
         return []
-    devices = await repo.devices_of(session, [rid for rid, _, _ in pushing])
+    devices = await residents_repo.push_devices_of(session, [rid for rid, _, _ in pushing])
     # An EEW leaves seconds before the shaking: the plan (where to evacuate to) is not what
     # one does then, so its critical pushes skip the plan lookup altogether.
     planners = (
-        await repo.residents_with_plans(session, [rid for rid, _, _ in pushing])
+        await plans_repo.with_plans_among(session, [rid for rid, _, _ in pushing])
         if ctx.guidance is not None and not (ctx.lane == lanes.CRITICAL and ctx.category == "eew")
         else set()
     )
     lane_data: dict[int, str] = {}
-    pushes = []
+    pushes: list[dict[str, Any]] = []
     for rid, d, ex in pushing:
         for device_id, language in devices.get(rid, ()):
             msg = ctx.message(language, d, ex)
@@ -233,7 +237,13 @@ async def _write_chunk(
                     "critical": critical,
                 }
             )
-    push_ids = await repo.insert_pushes(session, ctx.alert_id, pushes)
+    push_ids = await push_repo.insert_alert_pushes(
+        session, ctx.alert_id,
+        message_ids=[p["message_id"] for p in pushes], resident_ids=[p["resident_id"] for p in pushes],
+        device_ids=[p["device_id"] for p in pushes], delivery_ids=[p["delivery_id"] for p in pushes],
+        titles=[p["title"] for p in pushes], bodies=[p["body"] for p in pushes],
+        datas=[p["data"] for p in pushes], criticals=[p["critical"] for p in pushes],
+    )
     stats.pushes += len(push_ids)
     if ctx.observer is not None:
         by_rid: dict[int, list[dict]] = {}
@@ -258,11 +268,11 @@ async def decide_residents(
     """Each matched resident's decision (their preferences, their places' facts, what they were
     told), and the warning kinds to remember where they are not simply today's: the fan-out and
     the staff preview decide through this one function."""
-    prefs_raw = await repo.residents_preferences(session, list(by_resident))
+    prefs_raw = await residents_repo.preferences_of(session, list(by_resident))
     ranker = ctx.ranker
     if needs_city(ranker.facts):
         area_places = [m.place_id for ms in by_resident.values() for m in ms if m.area_code and len(m.area_code) == 3]
-        city_of = await repo.city_codes(session, area_places)
+        city_of = await places_repo.city_codes(session, area_places)
         by_resident = {rid: most_specific(ranker.facts, ms, city_of) for rid, ms in by_resident.items()}
     decisions: list[tuple[int, Decision, Exposure]] = []
     kinds_after: dict[int, tuple[str, ...]] = {}
@@ -337,7 +347,7 @@ async def _end_for_unmatched(
             if not page:
                 return
             after = page[-1].id
-            prefs_raw = await repo.residents_preferences(session, [r.resident_id for r in page])
+            prefs_raw = await residents_repo.preferences_of(session, [r.resident_id for r in page])
             decisions = []
             for r in page:
                 d = decide_end(Prior.of(r), action, load_preferences(prefs_raw.get(r.resident_id)), ctx.alert_id, now)
@@ -361,7 +371,7 @@ async def fan_out(
     now = now or _now()
     stats = FanOutStats(alert_id)
     async with sessionmaker() as session:
-        row = await repo.load_alert(session, alert_id)
+        row = await outbox_repo.alert_to_fan_out(session, alert_id)
     if row is None:
         log.warning("alerts.delivery.alert_missing", alert_id=alert_id)
         return stats
@@ -403,7 +413,7 @@ async def fan_out(
             # (an order narrowed to fewer districts is lifted for the rest).
             await _end_for_unmatched(sessionmaker, redis, ctx, "cleared", stats, now)
     async with sessionmaker() as session, session.begin():
-        await repo.mark_fanned_out(session, alert_id)
+        await outbox_repo.mark_fanned_out(session, alert_id)
     if not ctx.is_drill and (stats.actions.get("new") or stats.actions.get("raised")):
         # "Are you safe?" checks run apart (alerts.delivery.tasks): they must not delay pushes.
         await redis.xadd(SAFETY_STREAM, {"alert_id": alert_id}, maxlen=100_000, approximate=True)

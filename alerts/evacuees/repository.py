@@ -10,7 +10,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerts.delivery import reads_repository as deliveries_reads
+from alerts.delivery import repository as deliveries_reads
 from alerts.events import reads_repository as events_reads
 from geo.shelters import repository as shelters_repo
 from my_evacuation.family import repository as family_repo

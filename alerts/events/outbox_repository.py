@@ -77,3 +77,28 @@ _RECEIVED = text("SELECT extract(epoch FROM received_at)::float8 FROM alerts WHE
 async def received_epoch(session: AsyncSession, alert_id: int) -> float | None:
     """When the service received the alert's document (epoch seconds), for the fan-out's latency."""
     return (await session.execute(_RECEIVED, {"id": alert_id})).scalar()
+
+
+# ---------------------------------------------------------------------------------------
+# The fan-out of one alert (alerts.delivery): the alert it delivers, and its end
+# ---------------------------------------------------------------------------------------
+
+_TO_FAN_OUT = text(
+    """
+    SELECT a.id, a.event_id, a.msg_type, a.category, a.payload, a.is_drill, a.issued_at, a.expires_at,
+           e.state AS event_state, e.facts AS event_facts
+    FROM alerts a JOIN alert_events e ON e.id = a.event_id
+    WHERE a.id = :id
+    """
+)
+
+
+async def alert_to_fan_out(session: AsyncSession, alert_id: int) -> Any:
+    """The alert a fan-out (or its preview, its safety checks) delivers, with its event's state
+    and facts, as a mapping (None when there is no such alert)."""
+    return (await session.execute(_TO_FAN_OUT, {"id": alert_id})).mappings().first()
+
+
+async def mark_fanned_out(session: AsyncSession, alert_id: int) -> None:
+    """The alert's fan-out finished: the outbox catch-up (:func:`stalled`) stops watching its stream entry."""
+    await session.execute(text("UPDATE alerts SET fanned_out_at = now() WHERE id = :id"), {"id": alert_id})

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerts.delivery import reads_repository as deliveries_repo
+from alerts.delivery import repository as deliveries_repo
 from alerts.events import outbox_repository as outbox_repo
 from alerts.facts.lanes import lane_of_alert
 from alerts.latency.schemas import AlertLatency, PushCounts, Stages

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerts.delivery import reads_repository as deliveries_reads
+from alerts.delivery import repository as deliveries_reads
 from alerts.events import reads_repository as events_reads
 from alerts.facts import GroupFacts
 from my_evacuation.places import repository as places_repo

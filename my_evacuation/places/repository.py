@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -242,6 +243,16 @@ async def for_safety_checks(session: AsyncSession, resident_ids: list[int]) -> l
         ),
         {"ids": resident_ids},
     )).all())
+
+
+_CITIES = text("SELECT id, jma_city_code FROM places WHERE id = ANY(:ids)")
+
+
+async def city_codes(session: AsyncSession, place_ids: Sequence[int]) -> dict[int, str | None]:
+    """place id -> its JMA city code (the fan-out's most-specific-area rule), one statement."""
+    if not place_ids:
+        return {}
+    return {r.id: r.jma_city_code for r in (await session.execute(_CITIES, {"ids": list(set(place_ids))})).all()}
 
 
 async def home_municipality(session: AsyncSession, resident_id: int) -> str | None:

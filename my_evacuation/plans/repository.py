@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import text
@@ -95,6 +96,18 @@ async def residents_with_plans(session: AsyncSession, after: int, batch: int) ->
         {"after": after, "batch": batch},
     )
     return [r[0] for r in rows]
+
+
+_HAS_PLANS = text("SELECT to_regclass('public.evacuation_plans') IS NOT NULL")
+_PLANNERS = text("SELECT DISTINCT resident_id FROM evacuation_plans WHERE resident_id = ANY(:ids)")
+
+
+async def with_plans_among(session: AsyncSession, resident_ids: Sequence[int]) -> set[int]:
+    """Those of ``resident_ids`` with a plan (the fan-out's guidance): one statement per chunk,
+    after one checking the plans table exists (an empty set when it does not)."""
+    if not (await session.execute(_HAS_PLANS)).scalar():
+        return set()
+    return {r[0] for r in (await session.execute(_PLANNERS, {"ids": list(resident_ids)})).all()}
 
 
 async def current_plan_shelters(session: AsyncSession) -> list[Any]:

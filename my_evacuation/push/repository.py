@@ -197,6 +197,56 @@ def outbox_after_sync(conn: Connection, device: str | None, kind: str | None, la
 # Reads for the alerts side (alerts.delivery.flows, alerts.latency)
 # ---------------------------------------------------------------------------------------
 
+# ---------------------------------------------------------------------------------------
+# An alert's pushes (the fan-out of alerts.delivery): one statement per chunk
+# ---------------------------------------------------------------------------------------
+
+_ALERT_PUSHES = text(
+    """
+    INSERT INTO push_messages (message_id, resident_id, device_id, delivery_id, alert_id, title, body, data, critical)
+    SELECT x.message_id, x.resident_id, x.device_id, x.delivery_id, :alert_id, x.title, x.body, x.data::jsonb, x.critical
+    FROM unnest(CAST(:message_ids AS text[]), CAST(:residents AS bigint[]), CAST(:devices AS bigint[]),
+                CAST(:deliveries AS bigint[]), CAST(:titles AS text[]), CAST(:bodies AS text[]),
+                CAST(:datas AS text[]), CAST(:criticals AS boolean[]))
+         AS x(message_id, resident_id, device_id, delivery_id, title, body, data, critical)
+    ON CONFLICT (message_id) DO NOTHING
+    RETURNING id
+    """
+)
+
+
+async def insert_alert_pushes(
+    session: AsyncSession,
+    alert_id: int,
+    *,
+    message_ids: Sequence[str],
+    resident_ids: Sequence[int],
+    device_ids: Sequence[int],
+    delivery_ids: Sequence[int],
+    titles: Sequence[str],
+    bodies: Sequence[str],
+    datas: Sequence[str],
+    criticals: Sequence[bool],
+) -> list[int]:
+    """Queue an alert's pushes (parallel arrays, one entry per push; ``datas`` JSON text), one
+    statement. A message id already queued is skipped (a re-run pushes nothing twice); returns
+    the new rows' ids, ascending."""
+    if not message_ids:
+        return []
+    params = {
+        "alert_id": alert_id,
+        "message_ids": list(message_ids),
+        "residents": list(resident_ids),
+        "devices": list(device_ids),
+        "deliveries": list(delivery_ids),
+        "titles": list(titles),
+        "bodies": list(bodies),
+        "datas": list(datas),
+        "criticals": list(criticals),
+    }
+    return sorted(r[0] for r in (await session.execute(_ALERT_PUSHES, params)).all())
+
+
 _QUEUED_FOR_ALERT = text("SELECT EXISTS (SELECT 1 FROM push_messages WHERE alert_id = :a AND status = 'queued')")
 
 _ALERT_PUSH_STATS = text(

@@ -88,6 +88,33 @@ async def languages(session: AsyncSession, resident_ids: Sequence[int]) -> dict[
     return {r[0]: r[1] for r in rows}
 
 
+_PREFERENCES = text("SELECT id, preferences FROM residents WHERE id = ANY(:ids)")
+
+
+async def preferences_of(session: AsyncSession, resident_ids: Sequence[int]) -> dict[int, Any]:
+    """resident id -> stored preferences (raw JSON), for those that exist: one statement for a
+    fan-out chunk of thousands."""
+    return {r.id: r.preferences for r in (await session.execute(_PREFERENCES, {"ids": list(resident_ids)})).all()}
+
+
+_PUSH_DEVICES = text(
+    """
+    SELECT id, resident_id, language FROM devices
+    WHERE resident_id = ANY(:ids) AND (push_token IS NOT NULL OR webpush_subscription IS NOT NULL)
+    ORDER BY resident_id, id
+    """
+)
+
+
+async def push_devices_of(session: AsyncSession, resident_ids: Sequence[int]) -> dict[int, list[tuple[int, str]]]:
+    """resident id -> [(device id, language ('ja' when unset))] of their devices that can receive a
+    push (a token or a web-push subscription), by device id: one statement for a fan-out chunk."""
+    out: dict[int, list[tuple[int, str]]] = {}
+    for r in (await session.execute(_PUSH_DEVICES, {"ids": list(resident_ids)})).all():
+        out.setdefault(r.resident_id, []).append((r.id, r.language or "ja"))
+    return out
+
+
 async def export_row(session: AsyncSession, resident_id: int) -> dict[str, Any]:
     """The resident's own data for their export."""
     row = (
