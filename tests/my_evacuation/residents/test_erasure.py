@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from server.db import unit_of_work
 from my_evacuation.push.providers.base import PushMessage
 from my_evacuation.push.providers.outbox import OutboxProvider
 

@@ -6,10 +6,9 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
+from tests.kits.paths import REFERENCE, REPO
 
-REPO = Path(__file__).resolve().parents[2]
-GSI = REPO.parent / "shared" / "reference" / "shelters" / "gsi_fukushima"
+GSI = REFERENCE / "shelters" / "gsi_fukushima"
 
 
 def run_cli(args, db_url, stdin=None):
