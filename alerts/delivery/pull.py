@@ -37,6 +37,7 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alerts.delivery import pull_repository as pull_repo
 from alerts.delivery.compose import pull_title
 from alerts.delivery.preferences import load_preferences
 from alerts.delivery.rank import AlertRanker, most_specific, needs_city
@@ -81,50 +82,6 @@ def decode_cursor(cursor: str) -> Cursor:
         raise BadCursor("since is not a cursor returned by this endpoint: pull without it") from exc
 
 
-# The pull runs on every app launch, during a fan-out too: its statements go straight to
-# the driver (asyncpg, prepared once per connection), with no ORM layer in between.
-_START = """
-    SELECT now() AS now,
-           GREATEST(now() - $3::interval, LEAST(now(), (
-               SELECT min(xact_start) FROM pg_stat_activity
-               WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL))) AS horizon,
-           (SELECT preferences FROM residents WHERE id = $1) AS preferences,
-           COALESCE((SELECT language FROM devices WHERE id = $2), (SELECT language FROM residents WHERE id = $1)) AS language
-"""
-
-# The newest document of each product of every event in force (the event's facts name
-# them): a resident is matched by any of them, as the fan-out of each matched them. The
-# same for everyone: read once per ``alerts`` generation (server.readcache) and filtered
-# by time and drills here (an event only ever leaves "in force" by time without a write).
-_IN_FORCE = """
-    SELECT a.id, a.received_at, e.id AS event_id, e.in_force_until, a.is_drill
-    FROM alert_events e
-    CROSS JOIN LATERAL (
-        SELECT (p.value)::bigint AS alert_id FROM jsonb_each_text(COALESCE(e.facts->'products', '{}')) p
-        UNION SELECT e.latest_alert_id) ids
-    JOIN alerts a ON a.id = ids.alert_id
-    WHERE e.state IN ('active', 'updated') AND e.in_force_until > now()
-"""
-
-# Payloads and the event's facts are not read here: they are the same for everyone and
-# come parsed from the cache (_documents).
-_ITEMS = """
-    SELECT e.id AS event_id, e.state, e.updated_at AS event_updated_at, e.in_force_until,
-           a.id AS alert_id, a.source, a.category, a.msg_type, a.headline, a.severity, a.issued_at, a.expires_at, a.is_drill,
-           d.status, d.rank, d.max_rank, d.held_by_quiet_hours, d.critical, d.current_location, d.place_ids,
-           d.told_at, d.cleared_at, d.updated_at AS delivery_updated_at
-    FROM alert_events e
-    LEFT JOIN deliveries d ON d.event_id = e.id AND d.resident_id = $1
-    JOIN alerts a ON a.id = COALESCE(e.latest_alert_id, d.last_alert_id)
-    WHERE e.id IN (SELECT unnest($2::bigint[])
-                   UNION SELECT dd.event_id FROM deliveries dd JOIN alert_events de ON de.id = dd.event_id
-                   WHERE dd.resident_id = $1 AND (dd.updated_at > $3 OR de.updated_at > $3
-                         OR (de.state IN ('active', 'updated') AND de.in_force_until > $3)))
-"""
-
-_PAYLOADS = "SELECT id, payload FROM alerts WHERE id = ANY($1::bigint[])"
-_FACTS = "SELECT id, updated_at, facts FROM alert_events WHERE id = ANY($1::bigint[])"
-
 # Parsed documents and facts, and the events in force, per api process (server.readcache).
 SHARED = readcache.ReadCache(events_repo.NAMESPACE, max_entries=4096)
 
@@ -133,10 +90,13 @@ def _json(value: Any) -> Any:
     return orjson.loads(value) if isinstance(value, (str, bytes)) else value
 
 
+# The events in force (the newest document of each of their products) are the same for
+# everyone: read once per ``alerts`` generation and filtered by time and drills here (an
+# event only ever leaves "in force" by time without a write).
 async def _in_force(raw: Any, gen: int | None, now: datetime, drills: bool) -> list[Any]:
     rows = SHARED.get("in_force", gen)
     if rows is None:
-        rows = list(await raw.fetch(_IN_FORCE))
+        rows = await events_repo.in_force_products_raw(raw)
         SHARED.put("in_force", gen, rows)
     return [r for r in rows if r["in_force_until"] > now and (drills or not r["is_drill"])]
 
@@ -155,7 +115,7 @@ async def _documents(
         else:
             payloads[a] = found
     if missing:
-        for r in await raw.fetch(_PAYLOADS, missing):
+        for r in await events_repo.payloads_raw(raw, missing):
             payloads[r["id"]] = _json(r["payload"]) or {}
             SHARED.put(("payload", r["id"]), gen, payloads[r["id"]])
     facts: dict[int, GroupFacts | None] = {}
@@ -167,7 +127,7 @@ async def _documents(
         else:
             facts[event_id] = cached[0]
     if want:
-        for r in await raw.fetch(_FACTS, want):
+        for r in await events_repo.facts_raw(raw, want):
             f = _json(r["facts"])
             facts[r["id"]] = GroupFacts.from_json(f) if f else None
             SHARED.put(("facts", r["id"], r["updated_at"]), gen, (facts[r["id"]],))
@@ -184,7 +144,7 @@ async def my_alerts(session: AsyncSession, resident_id: int, since: str | None, 
     conn = await session.connection()
     raw = (await conn.get_raw_connection()).driver_connection
     assert raw is not None  # a checked-out connection always has its driver connection
-    start = await raw.fetchrow(_START, resident_id, device_id, HORIZON_MAX_LAG)
+    start = await pull_repo.start(raw, resident_id, device_id, HORIZON_MAX_LAG)
     now: datetime = start["now"]
     prefs = load_preferences(_json(start["preferences"]))
     language = start["language"] or "ja"
@@ -196,7 +156,7 @@ async def my_alerts(session: AsyncSession, resident_id: int, since: str | None, 
     for alert_id, ms in matches.items():
         seen = by_event.setdefault(event_of[alert_id], [])
         seen.extend(m for m in ms if m not in seen)
-    rows = await raw.fetch(_ITEMS, resident_id, list(by_event), now - ENDED_VISIBLE)
+    rows = await pull_repo.items(raw, resident_id, list(by_event), now - ENDED_VISIBLE)
     # A document's payload is read only for events that reach the resident's places now.
     payloads, all_facts = await _documents(
         raw, gen,

@@ -31,8 +31,9 @@ from server.db import Base
 EVENT_STATES = ("active", "updated", "cancelled", "cleared")
 MSG_TYPES = ("alert", "update", "cancel")
 # Views other packages read (created in migration d18a0b0e1f02): an alert's areas and polygon
-# for targeting's one-statement match against the places.
-VIEWS = ("alert_areas",)
+# for targeting's one-statement match against the places; an event's state and an alert's
+# header for the pull's one statement of a resident's events (alerts.delivery.pull_repository).
+VIEWS = ("alert_areas", "alert_event_states", "alert_headers")
 
 
 class AlertEvent(Base):

@@ -172,3 +172,39 @@ async def newest_per_product(session: AsyncSession, event_pk: int) -> list[tuple
     """(alert id, payload) of the newest document of each product of the event."""
     rows = (await session.execute(_NEWEST_PER_PRODUCT, {"event_id": event_pk})).all()
     return [(r.id, r.payload) for r in rows]
+
+
+# ---------------------------------------------------------------------------------------
+# The pull (alerts.delivery.pull, GET /v1/me/alerts): statements sent straight to the
+# driver connection (asyncpg, prepared once per connection), no ORM layer in between
+# ---------------------------------------------------------------------------------------
+
+# The newest document of each product of every event in force (the event's facts name
+# them). The same for everyone: the pull reads it once per ``alerts`` generation.
+_PULL_IN_FORCE = """
+    SELECT a.id, a.received_at, e.id AS event_id, e.in_force_until, a.is_drill
+    FROM alert_events e
+    CROSS JOIN LATERAL (
+        SELECT (p.value)::bigint AS alert_id FROM jsonb_each_text(COALESCE(e.facts->'products', '{}')) p
+        UNION SELECT e.latest_alert_id) ids
+    JOIN alerts a ON a.id = ids.alert_id
+    WHERE e.state IN ('active', 'updated') AND e.in_force_until > now()
+"""
+_PULL_PAYLOADS = "SELECT id, payload FROM alerts WHERE id = ANY($1::bigint[])"
+_PULL_FACTS = "SELECT id, updated_at, facts FROM alert_events WHERE id = ANY($1::bigint[])"
+
+
+async def in_force_products_raw(raw: Any) -> list[Any]:
+    """(id, received_at, event_id, in_force_until, is_drill) of the newest document of each
+    product of every event in force, on a driver connection."""
+    return list(await raw.fetch(_PULL_IN_FORCE))
+
+
+async def payloads_raw(raw: Any, alert_ids: list[int]) -> list[Any]:
+    """(id, payload) of these alerts, on a driver connection."""
+    return list(await raw.fetch(_PULL_PAYLOADS, alert_ids))
+
+
+async def facts_raw(raw: Any, event_ids: list[int]) -> list[Any]:
+    """(id, updated_at, facts) of these events, on a driver connection."""
+    return list(await raw.fetch(_PULL_FACTS, event_ids))

@@ -14,8 +14,9 @@ PLATFORMS = ("android", "ios", "web")
 PUSH_KINDS = ("fcm_token", "fcm_fid", "apns", "webpush")
 # Read-only views for other packages' one-statement hot paths (created in migration
 # c18a0b0e1f01): the push fan-out and sending join device_push_addresses; the current-location
-# upsert authenticates through device_tokens.
-VIEWS = ("device_push_addresses", "device_tokens")
+# upsert authenticates through device_tokens; the pull's first statement reads a resident's
+# preferences and language (resident_settings) and its device's language (device_languages).
+VIEWS = ("device_push_addresses", "device_tokens", "resident_settings", "device_languages")
 
 
 class Resident(Base):

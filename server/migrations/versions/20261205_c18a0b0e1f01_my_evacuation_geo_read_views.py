@@ -29,6 +29,11 @@ VIEWS: list[tuple[str, str]] = [
     ("targetable_places",
      "SELECT id, resident_id, device_id, kind, geom, cell, expires_at, updated_at, municipality_code, "
      "jma_city_code, jma_matome_code, jma_first_code, jma_pref_code, quake_area_code, tsunami_area_code FROM places"),
+    # my_evacuation.residents: a resident's language and preferences, and a device's language,
+    # for the pull (alerts.delivery.pull_repository), whose first statement reads them with the
+    # clock and the read horizon in one round trip.
+    ("resident_settings", "SELECT id, language, preferences FROM residents"),
+    ("device_languages", "SELECT id, resident_id, language FROM devices"),
 ]
 
 

@@ -19,6 +19,12 @@ VIEWS: list[tuple[str, str]] = [
     # alerts.events: an alert's areas and polygon, for targeting (alerts.targeting), whose
     # match statements join the polygon to the places in one statement on the fan-out's hot path.
     ("alert_areas", "SELECT id, received_at, source, category, payload->'areas' AS areas, geom FROM alerts"),
+    # alerts.events: an event's state and an alert's header, for the pull's list of a resident's
+    # events (alerts.delivery.pull_repository), which joins them to the resident's deliveries
+    # in one statement on the surge's hottest personal route. Plain views: the planner inlines them.
+    ("alert_event_states", "SELECT id, state, updated_at, in_force_until, latest_alert_id FROM alert_events"),
+    ("alert_headers",
+     "SELECT id, source, category, msg_type, headline, severity, issued_at, expires_at, is_drill FROM alerts"),
 ]
 
 
