@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import ValidationError
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerts.delivery import pull
-from alerts.delivery.preferences import Preferences, load_preferences
+from alerts.delivery import pull, service
+from alerts.delivery.preferences import Preferences
 from alerts.delivery.schemas import MyAlerts, PreferencesOut
 from my_evacuation.residents.deps import current_device
 from my_evacuation.residents.service import CurrentDevice
@@ -35,8 +34,7 @@ def _prefs_out(p: Preferences) -> PreferencesOut:
 async def get_preferences(
     me: CurrentDevice = Depends(current_device), session: AsyncSession = SESSION
 ) -> PreferencesOut:
-    raw = (await session.execute(text("SELECT preferences FROM residents WHERE id = :r"), {"r": me.resident_id})).scalar()
-    return _prefs_out(load_preferences(raw))
+    return _prefs_out(await service.resident_preferences(session, me.resident_id))
 
 
 @router.put("/v1/me/preferences", response_model=PreferencesOut)
@@ -48,21 +46,7 @@ async def put_preferences(
     except ValidationError as exc:
         detail = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
         raise AppError("invalid preferences", code="invalid_preferences", detail=detail, status_code=422) from None
-    if prefs.seismic_thresholds:
-        wanted = sorted({int(p) for p in prefs.seismic_thresholds})
-        mine = {
-            r[0]
-            for r in await session.execute(
-                text("SELECT id FROM places WHERE resident_id = :r AND id = ANY(:ids)"), {"r": me.resident_id, "ids": wanted}
-            )
-        }
-        unknown = [p for p in wanted if p not in mine]
-        if unknown:
-            raise AppError(f"not your places: {unknown}", code="unknown_place", detail={"place_ids": unknown}, status_code=400)
-    await session.execute(
-        text("UPDATE residents SET preferences = CAST(:p AS jsonb) WHERE id = :r"),
-        {"p": prefs.model_dump_json(exclude_defaults=True), "r": me.resident_id},
-    )
+    await service.set_resident_preferences(session, me.resident_id, prefs)
     return _prefs_out(prefs)
 
 

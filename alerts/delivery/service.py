@@ -42,6 +42,7 @@ from alerts.delivery.rank import AlertRanker, most_specific, needs_city
 from alerts.delivery.transitions import Decision, Exposure, Prior, decide, decide_end, expose, kind_strings
 from my_evacuation import guidance
 from server import lanes
+from server.errors import AppError
 from alerts.facts import GroupFacts
 from my_evacuation.push.jobs import LANE_YIELD, publish_push_jobs
 
@@ -423,3 +424,25 @@ async def fan_out(
 
 def parse_preferences(raw: dict[str, Any]) -> Preferences:
     return Preferences.model_validate(raw)
+
+
+class UnknownPlaces(AppError):
+    status_code = 400
+    code = "unknown_place"
+
+
+async def resident_preferences(session: AsyncSession, resident_id: int) -> Preferences:
+    """The resident's alert preferences (the defaults where none are stored)."""
+    return load_preferences((await residents_repo.preferences_of(session, [resident_id])).get(resident_id))
+
+
+async def set_resident_preferences(session: AsyncSession, resident_id: int, prefs: Preferences) -> None:
+    """Store the resident's preferences (only what differs from the defaults). Seismic
+    thresholds may only name the resident's own places (:class:`UnknownPlaces` otherwise)."""
+    if prefs.seismic_thresholds:
+        wanted = sorted({int(p) for p in prefs.seismic_thresholds})
+        mine = await places_repo.own_among(session, resident_id, wanted)
+        unknown = [p for p in wanted if p not in mine]
+        if unknown:
+            raise UnknownPlaces(f"not your places: {unknown}", detail={"place_ids": unknown})
+    await residents_repo.set_preferences(session, resident_id, prefs.model_dump_json(exclude_defaults=True))

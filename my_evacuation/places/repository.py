@@ -43,6 +43,14 @@ async def count_registered(session: AsyncSession, resident_id: int) -> int:
     ).scalar_one()
 
 
+async def own_among(session: AsyncSession, resident_id: int, place_ids: Sequence[int]) -> set[int]:
+    """Those of ``place_ids`` that are the resident's own places."""
+    rows = await session.execute(
+        text("SELECT id FROM places WHERE resident_id = :r AND id = ANY(:ids)"), {"r": resident_id, "ids": list(place_ids)}
+    )
+    return {r[0] for r in rows}
+
+
 async def insert_place(session: AsyncSession, resident_id: int, kind: str, label, lat, lon, codes) -> int:
     cols = ", ".join(CODE_COLUMNS)
     vals = ", ".join(f":{c}" for c in CODE_COLUMNS)

@@ -115,6 +115,13 @@ async def push_devices_of(session: AsyncSession, resident_ids: Sequence[int]) ->
     return out
 
 
+async def set_preferences(session: AsyncSession, resident_id: int, preferences_json: str) -> None:
+    """Replace the resident's preferences (JSON text)."""
+    await session.execute(
+        text("UPDATE residents SET preferences = CAST(:p AS jsonb) WHERE id = :r"), {"p": preferences_json, "r": resident_id}
+    )
+
+
 async def export_row(session: AsyncSession, resident_id: int) -> dict[str, Any]:
     """The resident's own data for their export."""
     row = (
