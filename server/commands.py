@@ -126,7 +126,7 @@ def run(args) -> int:
     print(
         f"bousai running: API http://{settings.host}:{settings.port}/docs  "
         f"(ready: /readyz, metrics: /metrics, worker :{ops.worker_metrics_port}/metrics, scheduler "
-        f":{ops.scheduler_metrics_port}/metrics, pushes: bousai outbox tail -f); processes: "
+        f":{ops.scheduler_metrics_port}/metrics, pushes: bousai pushes tail -f); processes: "
         f"{', '.join(n for n, _ in procs)}. Ctrl-C to stop.",
         flush=True,
     )

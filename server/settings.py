@@ -7,7 +7,7 @@ process's one object: ``get_settings().section(ShelterSettings)`` (or the domain
 beside it; no module reads ``os.environ`` for configuration.
 
 Defaults are the local ones that just work with ``make run`` on a developer machine
-(PostgreSQL and Redis on loopback, outbox push provider, the local demo feed server).
+(PostgreSQL and Redis on loopback, the log push provider, the local demo feed server).
 """
 
 from __future__ import annotations
@@ -108,7 +108,9 @@ class Settings(BaseSettings):
     feed_fetch_deadline_seconds: float = 30.0
 
     # --- push --------------------------------------------------------------------
-    push_provider: str = "outbox"  # outbox | fcm
+    # log: record what would be sent (push_log, `bousai pushes tail`); fcm: send. "outbox",
+    # the log's former name, is still accepted.
+    push_provider: str = "log"
     fcm_credentials_file: str | None = None
     fcm_project_id: str | None = None
     fcm_endpoint: str | None = None  # override for the local FCM protocol server

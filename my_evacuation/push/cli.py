@@ -1,7 +1,7 @@
-"""``bousai outbox tail``: what the outbox push provider "sent", without psql.
+"""``bousai pushes tail``: what the log push provider "sent", without psql.
 
-With ``BOUSAI_PUSH_PROVIDER=outbox`` (the default, and what ``make run`` uses) every push
-is a row in ``push_outbox``; this prints the newest ones, one line each (or one JSON object
+With ``BOUSAI_PUSH_PROVIDER=log`` (the default, and what ``make run`` uses) every push
+is a row in ``push_log``; this prints the newest ones, one line each (or one JSON object
 each with ``--json``), and with ``--follow`` keeps printing new ones as the worker records
 them. It only reads.
 """
@@ -16,7 +16,7 @@ from sqlalchemy import create_engine
 
 from my_evacuation.push import repository as push_repo
 from server.db import sync_url
-from my_evacuation.push.models import PushOutboxMessage
+from my_evacuation.push.models import PushLogEntry
 from server.settings import get_settings
 
 # A push goes out within a second of its alert on a quiet machine; polling once a second
@@ -26,7 +26,7 @@ FOLLOW_POLL_SECONDS = 1.0
 FOLLOW_PAGE = 1000
 
 
-def _as_json(row: PushOutboxMessage) -> dict:
+def _as_json(row: PushLogEntry) -> dict:
     return {
         "id": row.id,
         "at": row.created_at.isoformat(),
@@ -41,7 +41,7 @@ def _as_json(row: PushOutboxMessage) -> dict:
     }
 
 
-def _as_line(row: PushOutboxMessage) -> str:
+def _as_line(row: PushLogEntry) -> str:
     at = row.created_at.astimezone().strftime("%H:%M:%S")
     flag = "!" if row.critical else " "
     body = " ".join(row.body.split())
@@ -54,20 +54,20 @@ def tail(args) -> int:
     emit = (lambda r: orjson.dumps(_as_json(r)).decode()) if args.json else _as_line
     try:
         with engine.connect() as conn:
-            rows = push_repo.newest_outbox_sync(conn, args.device, args.kind, args.lines)
+            rows = push_repo.newest_logged_sync(conn, args.device, args.kind, args.lines)
         last_id = rows[-1].id if rows else 0
         for message in rows:
             print(emit(message), flush=True)
         if not args.follow:
             if not rows and not args.json:
-                print("outbox: nothing recorded yet (is BOUSAI_PUSH_PROVIDER=outbox and an alert through?)", file=sys.stderr)
+                print("pushes: nothing recorded yet (is BOUSAI_PUSH_PROVIDER=log and an alert through?)", file=sys.stderr)
             return 0
         if not rows:
             with engine.connect() as conn:  # follow from now, not from the first row ever
-                last_id = push_repo.last_outbox_id_sync(conn)
+                last_id = push_repo.last_logged_id_sync(conn)
         while True:
             with engine.connect() as conn:
-                page = push_repo.outbox_after_sync(conn, args.device, args.kind, last_id, FOLLOW_PAGE)
+                page = push_repo.logged_after_sync(conn, args.device, args.kind, last_id, FOLLOW_PAGE)
             for message in page:
                 print(emit(message), flush=True)
                 last_id = message.id
@@ -80,8 +80,9 @@ def tail(args) -> int:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("outbox", help="what the outbox push provider recorded as sent")
-    osub = p.add_subparsers(dest="outbox_command", metavar="COMMAND")
+    # ``outbox``: the command's former name, kept for scripts that use it.
+    p = sub.add_parser("pushes", aliases=["outbox"], help="what the log push provider recorded as sent")
+    osub = p.add_subparsers(dest="pushes_command", metavar="COMMAND")
     osub.required = True
     t = osub.add_parser("tail", help="the newest recorded pushes, oldest first; --follow for new ones")
     t.add_argument("-n", "--lines", type=int, default=20, help="how many of the newest to print (default 20)")

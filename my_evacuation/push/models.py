@@ -1,4 +1,4 @@
-"""``push_outbox``: what the dry-run (outbox) provider "sent", one row per message, for ``make run``
+"""``push_log``: what the dry-run (log) provider "sent", one row per message, for ``make run``
 without credentials. ``notifications``: one non-alert message per (resident, dedupe key); ``push_messages``:
 one push per (device, message), the durable job store of the sending pipeline.
 
@@ -93,8 +93,8 @@ class PushMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class PushOutboxMessage(Base):
-    __tablename__ = "push_outbox"
+class PushLogEntry(Base):
+    __tablename__ = "push_log"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     # The idempotency key: a resend of the same message records nothing new.

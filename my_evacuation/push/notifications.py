@@ -1,6 +1,7 @@
 """Enqueue non-alert pushes to residents: ``enqueue_notification``.
 
-The ``notifications`` row is its own outbox: it is written in the caller's transaction
+The ``notifications`` row is the durable record of the message (the one outbox of the
+service is ``alert_outbox``, for alerts): it is written in the caller's transaction
 (services never commit) together with a ``pg_notify`` that PostgreSQL delivers only when
 that transaction commits, so a rolled-back caller sends nothing and a committed one wakes
 a worker at once. The worker (``relay_notifications``) turns each row into one

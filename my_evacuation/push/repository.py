@@ -1,4 +1,4 @@
-"""Push SQL: push messages, notifications and the outbox provider's record. No commits here.
+"""Push SQL: push messages, notifications and the log provider's record. No commits here.
 
 ``devices`` belongs to my_evacuation.residents: the sending and fan-out statements read it
 through the ``device_push_addresses`` view it defines (one statement each, as before), and
@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from my_evacuation.push.models import PushOutboxMessage
+from my_evacuation.push.models import PushLogEntry
 
 # ---------------------------------------------------------------------------------------
 # Sending (my_evacuation.push.jobs)
@@ -151,46 +151,46 @@ async def mark_notifications_queued(session: AsyncSession, ids: list[int]) -> No
 
 
 # ---------------------------------------------------------------------------------------
-# The outbox provider's record (my_evacuation.push.providers.outbox, my_evacuation.push.cli)
+# The log provider's record (my_evacuation.push.providers.log, my_evacuation.push.cli)
 # ---------------------------------------------------------------------------------------
 
 
-async def record_outbox(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    stmt = insert(PushOutboxMessage).values(rows).on_conflict_do_nothing(index_elements=["message_id"])
+async def record_log(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    stmt = insert(PushLogEntry).values(rows).on_conflict_do_nothing(index_elements=["message_id"])
     await session.execute(stmt)
 
 
-async def forget_outbox_devices(session: AsyncSession, device_ids: list[int]) -> int:
+async def forget_logged_devices(session: AsyncSession, device_ids: list[int]) -> int:
     result = await session.execute(
-        delete(PushOutboxMessage).where(PushOutboxMessage.device_id.in_([str(d) for d in device_ids]))
+        delete(PushLogEntry).where(PushLogEntry.device_id.in_([str(d) for d in device_ids]))
     )
     return result.rowcount or 0
 
 
-def _outbox_query(device: str | None, kind: str | None):
-    q = select(PushOutboxMessage)
+def _log_query(device: str | None, kind: str | None):
+    q = select(PushLogEntry)
     if device:
-        q = q.where(PushOutboxMessage.device_id == device)
+        q = q.where(PushLogEntry.device_id == device)
     if kind:
-        q = q.where(PushOutboxMessage.kind == kind)
+        q = q.where(PushLogEntry.kind == kind)
     return q
 
 
-def newest_outbox_sync(conn: Connection, device: str | None, kind: str | None, lines: int) -> list[PushOutboxMessage]:
+def newest_logged_sync(conn: Connection, device: str | None, kind: str | None, lines: int) -> list[PushLogEntry]:
     """The newest ``lines`` recorded pushes, oldest first."""
-    newest = conn.execute(_outbox_query(device, kind).order_by(PushOutboxMessage.id.desc()).limit(lines)).all()
-    return [PushOutboxMessage(**row._mapping) for row in reversed(newest)]
+    newest = conn.execute(_log_query(device, kind).order_by(PushLogEntry.id.desc()).limit(lines)).all()
+    return [PushLogEntry(**row._mapping) for row in reversed(newest)]
 
 
-def last_outbox_id_sync(conn: Connection) -> int:
-    return conn.execute(select(PushOutboxMessage.id).order_by(PushOutboxMessage.id.desc()).limit(1)).scalar() or 0
+def last_logged_id_sync(conn: Connection) -> int:
+    return conn.execute(select(PushLogEntry.id).order_by(PushLogEntry.id.desc()).limit(1)).scalar() or 0
 
 
-def outbox_after_sync(conn: Connection, device: str | None, kind: str | None, last_id: int, limit: int) -> list[PushOutboxMessage]:
+def logged_after_sync(conn: Connection, device: str | None, kind: str | None, last_id: int, limit: int) -> list[PushLogEntry]:
     page = conn.execute(
-        _outbox_query(device, kind).where(PushOutboxMessage.id > last_id).order_by(PushOutboxMessage.id).limit(limit)
+        _log_query(device, kind).where(PushLogEntry.id > last_id).order_by(PushLogEntry.id).limit(limit)
     ).all()
-    return [PushOutboxMessage(**row._mapping) for row in page]
+    return [PushLogEntry(**row._mapping) for row in page]
 
 
 # ---------------------------------------------------------------------------------------

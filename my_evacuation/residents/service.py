@@ -13,7 +13,7 @@ from my_evacuation.residents.schemas import DeviceRegistration, DeviceUpdate
 from server.bearer import hash_token, new_token
 from server.errors import AppError, Conflict, LimitExceeded, Unauthorized
 from my_evacuation.push.providers.endpoints import EndpointNotPublic, require_public
-from my_evacuation.push.providers.outbox import forget_devices
+from my_evacuation.push.providers.log import forget_devices
 
 
 @dataclass(slots=True)
@@ -143,7 +143,7 @@ async def get_me(session: AsyncSession, current: CurrentDevice) -> tuple[Residen
 
 async def erase_resident(session: AsyncSession, current: CurrentDevice) -> None:
     """Erase the resident and everything of theirs: every table referencing residents does so ON
-    DELETE CASCADE; the push outbox names devices by id only, so their rows go explicitly."""
+    DELETE CASCADE; the push log names devices by id only, so their rows go explicitly."""
     device_ids = await repo.device_ids_of(session, current.resident_id)
     await forget_devices(session, device_ids)
     await repo.delete_resident(session, current.resident_id)

@@ -1,5 +1,5 @@
 """End-to-end helpers: residents with places and plans (through the resident API), and the
-delivery pipeline run in-process (fan-out, then the outbox push provider records the sends)."""
+delivery pipeline run in-process (fan-out, then the log push provider records the sends)."""
 
 from __future__ import annotations
 

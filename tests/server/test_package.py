@@ -152,7 +152,7 @@ def test_installed_setup_then_api_serves_readyz_and_docs(installed):
         except subprocess.TimeoutExpired:
             api.kill()
     # what compose's health checks and an operator run, from the installed package
-    assert _run([bousai, "outbox", "tail", "-n", "1"], env=env, cwd=cwd).returncode == 0
+    assert _run([bousai, "pushes", "tail", "-n", "1"], env=env, cwd=cwd).returncode == 0
     health = subprocess.run([str(installed["py"]), "-m", "server.process_health", "worker", "--name", "none"],
                             env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
     assert health.returncode == 1 and "no heartbeat" in health.stderr

@@ -5,7 +5,7 @@
 - ``fcm``: FCM HTTP v1 — firebase-admin credentials and message encoding, our HTTP/2 sending.
 - ``apns``: APNs direct (JWT ES256), critical alerts.
 - ``webpush``: Web Push with VAPID via pywebpush.
-- ``outbox``: records to ``push_outbox`` (the default without credentials).
+- ``log``: records to ``push_log`` (the default without credentials).
 - ``retry.send_with_retries``: resends ``retry`` results (capped exponential backoff, full
   jitter, Retry-After, a Redis cool-down shared by all workers on quota errors) and reports
   dead tokens for the caller to delete.

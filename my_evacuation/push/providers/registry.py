@@ -1,12 +1,13 @@
 """Build the push providers from Settings: one per device push kind.
 
 ``settings.push_provider``:
-- ``outbox`` (default, ``make run``): every kind records to ``push_outbox``.
+- ``log`` (default, ``make run``; ``outbox``, its former name, still accepted): every kind
+  records to ``push_log``.
 - ``fcm``: FCM (firebase-admin credentials: ``fcm_credentials_file``, else application
   default credentials) for ``fcm_token`` / ``fcm_fid``; APNs direct for ``apns`` when
   ``apns_key_file`` + ``apns_key_id`` + ``apns_team_id`` are set; Web Push for ``webpush``
   when ``webpush_vapid_private_key`` is set. A kind without credentials falls back to the
-  outbox, so nothing is silently dropped.
+  log, so nothing is silently dropped.
 
 Endpoints: ``fcm_endpoint`` / ``apns_endpoint`` point at local protocol servers. Their
 CA is trusted through ``ca_file`` here, or the standard ``SSL_CERT_FILE`` environment
@@ -118,15 +119,15 @@ def build_providers(
     redis: aioredis.Redis | None = None,
     ca_file: str | None = None,
 ) -> PushProviders:
-    from my_evacuation.push.providers.outbox import OutboxProvider
+    from my_evacuation.push.providers.log import LogProvider
 
-    outbox = OutboxProvider(sessionmaker)
-    by_kind: dict[str, PushProvider] = dict.fromkeys(PUSH_KINDS, outbox)
+    log = LogProvider(sessionmaker)
+    by_kind: dict[str, PushProvider] = dict.fromkeys(PUSH_KINDS, log)
     limiters: dict[str, RedisTokenBucket] = {}
-    if settings.push_provider == "outbox":
+    if settings.push_provider in ("log", "outbox"):
         return PushProviders(by_kind)
     if settings.push_provider != "fcm":
-        raise PushConfigError(f"push_provider must be 'outbox' or 'fcm', not {settings.push_provider!r}")
+        raise PushConfigError(f"push_provider must be 'log' or 'fcm', not {settings.push_provider!r}")
     fcm = build_fcm(settings, ca_file=ca_file)
     by_kind["fcm_token"] = by_kind["fcm_fid"] = fcm
     if redis is not None:

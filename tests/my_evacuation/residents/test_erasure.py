@@ -1,17 +1,17 @@
-"""Erasure removes what names the resident's devices (issue 12, item 5, the push outbox part)."""
+"""Erasure removes what names the resident's devices (issue 12, item 5, the push log part)."""
 
 from __future__ import annotations
 
 from sqlalchemy import text
 
 from my_evacuation.push.providers.base import PushMessage
-from my_evacuation.push.providers.outbox import OutboxProvider
+from my_evacuation.push.providers.log import LogProvider
 
 
-async def test_erase_me_removes_the_devices_outbox_rows(app, client, resident, engine):
+async def test_erase_me_removes_the_devices_log_rows(app, client, resident, engine):
     headers, body = resident
     other = (await client.post("/v1/devices", json={"platform": "android", "fcm_token": "someone-else-token"})).json()
-    provider = OutboxProvider(app.state.sessionmaker)
+    provider = LogProvider(app.state.sessionmaker)
     await provider.send([
         PushMessage(message_id="m-mine", device_id=str(body["device_id"]), token="tok-resident-fixture",
                     title="避難指示", body="自宅は浸水のおそれ"),
@@ -20,5 +20,5 @@ async def test_erase_me_removes_the_devices_outbox_rows(app, client, resident, e
     ])
     assert (await client.delete("/v1/me", headers=headers)).status_code == 204
     async with engine.connect() as conn:
-        left = (await conn.execute(text("SELECT message_id FROM push_outbox ORDER BY id"))).scalars().all()
+        left = (await conn.execute(text("SELECT message_id FROM push_log ORDER BY id"))).scalars().all()
     assert left == ["m-other"]

@@ -91,9 +91,15 @@ async def test_permanent_errors_are_recorded_not_retried_and_keep_the_token(fcm,
 
 
 async def test_oversized_payload_is_a_permanent_invalid_argument(fcm, fcm_provider):
-    [r] = await fcm_provider.send([msg(1, data={"blob": "x" * 5000})])
+    big = PushMessage(message_id="m-1", device_id="1", token="tok-1", title="避難指示", body="x" * 5000)
+    [r] = await fcm_provider.send([big])
     assert r.status is Status.PERMANENT and r.error_code == "INVALID_ARGUMENT"
     assert "too big" in r.detail
+
+
+async def test_oversized_data_is_cut_to_its_ids_and_accepted(fcm, fcm_provider):
+    [r] = await fcm_provider.send([msg(1, data={"alert_id": "42", "blob": "x" * 5000})])
+    assert r.status is Status.OK
 
 
 async def test_retries_give_up_after_max_attempts_with_a_retry_result(fcm, fcm_provider):

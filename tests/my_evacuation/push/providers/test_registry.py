@@ -1,4 +1,4 @@
-"""Providers are built from Settings; a kind without credentials falls back to the outbox."""
+"""Providers are built from Settings; a kind without credentials falls back to the log."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from my_evacuation.push.providers.apns import ApnsProvider
 from my_evacuation.push.providers.base import PushConfigError, TokenType
 from my_evacuation.push.providers.fcm import FcmProvider
-from my_evacuation.push.providers.outbox import OutboxProvider
+from my_evacuation.push.providers.log import LogProvider
 from my_evacuation.push.providers.registry import build_providers, token_type_for
 from testkit.standins.certs import make_apns_key, make_service_account
 from testkit.standins.webpush_server import make_vapid_private_key_pem
@@ -16,10 +16,10 @@ from my_evacuation.push.providers.webpush import WebPushProvider
 from server.settings import Settings
 
 
-def test_default_is_the_outbox_for_every_kind(engine):
+def test_default_is_the_log_for_every_kind(engine):
     providers = build_providers(Settings(), sessionmaker=async_sessionmaker(engine))
     for kind in ("fcm_token", "fcm_fid", "apns", "webpush"):
-        assert isinstance(providers.for_kind(kind), OutboxProvider)
+        assert isinstance(providers.for_kind(kind), LogProvider)
 
 
 def test_fcm_with_a_service_account_and_apns_and_webpush_when_configured(engine, tmp_path):
@@ -45,11 +45,11 @@ def test_fcm_with_a_service_account_and_apns_and_webpush_when_configured(engine,
     assert isinstance(providers.for_kind("webpush"), WebPushProvider)
 
 
-def test_fcm_without_apns_keys_sends_ios_to_the_outbox(engine, tmp_path):
+def test_fcm_without_apns_keys_sends_ios_to_the_log(engine, tmp_path):
     sa = tmp_path / "sa.json"
     make_service_account(sa, project_id="p", token_uri="https://oauth2.googleapis.com/token")
     providers = build_providers(Settings(push_provider="fcm", fcm_credentials_file=str(sa)), sessionmaker=async_sessionmaker(engine))
-    assert isinstance(providers.for_kind("apns"), OutboxProvider)
+    assert isinstance(providers.for_kind("apns"), LogProvider)
 
 
 def test_missing_credentials_file_is_a_config_error(engine, tmp_path):

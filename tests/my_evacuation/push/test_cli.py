@@ -1,4 +1,4 @@
-"""``bousai outbox tail`` prints what the outbox provider recorded, newest last."""
+"""``bousai pushes tail`` prints what the log provider recorded, newest last."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from server.cli import main
 from my_evacuation.push.providers.base import PushMessage
-from my_evacuation.push.models import PushOutboxMessage
-from my_evacuation.push.providers.outbox import OutboxProvider
+from my_evacuation.push.models import PushLogEntry
+from my_evacuation.push.providers.log import LogProvider
 
 IDS = ["tail-1", "tail-2", "tail-3"]
 
 
 async def _record(engine):
     sm = async_sessionmaker(engine, expire_on_commit=False)
-    provider = OutboxProvider(sm)
+    provider = LogProvider(sm)
     await provider.send([
         PushMessage(message_id=IDS[0], device_id="tail-dev-a", token="t1", title="避難指示", body="福島市 第一小学校へ\n今すぐ", critical=True, language="ja"),
         PushMessage(message_id=IDS[1], device_id="tail-dev-b", token="t2", title="Shelter open", body="Fukushima 1st school", kind="notice", language="en"),
@@ -27,14 +27,14 @@ async def _record(engine):
 
 async def _forget(sm):
     async with sm() as s:
-        await s.execute(delete(PushOutboxMessage).where(PushOutboxMessage.message_id.in_(IDS)))
+        await s.execute(delete(PushLogEntry).where(PushLogEntry.message_id.in_(IDS)))
         await s.commit()
 
 
 async def test_tail_prints_the_newest_pushes_oldest_first_one_line_each(engine, db_url, capsys):
     sm = await _record(engine)
     try:
-        assert main(["outbox", "tail", "-n", "2", "--database-url", db_url]) == 0
+        assert main(["pushes", "tail", "-n", "2", "--database-url", db_url]) == 0
         lines = capsys.readouterr().out.splitlines()
         assert len(lines) == 2
         assert "device tail-dev-b [notice/en] Shelter open — Fukushima 1st school" in lines[0]
@@ -46,7 +46,7 @@ async def test_tail_prints_the_newest_pushes_oldest_first_one_line_each(engine, 
 async def test_tail_json_filters_by_device_and_marks_critical(engine, db_url, capsys):
     sm = await _record(engine)
     try:
-        assert main(["outbox", "tail", "--json", "--device", "tail-dev-a", "--database-url", db_url]) == 0
+        assert main(["pushes", "tail", "--json", "--device", "tail-dev-a", "--database-url", db_url]) == 0
         rows = [orjson.loads(line) for line in capsys.readouterr().out.splitlines()]
         assert [(r["title"], r["critical"], r["kind"]) for r in rows] == [("避難指示", True, "alert"), ("解除", False, "all_clear")]
         assert rows[0]["body"] == "福島市 第一小学校へ\n今すぐ" and rows[0]["data"]["kind"] == "alert"

@@ -1,7 +1,7 @@
-"""The outbox provider: records what would be sent in ``push_outbox`` and reports ok.
+"""The log provider: records what would be sent in ``push_log`` and reports ok.
 
 The default for ``make run`` and for any deployment without push credentials, so the
-whole alert path runs end to end and a developer can see (``SELECT * FROM push_outbox``)
+whole alert path runs end to end and a developer can see (``SELECT * FROM push_log``)
 exactly which messages went to which device. It writes in its own short transaction: like
 a real provider, a send is an effect outside the caller's unit of work.
 """
@@ -15,8 +15,8 @@ from server.db import unit_of_work
 from my_evacuation.push.providers.base import PushMessage, PushResult, Status, check_batch
 
 
-class OutboxProvider:
-    name = "outbox"
+class LogProvider:
+    name = "log"
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]):
         self._sessionmaker = sessionmaker
@@ -42,16 +42,16 @@ class OutboxProvider:
             for m in batch
         ]
         async with unit_of_work(self._sessionmaker) as session:
-            await push_repo.record_outbox(session, rows)
-        return [PushResult(m.message_id, Status.OK, provider_message_id=f"outbox:{m.message_id}") for m in batch]
+            await push_repo.record_log(session, rows)
+        return [PushResult(m.message_id, Status.OK, provider_message_id=f"log:{m.message_id}") for m in batch]
 
     async def aclose(self) -> None:
         return None
 
 
 async def forget_devices(session: AsyncSession, device_ids: list[int]) -> int:
-    """Delete what the outbox recorded for these devices (their push tokens and message bodies):
+    """Delete what the log recorded for these devices (their push tokens and message bodies):
     a resident's erasure removes everything that names them or their devices."""
     if not device_ids:
         return 0
-    return await push_repo.forget_outbox_devices(session, device_ids)
+    return await push_repo.forget_logged_devices(session, device_ids)
