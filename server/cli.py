@@ -23,7 +23,9 @@ def _plugins(sub) -> None:
         try:
             register = ep.load()
         except ImportError as exc:
-            sub.add_parser(ep.name, help=f"not available here ({exc.name or exc}): a checkout with the [bench] extra")
+            note = f"{ep.name}: not available here ({exc.name or exc} cannot be imported): run it from a checkout with the [bench] extra"
+            p = sub.add_parser(ep.name, help=note, description=note)
+            p.set_defaults(func=lambda _args, note=note: print(note, file=sys.stderr) or 2)
             continue
         register(sub)
 

@@ -88,6 +88,16 @@ def test_installed_package_is_imported_from_the_venv_not_the_checkout(installed)
     assert all(p.startswith(str(installed["venv"])) for p in out), out
 
 
+def test_the_test_kit_is_not_in_the_wheel(installed):
+    """Stand-ins and benchmarks stay out of the product: not importable from the wheel, and
+    ``bousai bench`` says where it runs instead of failing."""
+    probe = subprocess.run([str(installed["py"]), "-c", "import testkit"], env=installed["env"], cwd=installed["cwd"],
+                           capture_output=True, text=True)
+    assert probe.returncode != 0 and "No module named 'testkit'" in probe.stderr
+    out = _run([str(installed["py"]), "-m", "server.cli", "bench", "--help"], env=installed["env"], cwd=installed["cwd"])
+    assert "[bench] extra" in out.stdout
+
+
 def test_wheel_requirements_are_met_by_the_dependencies_it_runs_with(installed):
     check = (
         "from importlib.metadata import requires, version, PackageNotFoundError\n"
