@@ -5,11 +5,14 @@
 - ``session``: one test in one transaction that rolls back.
 - ``client``: the app over ASGI with its lifespan; data it commits is wiped after the test
   (tables truncated), so tests stay independent.
+
+Every async test and fixture shares one session event loop. A test that runs CLI code in process
+(code that calls ``asyncio.run()``) is async and runs it with ``asyncio.to_thread``, or runs
+the command in a subprocess: ``asyncio.run()`` on this thread would unset the session loop.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 
 import httpx
@@ -26,22 +29,6 @@ pytest_plugins = [
     "tests.kits.delivery",
     "tests.kits.push",
 ]
-
-
-def _loop_set_on_this_thread() -> asyncio.AbstractEventLoop | None:
-    # Without get_event_loop(), which would create (and set) a loop when none is set: that
-    # loop would then be put back after the test, over pytest-asyncio's.
-    return getattr(getattr(asyncio.get_event_loop_policy(), "_local", None), "_loop", None)
-
-
-@pytest.fixture(autouse=True)
-def _keep_session_event_loop():
-    """A sync test that runs CLI code in process calls asyncio.run(), which unsets the main
-    thread's event loop at exit; put the session loop back so later async tests still run."""
-    loop = _loop_set_on_this_thread()
-    yield
-    if loop is not None and not loop.is_closed() and _loop_set_on_this_thread() is not loop:
-        asyncio.set_event_loop(loop)
 
 
 @pytest.fixture(scope="session")

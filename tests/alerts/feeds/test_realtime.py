@@ -357,7 +357,7 @@ async def test_a_wrong_key_is_refused_and_retried_with_backoff(rt_server, settin
     assert status[0]["last_error"] and "401" in status[0]["last_error"]
 
 
-def test_feeds_status_shows_the_realtime_source_and_its_gaps(settings, monkeypatch, capsys):
+async def test_feeds_status_shows_the_realtime_source_and_its_gaps(settings, monkeypatch, capsys):
     import redis
 
     from alerts.feeds import realtime_settings
@@ -373,7 +373,8 @@ def test_feeds_status_shows_the_realtime_source_and_its_gaps(settings, monkeypat
     r = redis.Redis.from_url(settings.redis_url)
     r.set(GAP_TOTAL, 7)
     try:
-        assert main(["feeds", "status"]) == 0
+        # The command runs asyncio.run(): in a worker thread, so this thread's event loop stays set.
+        assert await asyncio.to_thread(main, ["feeds", "status"]) == 0
     finally:
         r.delete(GAP_TOTAL)
         r.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 import pytest
@@ -87,7 +88,7 @@ def wipe_shelters(db_url):
     eng.dispose()
 
 
-def test_cli_import_reports_bad_rows_and_export_writes_the_standard(db_url, tmp_path, capsys, wipe_shelters):
+async def test_cli_import_reports_bad_rows_and_export_writes_the_standard(db_url, tmp_path, capsys, wipe_shelters):
     src = tmp_path / "in.csv"
     src.write_bytes(
         b"\xef\xbb\xbf"
@@ -99,19 +100,19 @@ def test_cli_import_reports_bad_rows_and_export_writes_the_standard(db_url, tmp_
             "4,第四公園,福島市4,37.76,140.47,〇\r\n"
         ).encode()
     )
-    rc = main(["shelters", "import", str(src), "--municipality", "072010", "--database-url", db_url])
+    rc = await asyncio.to_thread(main, ["shelters", "import", str(src), "--municipality", "072010", "--database-url", db_url])
     out = capsys.readouterr().out
     assert rc == 1
     assert "4 rows" in out and "2 imported (2 new, 0 updated), 2 bad" in out
     assert "line 3: name (名称) is empty" in out and "line 4: 緯度: missing" in out
 
     dst = tmp_path / "out.csv"
-    assert main(["shelters", "export", "--municipality", "072010", "-o", str(dst), "--database-url", db_url]) == 0
+    assert await asyncio.to_thread(main, ["shelters", "export", "--municipality", "072010", "-o", str(dst), "--database-url", db_url]) == 0
     data = dst.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf") and b"\r\n" in data
     header, *rows = data.decode("utf-8-sig").rstrip("\r\n").split("\r\n")
     assert header.startswith("全国地方公共団体コード,ID,名称,")
     assert [r.split(",")[1] for r in rows] == ["1", "4"]
 
-    assert main(["shelters", "export", "--municipality", "999999", "--database-url", db_url]) == 2
-    assert main(["shelters", "import", str(tmp_path / "missing.csv"), "--database-url", db_url]) == 2
+    assert await asyncio.to_thread(main, ["shelters", "export", "--municipality", "999999", "--database-url", db_url]) == 2
+    assert await asyncio.to_thread(main, ["shelters", "import", str(tmp_path / "missing.csv"), "--database-url", db_url]) == 2
