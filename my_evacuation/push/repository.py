@@ -8,11 +8,11 @@ clearing dead tokens is :func:`my_evacuation.residents.repository.clear_dead_pus
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from my_evacuation.push.models import PushLogEntry
@@ -164,7 +164,7 @@ async def forget_logged_devices(session: AsyncSession, device_ids: list[int]) ->
     result = await session.execute(
         delete(PushLogEntry).where(PushLogEntry.device_id.in_([str(d) for d in device_ids]))
     )
-    return result.rowcount or 0
+    return cast(CursorResult, result).rowcount or 0
 
 
 def _log_query(device: str | None, kind: str | None):

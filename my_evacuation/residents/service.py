@@ -137,6 +137,8 @@ async def rotate_token(session: AsyncSession, current: CurrentDevice) -> str:
 async def get_me(session: AsyncSession, current: CurrentDevice) -> tuple[Resident, list[Device], int]:
     """The resident, their devices and how many places they registered (current location aside)."""
     resident = await session.get(Resident, current.resident_id)
+    if resident is None:  # erased between the token check and here
+        raise Unauthorized("unknown device token")
     devices = await repo.devices_of(session, current.resident_id)
     return resident, devices, await places_repo.count_registered(session, current.resident_id)
 
