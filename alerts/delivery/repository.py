@@ -171,3 +171,19 @@ async def event_ids_of_residents(session: AsyncSession, resident_ids: Sequence[i
         {"ids": list(resident_ids)},
     )
     return list(rows.scalars())
+
+
+async def residents_told_in_force(session: AsyncSession, resident_id: int | None = None) -> list[int]:
+    """The residents (only this one, unless None) told of an event still in force (or who had it
+    held by quiet hours) whose latest alert is not a drill; the events read through the views
+    alerts.events defines (alert_event_states, alert_headers)."""
+    rows = await session.execute(
+        text(
+            """SELECT DISTINCT d.resident_id FROM deliveries d
+               JOIN alert_event_states e ON e.id = d.event_id AND e.state IN ('active', 'updated') AND e.in_force_until > now()
+               JOIN alert_headers a ON a.id = e.latest_alert_id AND NOT a.is_drill
+               WHERE d.status IN ('told', 'held') AND (CAST(:resident AS bigint) IS NULL OR d.resident_id = :resident)"""
+        ),
+        {"resident": resident_id},
+    )
+    return list(rows.scalars())

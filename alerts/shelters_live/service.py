@@ -10,14 +10,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.cap_out import service as cap_service
 from alerts.cap_out.writer import CapAlert, CapArea, CapInfo, cap_time
 from alerts.delivery.preferences import load_preferences
 from alerts.shelters_live import messages
+from alerts.shelters_live import repository as repo
 from alerts.shelters_live.schemas import BulkChange, ShelterChange
+from geo.shelters import repository as shelters_repo
 from geo.shelters import service as shelters
 from geo.shelters.records import order_hazards
 from my_evacuation.i18n import join_list
@@ -61,19 +62,10 @@ async def list_in_scope(
     if q and q.strip():
         needle = unicodedata.normalize("NFKC", q.strip()).lower()
         pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    where = """(CAST(:m AS text) IS NULL OR municipality_code = :m)
-               AND (CAST(:o AS boolean) IS NULL OR is_open = :o)
-               AND (CAST(:p AS text) IS NULL OR lower(normalize(name, NFKC)) LIKE :p
-                    OR lower(normalize(COALESCE(name_kana, ''), NFKC)) LIKE :p
-                    OR lower(normalize(COALESCE(address, ''), NFKC)) LIKE :p OR lower(id) LIKE :p)"""
-    params = {"m": municipality_code, "o": is_open, "p": pattern, "lim": limit, "off": offset}
-    total = (await session.execute(text(f"SELECT count(*) FROM shelters WHERE {where}"), params)).scalar_one()
-    rows = await session.execute(
-        text(f"SELECT id FROM shelters WHERE {where} ORDER BY is_open DESC, municipality_code, name, id "
-             "LIMIT :lim OFFSET :off"),
-        params,
+    ids, total = await shelters_repo.search_ids(
+        session, municipality_code=municipality_code, is_open=is_open, pattern=pattern, limit=limit, offset=offset
     )
-    return [await shelters.get(session, r[0]) for r in rows], total
+    return [await shelters.get(session, sid) for sid in ids], total
 
 
 async def change(session: AsyncSession, principal: StaffPrincipal, shelter_id: str, ch: ShelterChange,
@@ -89,8 +81,7 @@ async def change(session: AsyncSession, principal: StaffPrincipal, shelter_id: s
     # counted; the answer says ``over_capacity: true`` with crowding "full" (geo.shelters.present).
     if ch.hazards is not None:
         readcache.touch(session, "shelters")  # the public shelter reads show hazards (server.readcache)
-        await session.execute(text("UPDATE shelters SET hazards = :h, updated_at = now() WHERE id = :id"),
-                              {"h": order_hazards(ch.hazards), "id": shelter_id})
+        await shelters_repo.set_hazards(session, shelter_id, order_hazards(ch.hazards))
     after = await shelters.set_status(
         session, shelter_id, is_open=ch.is_open, occupancy=ch.occupancy, capacity=ch.capacity,
         pets_allowed=ch.pets_allowed, accessible=ch.accessible,
@@ -112,12 +103,7 @@ async def change(session: AsyncSession, principal: StaffPrincipal, shelter_id: s
 async def bulk(session: AsyncSession, principal: StaffPrincipal, body: BulkChange) -> dict:
     principal.require_role(OPERATOR_ROLES, "opening or closing shelters")
     principal.require_scope([body.municipality_code], "that municipality")
-    rows = await session.execute(
-        text("SELECT id FROM shelters WHERE municipality_code = :m AND (CAST(:ids AS text[]) IS NULL OR id = ANY(:ids)) "
-             "ORDER BY id"),
-        {"m": body.municipality_code, "ids": body.shelter_ids},
-    )
-    ids = [r[0] for r in rows]
+    ids = await shelters_repo.ids_in_municipality(session, body.municipality_code, body.shelter_ids)
     if body.shelter_ids is not None:
         missing = sorted(set(body.shelter_ids) - set(ids))
         if missing:
@@ -185,43 +171,6 @@ async def publish_status(session: AsyncSession, rows: list[dict], status: str) -
                               sent_at=now, title=infos[0].headline)
 
 
-# Residents to tell when shelters open: whose current plan names one of them, and whose places
-# are near one while an alert (not a drill) they were told of is still in force. One row per
-# (resident, shelter); a resident's rows come together.
-_RECIPIENTS = text(
-    """
-    WITH s AS (SELECT id, geom FROM shelters WHERE id = ANY(CAST(:sids AS text[]))),
-    planned AS (
-        SELECT DISTINCT p.resident_id, s.id AS shelter_id
-        FROM s
-        JOIN evacuation_plan_versions v
-          ON v.body -> 'destinations' @> jsonb_build_array(jsonb_build_object('shelter_id', s.id))
-        JOIN evacuation_plans p ON p.id = v.plan_id AND v.version = p.current_version
-        WHERE (CAST(:resident AS bigint) IS NULL OR p.resident_id = :resident)
-    ),
-    nearby AS (
-        SELECT DISTINCT d.resident_id, s.id AS shelter_id
-        FROM deliveries d
-        JOIN alert_events e ON e.id = d.event_id AND e.state IN ('active', 'updated') AND e.in_force_until > now()
-        JOIN alerts a ON a.id = e.latest_alert_id AND NOT a.is_drill
-        JOIN places pl ON pl.resident_id = d.resident_id
-                      AND (pl.expires_at IS NULL OR pl.expires_at > now())
-        JOIN s ON ST_DWithin(pl.geom::geography, s.geom::geography, :radius)
-        WHERE d.status IN ('told', 'held') AND (CAST(:resident AS bigint) IS NULL OR d.resident_id = :resident)
-    ),
-    why AS (
-        SELECT resident_id, shelter_id, 'plan' AS reason FROM planned
-        UNION ALL
-        SELECT resident_id, shelter_id, 'nearby' FROM nearby n
-        WHERE NOT EXISTS (SELECT 1 FROM planned p WHERE p.resident_id = n.resident_id AND p.shelter_id = n.shelter_id)
-    )
-    SELECT r.id, r.language, r.preferences, w.shelter_id, w.reason
-    FROM why w JOIN residents r ON r.id = w.resident_id
-    ORDER BY r.id, w.reason DESC, w.shelter_id
-    """
-)
-
-
 def _opening_key(shelters_opened: list[dict]) -> str:
     """Names this opening (these shelters, each at its opened_at): a repeat (double click,
     retry) tells nobody twice."""
@@ -243,7 +192,7 @@ async def notify_opening(session: AsyncSession, opened: dict | list[dict], *, no
         return {"notified": 0, "held": 0}
     by_id = {s["id"]: s for s in shelters_opened}
     now = now or datetime.now(UTC)
-    rows = (await session.execute(_RECIPIENTS, {"sids": list(by_id), "radius": NEARBY_METRES, "resident": None})).all()
+    rows = await repo.opening_recipients(session, list(by_id), NEARBY_METRES)
     per_resident: dict[int, list] = {}
     for r in rows:
         per_resident.setdefault(r.id, []).append(r)
@@ -271,11 +220,10 @@ async def notify_opening(session: AsyncSession, opened: dict | list[dict], *, no
 async def openings_for(session: AsyncSession, resident_id: int) -> list[dict]:
     """The open shelters that concern a resident now (named by their plan, or near their places
     under an alert in force): what an opening told them, or would have but for quiet hours."""
-    open_ids = [r[0] for r in await session.execute(text("SELECT id FROM shelters WHERE is_open"))]
+    open_ids = await shelters_repo.open_ids(session)
     if not open_ids:
         return []
-    rows = (await session.execute(_RECIPIENTS, {"sids": open_ids, "radius": NEARBY_METRES,
-                                                "resident": resident_id})).all()
+    rows = await repo.opening_recipients(session, open_ids, NEARBY_METRES, resident_id)
     out = []
     for r in rows:
         sh = await shelters.get(session, r.shelter_id)

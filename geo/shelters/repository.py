@@ -454,3 +454,60 @@ async def hazards_near(session: AsyncSession, lat: float, lon: float, radius_m: 
 async def snapshot_rows(session: AsyncSession, columns: str) -> list[dict]:
     """Every shelter's ``columns`` (a fixed SELECT list of the nearest-shelter cache), by id."""
     return [dict(r._mapping) for r in await session.execute(text(f"SELECT {columns} FROM shelters ORDER BY id"))]
+
+
+# ---------------------------------------------------------------------------------------
+# Staff operations on shelters (alerts.shelters_live)
+# ---------------------------------------------------------------------------------------
+
+_SEARCH_WHERE = """(CAST(:m AS text) IS NULL OR municipality_code = :m)
+               AND (CAST(:o AS boolean) IS NULL OR is_open = :o)
+               AND (CAST(:p AS text) IS NULL OR lower(normalize(name, NFKC)) LIKE :p
+                    OR lower(normalize(COALESCE(name_kana, ''), NFKC)) LIKE :p
+                    OR lower(normalize(COALESCE(address, ''), NFKC)) LIKE :p OR lower(id) LIKE :p)"""
+
+
+async def search_ids(
+    session: AsyncSession, *, municipality_code: str | None, is_open: bool | None, pattern: str | None, limit: int, offset: int
+) -> tuple[list[str], int]:
+    """A page of shelter ids (open first, then by municipality, name and id) and how many match
+    in all: in the municipality (None: any), open or not (None: either), and whose NFKC-lowered
+    name, kana, address or id is LIKE ``pattern`` (None: any; the caller escapes it)."""
+    params = {"m": municipality_code, "o": is_open, "p": pattern, "lim": limit, "off": offset}
+    total = (await session.execute(text(f"SELECT count(*) FROM shelters WHERE {_SEARCH_WHERE}"), params)).scalar_one()
+    rows = await session.execute(
+        text(f"SELECT id FROM shelters WHERE {_SEARCH_WHERE} ORDER BY is_open DESC, municipality_code, name, id "
+             "LIMIT :lim OFFSET :off"),
+        params,
+    )
+    return [r[0] for r in rows], total
+
+
+async def set_hazards(session: AsyncSession, shelter_id: str, hazards: list[str]) -> None:
+    """Replace the shelter's hazards (in the order the caller gives)."""
+    await session.execute(text("UPDATE shelters SET hazards = :h, updated_at = now() WHERE id = :id"),
+                          {"h": hazards, "id": shelter_id})
+
+
+async def ids_in_municipality(session: AsyncSession, municipality_code: str, shelter_ids: Sequence[str] | None) -> list[str]:
+    """The ids of the municipality's shelters (of ``shelter_ids`` only, unless None), in id order."""
+    rows = await session.execute(
+        text("SELECT id FROM shelters WHERE municipality_code = :m AND (CAST(:ids AS text[]) IS NULL OR id = ANY(:ids)) "
+             "ORDER BY id"),
+        {"m": municipality_code, "ids": None if shelter_ids is None else list(shelter_ids)},
+    )
+    return [r[0] for r in rows]
+
+
+async def open_ids(session: AsyncSession) -> list[str]:
+    """Every open shelter's id."""
+    return [r[0] for r in await session.execute(text("SELECT id FROM shelters WHERE is_open"))]
+
+
+async def locations(session: AsyncSession, shelter_ids: Sequence[str]) -> list[tuple[str, float, float]]:
+    """(id, lon, lat) of these shelters (the point exactly as stored, SRID 4326)."""
+    rows = await session.execute(
+        text("SELECT id, ST_X(geom), ST_Y(geom) FROM shelters WHERE id = ANY(CAST(:ids AS text[]))"),
+        {"ids": list(shelter_ids)},
+    )
+    return [(r[0], r[1], r[2]) for r in rows]

@@ -263,6 +263,27 @@ async def city_codes(session: AsyncSession, place_ids: Sequence[int]) -> dict[in
     return {r.id: r.jma_city_code for r in (await session.execute(_CITIES, {"ids": list(set(place_ids))})).all()}
 
 
+async def residents_near(
+    session: AsyncSession, resident_ids: Sequence[int], points: Sequence[tuple[str, float, float]], radius_m: float
+) -> list[Any]:
+    """(resident_id, point id), once each, where one of these residents has a place or an
+    unexpired current location within ``radius_m`` metres of the point ((id, lon, lat), SRID 4326)."""
+    if not resident_ids or not points:
+        return []
+    rows = await session.execute(
+        text(
+            """SELECT DISTINCT pl.resident_id, s.id AS shelter_id
+               FROM places pl
+               JOIN unnest(CAST(:sids AS text[]), CAST(:lons AS float8[]), CAST(:lats AS float8[])) AS s(id, lon, lat)
+                 ON ST_DWithin(pl.geom::geography, ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326)::geography, :radius)
+               WHERE pl.resident_id = ANY(CAST(:ids AS bigint[])) AND (pl.expires_at IS NULL OR pl.expires_at > now())"""
+        ),
+        {"ids": list(resident_ids), "sids": [p[0] for p in points], "lons": [p[1] for p in points],
+         "lats": [p[2] for p in points], "radius": radius_m},
+    )
+    return list(rows.all())
+
+
 async def home_municipality(session: AsyncSession, resident_id: int) -> str | None:
     """The municipality of the resident's first home place that has one."""
     return (await session.execute(text(

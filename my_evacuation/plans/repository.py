@@ -110,6 +110,23 @@ async def with_plans_among(session: AsyncSession, resident_ids: Sequence[int]) -
     return {r[0] for r in (await session.execute(_PLANNERS, {"ids": list(resident_ids)})).all()}
 
 
+async def residents_planning(session: AsyncSession, shelter_ids: Sequence[str], resident_id: int | None = None) -> list[Any]:
+    """(resident_id, shelter_id), once each, of every current plan naming one of these shelters
+    among its destinations (only the resident's, unless ``resident_id`` is None)."""
+    rows = await session.execute(
+        text(
+            """SELECT DISTINCT p.resident_id, s.id AS shelter_id
+               FROM unnest(CAST(:sids AS text[])) AS s(id)
+               JOIN evacuation_plan_versions v
+                 ON v.body -> 'destinations' @> jsonb_build_array(jsonb_build_object('shelter_id', s.id))
+               JOIN evacuation_plans p ON p.id = v.plan_id AND v.version = p.current_version
+               WHERE (CAST(:resident AS bigint) IS NULL OR p.resident_id = :resident)"""
+        ),
+        {"sids": list(shelter_ids), "resident": resident_id},
+    )
+    return list(rows.all())
+
+
 async def current_plan_shelters(session: AsyncSession) -> list[Any]:
     """Each shelter a current plan names: plan_id, resident_id, shelter_id, and the fingerprint
     seen last time (``plan_shelter_watch``; None when never seen)."""
