@@ -7,7 +7,8 @@ import copy
 import pytest
 
 from geo.shelters import repository as shelter_repo
-from tests.kits.residents import FULL_PLAN, WATARI, ShelterRecord, tokens  # noqa: F401
+from geo.shelters.records import ShelterRecord
+from tests.kits.residents import FULL_PLAN, WATARI, tokens
 
 
 @pytest.fixture
