@@ -13,7 +13,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.cap_out import service as cap_service
-from alerts.cap_out.writer import CapAlert, CapArea, CapInfo, cap_time
+from alerts.cap_out.writer import SHELTER_CIRCLE_KM, CapAlert, CapArea, CapInfo, cap_time
 from alerts.delivery.preferences import load_preferences
 from alerts.shelters_live import messages
 from alerts.shelters_live import repository as repo
@@ -162,7 +162,7 @@ async def publish_status(session: AsyncSession, rows: list[dict], status: str) -
             # Parameters once (in the Japanese info): receivers collect them across infos.
             parameters=([("bousai:shelter-id", r["id"]) for r in rows] + [("bousai:shelter-name", r["name"]) for r in rows]
                         if lang == "ja-JP" else []),
-            areas=[CapArea(area_desc=r["name"], circles=[(r["lat"], r["lon"], 0.1)],
+            areas=[CapArea(area_desc=r["name"], circles=[(r["lat"], r["lon"], SHELTER_CIRCLE_KM)],
                            geocodes=[("JISX0402", r["municipality_code"])]) for r in rows],
         ))
     cap = CapAlert(identifier=identifier[:200], sender=settings.cap_sender, sent=cap_time(now), status="Actual",
