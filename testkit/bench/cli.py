@@ -6,7 +6,7 @@ extra installed (``make bench``)."""
 
 from __future__ import annotations
 
-from testkit.bench import burst, e2e, feeds, places, push, safety, surge, targeting
+from testkit.bench import burst, e2e, feeds, places, push, realtime, realtime_e2e, safety, surge, targeting
 
 
 def register(sub) -> None:
@@ -15,3 +15,7 @@ def register(sub) -> None:
     bsub.required = True
     for module in (places, feeds, push, targeting, e2e, burst, surge, safety):
         module.register_bench(bsub)
+    # ``--source realtime`` of ingest and e2e: the real-time variants build on the PULL
+    # benches' helpers, so the dependency points one way and is wired here.
+    bsub.choices["ingest"].set_defaults(realtime=realtime.cmd_ingest)
+    bsub.choices["e2e"].set_defaults(realtime=realtime_e2e.cmd)

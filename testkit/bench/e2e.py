@@ -374,9 +374,7 @@ def _print(report: dict) -> None:
 
 def cmd(args) -> int:
     if args.source == "realtime":  # the document over the real-time socket, PULL as the baseline
-        from testkit.bench.realtime_e2e import cmd as realtime_cmd
-
-        return realtime_cmd(args)
+        return args.realtime(args)  # testkit.bench.realtime_e2e (cli.py wires it in)
     settings = get_settings()
     database_url = args.database_url or bench_database_url(settings)
     redis_url = args.redis_url or bench_redis_url(settings)

@@ -221,7 +221,8 @@ def _cmd(args) -> int:
         return 2
     db, redis_url = _bench_urls(settings, args)
     if args.source == "realtime":
-        return _cmd_realtime(settings, args, db, redis_url)
+        # the real-time variant lives in testkit.bench.realtime (cli.py wires it in)
+        return args.realtime(settings, args, db, redis_url)
     print(f"bench ingest: {args.n} entries, one at a time; database {make_url(db).database}, redis {redis_url}")
     print("method: poller in a tight conditional-GET loop against a loopback feed server; per entry, time from the")
     print("  feed GET that returned the new entry to the alert committed + XADDed to alerts:new (poll interval excluded).")
@@ -236,26 +237,6 @@ def _cmd(args) -> int:
           f"p99 {result['baseline_naive_p99_ms']} ms")
     print(f"parse: {result['parse_docs_per_second']} documents/s over {result['parse_corpus']}")
     print(orjson.dumps(result).decode())
-    return 0
-
-
-def _cmd_realtime(settings: Settings, args, db: str, redis_url: str) -> int:
-    from testkit.bench.realtime import TARGET_P99_MS as RT_P99, run_realtime_ingest_bench
-
-    print(f"bench ingest --source realtime: {args.n} messages one at a time, PULL baseline as many "
-          f"entries; database {make_url(db).database}, redis {redis_url}")
-    print("method: DMDATA stand-in + real websockets client on loopback, one process; per message, time from the")
-    print("  stand-in sending the frame to the alert committed + XADDed to alerts:new. baseline: the PULL poller in a")
-    print("  tight conditional-GET loop (poll interval excluded), entry published → committed + XADDed, same run.")
-    # The PULL baseline gets as many entries as the socket (--baseline-n sizes the naive baseline of --source pull).
-    r = asyncio.run(run_realtime_ingest_bench(settings, n=args.n, baseline_n=args.n, database_url=db,
-                                              redis_url=redis_url))
-    print(f"realtime (left server → on stream): p50 {r['left_server_to_stream_p50_ms']} ms, "
-          f"p99 {r['left_server_to_stream_p99_ms']} ms (target p99 ≤ {RT_P99:.0f} ms: "
-          f"{'met' if r['meets_target'] else 'NOT met'}); client share p50 {r['client_received_to_stream_p50_ms']} ms")
-    print(f"baseline PULL (published → on stream, no poll interval): p50 {r['baseline_pull_publish_to_stream_p50_ms']}"
-          f" ms, p99 {r['baseline_pull_publish_to_stream_p99_ms']} ms")
-    print(orjson.dumps(r).decode())
     return 0
 
 

@@ -21,12 +21,16 @@ import statistics
 import time
 import uuid
 
+import orjson
+
 from alerts.events.outbox import ALERTS_STREAM
 from testkit.bench.feeds import TEMPLATE, _doc, _measure_poller, _pct
 from alerts.feeds.realtime import RealtimeSource
 from alerts.feeds.realtime_server import RealtimeServer, classify, data_message
 from alerts.feeds.realtime_settings import RealtimeSettings
 from alerts.feeds.server import FeedServer
+from sqlalchemy.engine import make_url
+
 from server.db import make_engine, make_sessionmaker
 from server.redis import make_redis
 from server.settings import Settings
@@ -124,3 +128,22 @@ async def run_realtime_ingest_bench(settings: Settings, *, n: int, baseline_n: i
         "stream_length": on_stream,
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+
+
+def cmd_ingest(settings: Settings, args, db: str, redis_url: str) -> int:
+    """``bousai bench ingest --source realtime``."""
+    print(f"bench ingest --source realtime: {args.n} messages one at a time, PULL baseline as many "
+          f"entries; database {make_url(db).database}, redis {redis_url}")
+    print("method: DMDATA stand-in + real websockets client on loopback, one process; per message, time from the")
+    print("  stand-in sending the frame to the alert committed + XADDed to alerts:new. baseline: the PULL poller in a")
+    print("  tight conditional-GET loop (poll interval excluded), entry published → committed + XADDed, same run.")
+    # The PULL baseline gets as many entries as the socket (--baseline-n sizes the naive baseline of --source pull).
+    r = asyncio.run(run_realtime_ingest_bench(settings, n=args.n, baseline_n=args.n, database_url=db,
+                                              redis_url=redis_url))
+    print(f"realtime (left server → on stream): p50 {r['left_server_to_stream_p50_ms']} ms, "
+          f"p99 {r['left_server_to_stream_p99_ms']} ms (target p99 ≤ {TARGET_P99_MS:.0f} ms: "
+          f"{'met' if r['meets_target'] else 'NOT met'}); client share p50 {r['client_received_to_stream_p50_ms']} ms")
+    print(f"baseline PULL (published → on stream, no poll interval): p50 {r['baseline_pull_publish_to_stream_p50_ms']}"
+          f" ms, p99 {r['baseline_pull_publish_to_stream_p99_ms']} ms")
+    print(orjson.dumps(r).decode())
+    return 0
