@@ -75,11 +75,7 @@ class DiscoveryError(RuntimeError):
 
 
 def _walk(kind: str) -> Iterator[str]:
-    for pkg_name in PACKAGES:
-        pkg = importlib.import_module(pkg_name)
-        for info in pkgutil.walk_packages(pkg.__path__, prefix=f"{pkg_name}."):
-            if info.name.rsplit(".", 1)[-1] == kind:
-                yield info.name
+    return (name for name in walk_all() if name.rsplit(".", 1)[-1] == kind)
 
 
 def _suspicious(kind: str, module: ModuleType) -> list[str]:

@@ -89,7 +89,6 @@ class AlertContext:
         # A drill (訓練) goes only to residents who opted into drills, labelled as such.
         self.is_drill: bool = bool(row["is_drill"])
         self._composed: dict[tuple, Composed] = {}
-        self.guidance = guidance
         # Called with (context, resident id, decision, exposure, pushes) for every resident-facing
         # outcome once its chunk is written (``bousai simulate`` reads the real path this way).
         self.observer: Any = None
@@ -152,10 +151,10 @@ def _now() -> datetime:
 
 
 async def _guidance_for(session: AsyncSession, ctx: AlertContext, resident_id: int, ex: Exposure, language: str) -> str | None:
-    if ctx.guidance is None or ex is None:
+    if ex is None:
         return None
     try:
-        return await ctx.guidance.plan_guidance(
+        return await guidance.plan_guidance(
             session, resident_id, ex.best_place_id, ex.best_place_kind or "other", ctx.payload, language, ex.facts
         )
     except Exception:  # guidance is a bonus: never lose the alert for it
@@ -202,7 +201,7 @@ async def _write_chunk(
     # one does then, so its critical pushes skip the plan lookup altogether.
     planners = (
         await plans_repo.with_plans_among(session, [rid for rid, _, _ in pushing])
-        if ctx.guidance is not None and not (ctx.lane == lanes.CRITICAL and ctx.category == "eew")
+        if not (ctx.lane == lanes.CRITICAL and ctx.category == "eew")
         else set()
     )
     lane_data: dict[int, str] = {}
