@@ -129,9 +129,6 @@ _TOLD_BY = text(
     """
 )
 
-_OF_EVENT = text("SELECT id FROM deliveries WHERE event_id = :event_id")
-
-
 async def told_by(session: AsyncSession, event_id: int, alert_id: int, *, after: int, limit: int) -> list[Any]:
     """A page (by id, after ``after``) of the deliveries this alert left told: (id, resident_id,
     place_ids, current_location — what the fan-out matched)."""
@@ -140,9 +137,29 @@ async def told_by(session: AsyncSession, event_id: int, alert_id: int, *, after:
     )
 
 
-async def ids_of_event(session: AsyncSession, event_id: int) -> list[int]:
-    """Every delivery of the event (indexed by event): the way to its pushes without scanning them all."""
-    return list((await session.execute(_OF_EVENT, {"event_id": event_id})).scalars())
+_ALERT_PUSH_STATS = text(
+    """
+    SELECT count(*) AS total,
+           count(*) FILTER (WHERE pm.status = 'ok') AS accepted,
+           count(*) FILTER (WHERE pm.status = 'queued') AS queued,
+           count(*) FILTER (WHERE pm.status IN ('dead_token', 'permanent', 'failed', 'no_token')) AS failed,
+           count(*) FILTER (WHERE pm.status = 'superseded') AS superseded,
+           min(pm.sent_at) FILTER (WHERE pm.status = 'ok') AS first_at,
+           max(pm.sent_at) FILTER (WHERE pm.status = 'ok') AS last_at,
+           percentile_disc(0.5) WITHIN GROUP (ORDER BY pm.sent_at) FILTER (WHERE pm.status = 'ok') AS p50_at,
+           percentile_disc(0.95) WITHIN GROUP (ORDER BY pm.sent_at) FILTER (WHERE pm.status = 'ok') AS p95_at,
+           min(pm.lane) AS lane
+    FROM deliveries d JOIN alert_push_rows pm ON pm.delivery_id = d.id
+    WHERE d.event_id = :event_id AND pm.alert_id = :alert_id
+    """
+)
+
+
+async def alert_push_stats(session: AsyncSession, alert_id: int, event_id: int) -> Any:
+    """Counts and send times of one alert's pushes, found through its event's deliveries (both
+    indexed, one statement; the pushes through the view my_evacuation.push defines), never by
+    scanning every push row."""
+    return (await session.execute(_ALERT_PUSH_STATS, {"event_id": event_id, "alert_id": alert_id})).first()
 
 
 async def told_event_ids(session: AsyncSession, resident_id: int) -> list[int]:

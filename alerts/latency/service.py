@@ -15,7 +15,6 @@ from alerts.delivery import repository as deliveries_repo
 from alerts.events import outbox_repository as outbox_repo
 from alerts.facts.lanes import lane_of_alert
 from alerts.latency.schemas import AlertLatency, PushCounts, Stages
-from my_evacuation.push import repository as push_repo
 
 def _since(origin: Any, t: Any) -> float | None:
     return None if t is None or origin is None else round((t - origin).total_seconds(), 3)
@@ -32,8 +31,7 @@ async def alert_latency(session: AsyncSession, alert_id: int) -> AlertLatency | 
     a = await outbox_repo.alert_times(session, alert_id)
     if a is None:
         return None
-    # The event's deliveries, then their pushes of this alert (each owner's own statement).
-    p = await push_repo.alert_push_stats(session, alert_id, await deliveries_repo.ids_of_event(session, a.event_id))
+    p = await deliveries_repo.alert_push_stats(session, alert_id, a.event_id)
     lane = p.lane or lane_of_alert(a.facts, msg_type=a.msg_type, category=a.category, is_drill=a.is_drill)
     return AlertLatency(
         alert_id=a.id, event_id=a.event_id, category=a.category, lane=lane, issued_at=a.issued_at,

@@ -31,6 +31,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base
 
+# Read views this package defines for others (migrations): an alert's push rows by delivery,
+# for alerts.delivery's latency figures (one statement joining its deliveries).
+VIEWS = ("alert_push_rows",)
+
 PUSH_STATUSES = ("queued", "ok", "dead_token", "permanent", "failed", "no_token")
 
 

@@ -249,33 +249,10 @@ async def insert_alert_pushes(
 
 _QUEUED_FOR_ALERT = text("SELECT EXISTS (SELECT 1 FROM push_messages WHERE alert_id = :a AND status = 'queued')")
 
-_ALERT_PUSH_STATS = text(
-    """
-    SELECT count(*) AS total,
-           count(*) FILTER (WHERE pm.status = 'ok') AS accepted,
-           count(*) FILTER (WHERE pm.status = 'queued') AS queued,
-           count(*) FILTER (WHERE pm.status IN ('dead_token', 'permanent', 'failed', 'no_token')) AS failed,
-           count(*) FILTER (WHERE pm.status = 'superseded') AS superseded,
-           min(pm.sent_at) FILTER (WHERE pm.status = 'ok') AS first_at,
-           max(pm.sent_at) FILTER (WHERE pm.status = 'ok') AS last_at,
-           percentile_disc(0.5) WITHIN GROUP (ORDER BY pm.sent_at) FILTER (WHERE pm.status = 'ok') AS p50_at,
-           percentile_disc(0.95) WITHIN GROUP (ORDER BY pm.sent_at) FILTER (WHERE pm.status = 'ok') AS p95_at,
-           min(pm.data->>'lane') AS lane
-    FROM push_messages pm
-    WHERE pm.delivery_id = ANY(CAST(:delivery_ids AS bigint[])) AND pm.alert_id = :alert_id
-    """
-)
-
 
 async def any_queued_for_alert(session: AsyncSession, alert_id: int) -> bool:
     """Whether a push of this alert still waits to be sent (the partial index on queued rows)."""
     return bool((await session.execute(_QUEUED_FOR_ALERT, {"a": alert_id})).scalar())
-
-
-async def alert_push_stats(session: AsyncSession, alert_id: int, delivery_ids: Sequence[int]) -> Any:
-    """Counts and send times of one alert's pushes, found through its deliveries (indexed by
-    delivery), never by scanning every push row."""
-    return (await session.execute(_ALERT_PUSH_STATS, {"delivery_ids": list(delivery_ids), "alert_id": alert_id})).first()
 
 
 # ---------------------------------------------------------------------------------------
