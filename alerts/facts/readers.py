@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from typing import Any, Mapping
 
-from alerts.facts.documents import doc_facts
+from alerts.facts.documents import DocFacts, doc_facts
 from alerts.facts.vocabulary import NOTHING, AreaFacts
 
 
@@ -57,11 +57,12 @@ def hazard_of(alert: Mapping[str, Any], area: AreaFacts | None = None) -> str | 
     return None
 
 
-def facts_at(alert: Mapping[str, Any], codes: Iterable[str] | None) -> AreaFacts:
+def facts_at(alert: Mapping[str, Any] | DocFacts, codes: Iterable[str] | None) -> AreaFacts:
     """The strongest facts of one document among the given area codes (the place's own
     codes, most specific first: a city's own value wins over its area's). ``codes`` None:
-    the document as a whole."""
-    d = doc_facts(alert)
+    the document as a whole. ``alert`` may be the document's facts already worked out
+    (``doc_facts``): a caller asking for many places reads the document once."""
+    d = alert if isinstance(alert, DocFacts) else doc_facts(alert)
     if codes is None:
         best = d.default
         for a in d.areas.values():

@@ -98,8 +98,10 @@ def _strong_kind(alert: dict[str, Any], cfg: MyEvacuationSettings) -> str | None
 
 
 def _reason_at(alert: dict[str, Any], cat: str, places: list[dict[str, Any]], by_fanout: bool,
-               cfg: MyEvacuationSettings, area_reason: str | None = None) -> str | None:
-    """The reason this alert is strong enough at one of these places, or None."""
+               cfg: MyEvacuationSettings, area_reason: str | None = None,
+               docs: alert_facts.DocFacts | None = None) -> str | None:
+    """The reason this alert is strong enough at one of these places, or None. ``docs``: the
+    document's facts, read once by the caller (it asks for every resident told)."""
     if not places:
         return None
     if cat in ("civil_protection", "evacuation"):
@@ -112,7 +114,7 @@ def _reason_at(alert: dict[str, Any], cat: str, places: list[dict[str, Any]], by
     best: alert_facts.AreaFacts | None = None
     for place in places:
         # The place's own city, else its area: never the document's maximum.
-        f = alert_facts.facts_at(alert, place_codes(place, cat))
+        f = alert_facts.facts_at(docs or alert, place_codes(place, cat))
         if f.rank and (best is None or f.rank > best.rank):
             best = f
     if best is None:
@@ -136,18 +138,19 @@ async def reasons_for(session: AsyncSession, resident_ids: list[int], alert: dic
         return {}
     out: dict[int, str] = {}
     # An evacuation order's level is the document's: worked out once, not per resident.
-    area_reason = f"evacuation:{alert_facts.facts_at(alert, None).action_level}" if cat == "evacuation" else None
+    docs = alert_facts.doc_facts(alert)
+    area_reason = f"evacuation:{alert_facts.facts_at(docs, None).action_level}" if cat == "evacuation" else None
     for i in range(0, len(resident_ids), CHUNK):
         chunk = resident_ids[i:i + CHUNK]
         places, by_fanout = await _places(session, chunk, fanout)
         for rid in chunk:
             mine = places.get(rid, [])
             own = [p for p in mine if p["kind"] not in WATCHED_KINDS]
-            reason = _reason_at(alert, cat, own, rid in by_fanout, cfg, area_reason)
+            reason = _reason_at(alert, cat, own, rid in by_fanout, cfg, area_reason, docs)
             if reason is not None:
                 out[rid] = reason
             elif only_watching is not None and _reason_at(
-                    alert, cat, [p for p in mine if p["kind"] in WATCHED_KINDS], rid in by_fanout, cfg, area_reason):
+                    alert, cat, [p for p in mine if p["kind"] in WATCHED_KINDS], rid in by_fanout, cfg, area_reason, docs):
                 only_watching.add(rid)
     return out
 
