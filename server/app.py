@@ -27,7 +27,7 @@ from server.logging import RequestIdMiddleware, configure_logging
 from server.metrics import MetricsMiddleware, metrics_response
 from server.middleware import BodySizeLimitMiddleware
 from server.ratelimit import ResidentRateLimit
-from server import discovery, readcache
+from server import discovery, fastpath, readcache
 from server.discovery import import_all_models
 from server.openapi_docs import install_openapi, operation_ids
 from server.redis import make_redis
@@ -65,15 +65,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
         app.state.redis = make_redis(settings)
-        # Raw asyncpg pool for the hottest, ephemeral writes (current locations): one round
-        # trip per request, FIFO-fair waits, and commits that do not wait for the WAL flush.
-        app.state.ephemeral_pg = await asyncpg.create_pool(
+        # Raw asyncpg pool of the hot paths (server.fastpath's reads, current-location
+        # writes): one round trip per statement, FIFO-fair waits, no ORM. Its commits do not
+        # wait for the WAL flush: only writes that may be lost in a crash go through it (a
+        # current location, sent again by the phone); reads are unaffected.
+        app.state.raw_pg = await asyncpg.create_pool(
             asyncpg_dsn(settings.database_url),
             min_size=2,
             max_size=settings.db_pool_size,
             server_settings={
                 "synchronous_commit": "off",
-                "application_name": "bousai-api-ephemeral",
+                "application_name": "bousai-api-raw",
                 "statement_timeout": str(
                     int(settings.db_statement_timeout_seconds * 1000)
                 ),
@@ -97,9 +99,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # A database that stopped answering must not hold the shutdown too.
             try:
                 async with asyncio.timeout(SHUTDOWN_CLOSE_SECONDS):
-                    await app.state.ephemeral_pg.close()
+                    await app.state.raw_pg.close()
             except TimeoutError:
-                app.state.ephemeral_pg.terminate()
+                app.state.raw_pg.terminate()
             try:
                 async with asyncio.timeout(SHUTDOWN_CLOSE_SECONDS):
                     await app.state.engine.dispose()
@@ -176,6 +178,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # A domain may put a pure-ASGI fast path in front of the router for its hottest route.
         if hasattr(m, "install_middleware"):
             m.install_middleware(app)
+    # The GET fast paths the domains registered there: one layer, in front of the routers.
+    fastpath.install(app)
 
     # Outside the routers and their fast paths: no NUL reaches any of them (server.input_guard).
     app.add_middleware(

@@ -94,6 +94,28 @@ async def client(app):
 
 
 @pytest.fixture
+async def routes_client(app):
+    """The same app without its GET fast paths (server.fastpath): every request answered by
+    the routes, to compare with what the fast paths answer."""
+    from server.fastpath import FastPathMiddleware
+
+    saved = app.user_middleware
+    app.user_middleware = [m for m in saved if m.cls is not FastPathMiddleware]
+    try:
+        stack = app.build_middleware_stack()
+    finally:
+        app.user_middleware = saved
+
+    async def routes_only(scope, receive, send):
+        scope["app"] = app
+        await stack(scope, receive, send)
+
+    transport = httpx.ASGITransport(app=routes_only, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
+
+
+@pytest.fixture
 async def resident(client):
     """A registered Android resident: returns (headers, body)."""
     r = await client.post(

@@ -10,14 +10,15 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.delivery import pull, service
 from alerts.delivery.preferences import Preferences
 from alerts.delivery.schemas import MyAlerts, PreferencesOut
 from my_evacuation.residents.deps import current_device
-from my_evacuation.residents.service import CurrentDevice
+from my_evacuation.residents.service import CurrentDevice, authenticate_raw
+from server import fastpath
 from server.deps import SESSION
 from server.errors import AppError
 
@@ -60,3 +61,33 @@ async def my_alerts(
     they end), with its state now. With ``since``: only what changed, unless the list itself
     changed (``complete: true``: replace your list with this one)."""
     return await pull.my_alerts(session, me.resident_id, since, device_id=me.device_id)
+
+
+SINCE_MAX_LENGTH = 128  # the route's own bound on ``since``
+_PULL_QUERY = frozenset({"since"})
+# The bytes FastAPI writes for the route's response model (TypeAdapter.dump_json, by alias).
+_MY_ALERTS_JSON = TypeAdapter(MyAlerts)
+
+
+async def _fast_pull(req: fastpath.FastGet) -> bytes | None:
+    """``GET /v1/me/alerts`` for a known device with a readable cursor or none (the app's
+    launch, and every app opened after a push): on a driver connection of the raw pool, with
+    no session, dependency injection or response validation. Anything else goes to the
+    route above (``server.fastpath``)."""
+    query = req.query(_PULL_QUERY)
+    token = req.bearer()
+    if query is None or token is None or len(query.get("since", "")) > SINCE_MAX_LENGTH:
+        return None
+    async with req.state.raw_pg.acquire() as raw:
+        me = await authenticate_raw(raw, token)
+        if me is None:
+            return None
+        try:
+            out = await pull.my_alerts_raw(raw, me.resident_id, query.get("since"), device_id=me.device_id)
+        except pull.BadCursor:
+            return None
+    return _MY_ALERTS_JSON.dump_json(out, by_alias=True)
+
+
+def install_middleware(app) -> None:
+    fastpath.add(app, "/v1/me/alerts", _fast_pull)

@@ -139,18 +139,31 @@ def _order(item: MyAlert) -> tuple:
 
 
 async def my_alerts(session: AsyncSession, resident_id: int, since: str | None, *, device_id: int | None = None) -> MyAlerts:
+    """The resident's list, read in ``session`` (the shared answers uncached when this
+    transaction changed alerts itself)."""
     prev = decode_cursor(since) if since else None
     gen = None if readcache.touched(session, events_repo.NAMESPACE) else await readcache.generation(events_repo.NAMESPACE)
     conn = await session.connection()
     raw = (await conn.get_raw_connection()).driver_connection
     assert raw is not None  # a checked-out connection always has its driver connection
+    return await _my_alerts(raw, gen, resident_id, prev, device_id)
+
+
+async def my_alerts_raw(raw: Any, resident_id: int, since: str | None, *, device_id: int | None = None) -> MyAlerts:
+    """The same on a driver (asyncpg) connection of its own, outside any ORM session (the
+    GET fast path, ``alerts.delivery.api``). BadCursor as above."""
+    prev = decode_cursor(since) if since else None
+    return await _my_alerts(raw, await readcache.generation(events_repo.NAMESPACE), resident_id, prev, device_id)
+
+
+async def _my_alerts(raw: Any, gen: int | None, resident_id: int, prev: Cursor | None, device_id: int | None) -> MyAlerts:
     start = await pull_repo.start(raw, resident_id, device_id, HORIZON_MAX_LAG)
     now: datetime = start["now"]
     prefs = load_preferences(_json(start["preferences"]))
     language = start["language"] or "ja"
     in_force = await _in_force(raw, gen, now, prefs.drills)
-    places = await resident_places(conn, resident_id)
-    matches = await resident_matches(conn, resident_id, await targets_of(conn, in_force), places)
+    places = await resident_places(raw, resident_id)
+    matches = await resident_matches(raw, resident_id, await targets_of(raw, in_force), places)
     event_of = {r["id"]: r["event_id"] for r in in_force}
     by_event: dict[int, list] = {}
     for alert_id, ms in matches.items():

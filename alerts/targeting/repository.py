@@ -42,14 +42,16 @@ async def load_alert(conn: AsyncConnection, alert_id: int):
     return (await conn.execute(ALERT_SQL, {"id": alert_id})).mappings().first()
 
 
-_ALERT_TARGETS_SQL = text(
-    "SELECT id, received_at, source, category, areas, geom IS NOT NULL AS has_geom FROM alert_areas WHERE id = ANY(:ids)"
+_ALERT_TARGETS_SQL = (
+    "SELECT id, received_at, source, category, areas, geom IS NOT NULL AS has_geom FROM alert_areas "
+    "WHERE id = ANY($1::bigint[])"
 )
 
 
-async def alert_targets_rows(conn: AsyncConnection, alert_ids: list[int]):
-    """``id, received_at, source, category, areas, has_geom`` of these alerts (as mappings)."""
-    return (await conn.execute(_ALERT_TARGETS_SQL, {"ids": alert_ids})).mappings()
+async def alert_targets_rows(raw: Any, alert_ids: list[int]) -> list[Any]:
+    """``id, received_at, source, category, areas, has_geom`` of these alerts, on a driver
+    (asyncpg) connection; ``areas`` may come as JSON text."""
+    return list(await raw.fetch(_ALERT_TARGETS_SQL, alert_ids))
 
 
 class Params:

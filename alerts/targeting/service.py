@@ -187,12 +187,13 @@ _TARGETS: OrderedDict[tuple[int, Any], tuple[CodeTargets | None, bool]] = Ordere
 _TARGETS_MAX = 4096
 
 
-async def targets_of(conn: AsyncConnection, alerts: Sequence[Any]) -> list[tuple[int, CodeTargets | None, bool]]:
+async def targets_of(raw: Any, alerts: Sequence[Any]) -> list[tuple[int, CodeTargets | None, bool]]:
     """``(alert id, codes, has polygon)`` for alert rows with ``id`` and ``received_at``;
-    areas are read only for alerts not seen before."""
+    areas are read only for alerts not seen before. ``raw``: a driver (asyncpg) connection,
+    as for the two below (the pull runs them on one, with or without an ORM session)."""
     missing = [a["id"] for a in alerts if (a["id"], a["received_at"]) not in _TARGETS]
     if missing:
-        for row in await repo.alert_targets_rows(conn, missing):
+        for row in await repo.alert_targets_rows(raw, missing):
             _TARGETS[(row["id"], row["received_at"])] = alert_targets(row)
             if len(_TARGETS) > _TARGETS_MAX:
                 _TARGETS.popitem(last=False)
@@ -200,15 +201,14 @@ async def targets_of(conn: AsyncConnection, alerts: Sequence[Any]) -> list[tuple
     return [(key[0], *_TARGETS[key]) for key in keys if key in _TARGETS]
 
 
-async def resident_places(conn: AsyncConnection, resident_id: int) -> list[dict[str, Any]]:
+async def resident_places(raw: Any, resident_id: int) -> list[dict[str, Any]]:
     """One resident's places by id: ``id``, ``updated_at``, ``live`` (counts for targeting
     now: an expired current location does not) and their area codes."""
-    raw = (await conn.get_raw_connection()).driver_connection
     return [dict(r) for r in await raw.fetch(repo.RESIDENT_PLACES_SQL, resident_id)]
 
 
 async def resident_matches(
-    conn: AsyncConnection,
+    raw: Any,
     resident_id: int,
     targets: Sequence[tuple[int, CodeTargets | None, bool]],
     places: Sequence[dict[str, Any]],
@@ -221,7 +221,6 @@ async def resident_matches(
     places = [p for p in places if p["live"]]
     if not places:
         return {}
-    raw = (await conn.get_raw_connection()).driver_connection
     params = repo.Params()
     resident = params.add(resident_id) + "::bigint"
     parts = []

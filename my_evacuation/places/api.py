@@ -99,7 +99,7 @@ async def _store_location(state, token: str | None, body: LocationIn) -> dict:
         raise Unauthorized("missing bearer token")
     geocoder = state.geocoder if state.settings.geocode_on_write else None
     retention = timedelta(hours=state.settings.location_retention_hours)
-    row, codes, expires_at = await service.set_location(state.ephemeral_pg, geocoder, hash_token(token), body, retention)
+    row, codes, expires_at = await service.set_location(state.raw_pg, geocoder, hash_token(token), body, retention)
     if row is None:
         raise Unauthorized("unknown or revoked token")
     return {

@@ -20,6 +20,14 @@ async def device_by_token_hash(session: AsyncSession, token_hash: bytes):
     return (await session.execute(select(Device.id, Device.resident_id).where(Device.token_hash == token_hash))).first()
 
 
+_DEVICE_BY_TOKEN_HASH_SQL = "SELECT id, resident_id FROM devices WHERE token_hash = $1"
+
+
+async def device_by_token_hash_raw(raw: Any, token_hash: bytes):
+    """The same on a driver (asyncpg) connection, for the GET fast paths (server.fastpath)."""
+    return await raw.fetchrow(_DEVICE_BY_TOKEN_HASH_SQL, token_hash)
+
+
 async def lock_push_address_holder(session: AsyncSession, kind: str, address: str):
     """The device holding this push address (id, resident_id), locked; or None."""
     return (

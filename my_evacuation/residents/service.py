@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +28,12 @@ async def authenticate(session: AsyncSession, token: str) -> CurrentDevice:
     if row is None:
         raise Unauthorized("unknown or revoked token")
     return CurrentDevice(device_id=row[0], resident_id=row[1])
+
+
+async def authenticate_raw(raw: Any, token: str) -> CurrentDevice | None:
+    """The device of this token on a driver connection (the GET fast paths); None when unknown."""
+    row = await repo.device_by_token_hash_raw(raw, hash_token(token))
+    return None if row is None else CurrentDevice(device_id=row[0], resident_id=row[1])
 
 
 async def _check_push_address(kind: str | None, address: str | None) -> None:

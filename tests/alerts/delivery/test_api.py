@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
 
 from sqlalchemy import text
 
@@ -58,10 +61,33 @@ async def _add_place(sm, rid, area, kind="home") -> int:
         return await _place(s, rid, kind, area, None)
 
 
+def _fingerprint(cursor: str) -> str:
+    return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split(":")[2]
+
+
 async def _pull(client, headers, since=None):
+    """The pull through the app's fast path, checked against the route's own answer."""
     r = await client.get("/v1/me/alerts", params={"since": since} if since else None, headers=headers)
     assert r.status_code == 200, r.text
-    return r.json()
+    assert r.headers["content-type"] == "application/json"
+    page = r.json()
+    slow = await _ROUTES_CLIENT[0].get("/v1/me/alerts", params={"since": since} if since else None, headers=headers)
+    assert slow.status_code == 200, slow.text
+    other = slow.json()
+    # The cursor's time is read per request; its fingerprint (what the list holds) is not.
+    assert _fingerprint(other.pop("cursor")) == _fingerprint(page["cursor"])
+    assert other == {k: v for k, v in page.items() if k != "cursor"}
+    return page
+
+
+_ROUTES_CLIENT: list = [None]
+
+
+@pytest.fixture(autouse=True)
+def _compare_with_the_route(routes_client):
+    _ROUTES_CLIENT[0] = routes_client
+    yield
+    _ROUTES_CLIENT[0] = None
 
 
 async def test_pull_returns_told_alerts_with_state_and_a_cursor(app, client, resident, redis_client):
@@ -212,3 +238,36 @@ async def test_pull_titles_each_alert_in_the_devices_language(app, client, redis
     assert item["title"] and "津波警報" not in item["title"]  # the danger named in Vietnamese
     assert item["headline"] == "津波警報を発表しました。" and item["headline_language"] == "ja"
     assert item["now"]["level"] == 4 and item["now"]["life_critical"]
+
+
+async def test_the_pull_is_answered_by_its_fast_path_and_anything_unusual_by_the_route(app, client, resident, monkeypatch):
+    """A known device pulling with a readable cursor (or none) never reaches the route; an
+    unknown token, a bad cursor, an over-long one or an unknown parameter does, and gets
+    the route's own answer."""
+    from alerts.delivery import pull
+
+    headers, _ = resident
+    first = await _pull(client, headers)
+    calls = []
+    route_pull = pull.my_alerts
+
+    async def counted(*args, **kwargs):
+        calls.append(args)
+        return await route_pull(*args, **kwargs)
+
+    monkeypatch.setattr(pull, "my_alerts", counted)
+    assert (await client.get("/v1/me/alerts", headers=headers)).status_code == 200
+    assert (await client.get("/v1/me/alerts", params={"since": first["cursor"]}, headers=headers)).status_code == 200
+    assert calls == []
+    r = await client.get("/v1/me/alerts", headers={"Authorization": "Bearer nope"})
+    assert r.status_code == 401 and r.json()["code"] == "unauthorized" and r.headers["www-authenticate"] == "Bearer"
+    assert (await client.get("/v1/me/alerts")).status_code == 401
+    assert (await client.get("/v1/me/alerts", headers={"Authorization": "Basic x"})).status_code == 401
+    r = await client.get("/v1/me/alerts", params={"since": "not-a-cursor"}, headers=headers)
+    assert r.status_code == 400 and r.json()["code"] == "bad_cursor"
+    r = await client.get("/v1/me/alerts", params={"since": "x" * 129}, headers=headers)
+    assert r.status_code == 422
+    r = await client.get("/v1/me/alerts?since=a&since=b", headers=headers)
+    assert r.status_code == 400 and r.json()["code"] == "bad_cursor"  # the route reads the last one
+    r = await client.get("/v1/me/alerts", params={"page": "2"}, headers=headers)
+    assert r.status_code == 200 and len(calls) == 3  # the route, which ignores what it does not know

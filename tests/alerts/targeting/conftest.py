@@ -83,11 +83,11 @@ class World:
     async def _same_for_each_resident(self, alert_id: int, fan_out: list) -> None:
         """The pull's per-resident matching (resident_matches) must agree with the fan-out's
         for every resident: same places, same area codes."""
-        conn = await self.session.connection()
+        raw = (await (await self.session.connection()).get_raw_connection()).driver_connection
         alert = (await self.session.execute(text("SELECT id, received_at FROM alerts WHERE id = :a"), {"a": alert_id})).mappings().all()
-        targets = await targets_of(conn, alert)
+        targets = await targets_of(raw, alert)
         for rid in (await self.session.execute(text("SELECT id FROM residents"))).scalars():
-            got = (await resident_matches(conn, rid, targets, await resident_places(conn, rid))).get(alert_id, [])
+            got = (await resident_matches(raw, rid, targets, await resident_places(raw, rid))).get(alert_id, [])
             want = sorted((m for m in fan_out if m.resident_id == rid), key=lambda m: m.place_id)
             assert [tuple(m)[:5] for m in sorted(got, key=lambda m: m.place_id)] == want, (rid, got, want)
 
