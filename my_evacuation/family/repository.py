@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -78,18 +79,34 @@ async def groups_of(session: AsyncSession, resident_id: int) -> list[dict]:
     return [dict(r._mapping) for r in rows]
 
 
-async def members_with_status(session: AsyncSession, group_id: int, since: datetime | None = None) -> list[dict]:
-    sql = """SELECT m.resident_id, m.display_name, m.role, m.joined_at,
+_MEMBERS_WITH_STATUS = """SELECT m.resident_id, m.display_name, m.role, m.joined_at,
                     s.status, s.message, s.shelter_id, s.shelter_name, s.share_location, s.lat, s.lon,
                     s.updated_at, s.version
-             FROM family_members m LEFT JOIN safety_statuses s ON s.resident_id = m.resident_id
-             WHERE m.group_id = :g"""
+             FROM family_members m LEFT JOIN safety_statuses s ON s.resident_id = m.resident_id"""
+
+
+async def members_with_status(session: AsyncSession, group_id: int, since: datetime | None = None) -> list[dict]:
+    sql = _MEMBERS_WITH_STATUS + " WHERE m.group_id = :g"
     params: dict = {"g": group_id}
     if since is not None:
         sql += " AND s.updated_at > :since"
         params["since"] = since
     rows = await session.execute(text(sql + " ORDER BY m.joined_at, m.resident_id"), params)
     return [dict(r._mapping) for r in rows]
+
+
+# The same for a caller who must be a member, in one round trip on a driver connection (the
+# GET fast path): every member's row with ``changed`` (after ``since``), and no rows at all
+# when the caller is not a member (then the route answers, 404).
+_MEMBERS_WITH_STATUS_FOR_MEMBER = (
+    _MEMBERS_WITH_STATUS.replace("s.version", "s.version, ($3::timestamptz IS NULL OR s.updated_at > $3) AS changed")
+    + " WHERE m.group_id = $1 AND EXISTS (SELECT 1 FROM family_members me WHERE me.group_id = $1 AND me.resident_id = $2)"
+    " ORDER BY m.joined_at, m.resident_id"
+)
+
+
+async def members_with_status_raw(raw: Any, group_id: int, member_id: int, since: datetime | None) -> list[Any]:
+    return list(await raw.fetch(_MEMBERS_WITH_STATUS_FOR_MEMBER, group_id, member_id, since))
 
 
 async def insert_invite(session: AsyncSession, group_id: int, code_hash: bytes, created_by: int,

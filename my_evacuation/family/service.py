@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -134,3 +135,11 @@ async def group_statuses(session: AsyncSession, group_id: int, resident_id: int,
     await require_member(session, group_id, resident_id)
     rows = await repo.members_with_status(session, group_id, since)
     return [s for s in (status_out(r) for r in rows) if s is not None]
+
+
+async def group_statuses_raw(raw: Any, group_id: int, resident_id: int, since: datetime | None) -> list[StatusOut] | None:
+    """The same on a driver connection (the GET fast path); None when they are not a member."""
+    rows = await repo.members_with_status_raw(raw, group_id, resident_id, since)
+    if not rows:
+        return None
+    return [s for s in (status_out(r) for r in rows if r["changed"]) if s is not None]

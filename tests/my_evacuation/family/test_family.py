@@ -157,3 +157,40 @@ async def test_status_reaches_no_one_outside_the_groups(client, new_resident, ap
     outsider, outsider_id, _ = await new_resident()
     await client.put("/v1/me/safety", headers=people[0][0], json={"status": "safe"})
     assert outsider_id not in {n["resident_id"] for n in await notifications(app)}
+
+
+async def test_statuses_fast_path_answers_as_the_route_does(client, routes_client, new_resident, monkeypatch):
+    """GET /v1/groups/{id}/statuses is answered in front of the router for a member; every
+    answer is the route's own, byte for byte, and whatever is not a member's ordinary
+    request (an outsider, a bad token, a bad ``since``) reaches the route."""
+    from my_evacuation.family import service
+
+    people, gid = await family(client, new_resident, n=3)
+    (father, _), (mother, _), (grandma, _) = people
+    await client.put("/v1/me/safety", headers=father, json={"status": "evacuated", "share_location": True,
+                                                             "location": {"lat": 37.7, "lon": 140.4}, "message": "避難所へ"})
+    await client.put("/v1/me/safety", headers=mother, json={"status": "safe"})
+    calls = []
+    route = service.group_statuses
+
+    async def counted(*args, **kwargs):
+        calls.append(args)
+        return await route(*args, **kwargs)
+
+    monkeypatch.setattr(service, "group_statuses", counted)
+    for headers, params in [(grandma, None), (father, None), (mother, {"since": "2000-01-01T00:00:00+09:00"}),
+                            (mother, {"since": "2999-01-01T00:00:00Z"})]:
+        fast = await client.get(f"/v1/groups/{gid}/statuses", headers=headers, params=params)
+        assert calls == []
+        slow = await routes_client.get(f"/v1/groups/{gid}/statuses", headers=headers, params=params)
+        assert fast.status_code == slow.status_code == 200 and fast.content == slow.content, (fast.text, slow.text)
+        assert fast.headers["content-type"] == slow.headers["content-type"]
+        calls.clear()
+    assert len((await client.get(f"/v1/groups/{gid}/statuses", headers=grandma)).json()) == 2
+    outsider, _, _ = await new_resident()
+    for headers, path in [(outsider, f"/v1/groups/{gid}/statuses"), ({"Authorization": "Bearer nope"}, f"/v1/groups/{gid}/statuses"),
+                          (grandma, f"/v1/groups/{gid}/statuses?since=yesterday"), (grandma, "/v1/groups/0/statuses"),
+                          (grandma, f"/v1/groups/{gid}/statuses?since=a&since=b")]:
+        fast = await client.get(path, headers=headers)
+        slow = await routes_client.get(path, headers=headers)
+        assert fast.status_code == slow.status_code and fast.status_code >= 400 and fast.json() == slow.json(), path
