@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import gzip
+import re
 from typing import Annotated
 
 import orjson
 
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from geo.shelters import service
 from geo.shelters.schemas import Hazard, NearbyShelters, OfflinePack, ShelterOut
+from server import fastpath
 from server.deps import SESSION
 
 router = APIRouter(prefix="/v1/shelters", tags=["shelters"])
@@ -31,6 +34,45 @@ async def nearest_shelters(
     h = hazard.value if hazard is not None else None
     rows = await service.nearest(session, lat=lat, lon=lon, hazard=h, is_open=open, available=available, limit=limit)
     return {"hazard": h, "shelters": rows}
+
+
+# What the fast path reads itself; any other spelling (1e1, "yes", " 37.5") goes to the route,
+# whose validation is the reference.
+_NUMBER = re.compile(r"-?\d{1,3}(\.\d{1,15})?")
+_LIMIT = re.compile(r"\d{1,2}")
+_BOOLS = {"true": True, "false": False}
+_HAZARDS = frozenset(h.value for h in Hazard)
+_NEAREST_QUERY = frozenset({"lat", "lon", "hazard", "open", "available", "limit"})
+_NEARBY_JSON = TypeAdapter(NearbyShelters)
+
+
+async def _fast_nearest(req: fastpath.FastGet) -> bytes | None:
+    """``GET /v1/shelters?lat=&lon=`` (with ``hazard``, ``open``, ``available``, ``limit``)
+    from this process's per-area candidates (``service.nearest_cached``), without the
+    framework or a request session. Anything it does not read plainly, or a point the
+    cache does not cover, goes to the route above (``server.fastpath``)."""
+    q = req.query(_NEAREST_QUERY)
+    if q is None or "lat" not in q or "lon" not in q:
+        return None
+    lat_s, lon_s, limit_s = q["lat"], q["lon"], q.get("limit", "10")
+    hazard, open_s, available_s = q.get("hazard"), q.get("open"), q.get("available", "false")
+    if not (_NUMBER.fullmatch(lat_s) and _NUMBER.fullmatch(lon_s) and _LIMIT.fullmatch(limit_s)
+            and (hazard is None or hazard in _HAZARDS) and (open_s is None or open_s in _BOOLS)
+            and available_s in _BOOLS):
+        return None
+    lat, lon, limit = float(lat_s), float(lon_s), int(limit_s)
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180 and 1 <= limit <= service.MAX_LIMIT):
+        return None
+    rows = await service.nearest_cached(req.state.sessionmaker, lat=lat, lon=lon, hazard=hazard,
+                                        is_open=None if open_s is None else _BOOLS[open_s],
+                                        available=_BOOLS[available_s], limit=limit)
+    if rows is None:
+        return None
+    return _NEARBY_JSON.dump_json(_NEARBY_JSON.validate_python({"hazard": hazard, "shelters": rows}), by_alias=True)
+
+
+def install_middleware(app) -> None:
+    fastpath.add(app, "/v1/shelters", _fast_nearest)
 
 
 @router.get(

@@ -6,8 +6,9 @@ import hashlib
 import math
 import re
 import unicodedata
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import orjson
 from sqlalchemy.exc import DBAPIError
@@ -74,13 +75,40 @@ async def nearest(
         # antimeridian (cells do not wrap): the database.
         return await _nearest_sql(session, lat=lat, lon=lon, hazard=hazard, is_open=is_open, available=available,
                                   limit=limit)
+    return await _nearest_cached(gen, lambda: area_cache.load_snapshot(session, repository.COLUMNS), lat=lat, lon=lon,
+                                 hazard=hazard, is_open=is_open, available=available, limit=limit)
+
+
+async def nearest_cached(
+    sessionmaker: Any, *, lat: float, lon: float, hazard: str | None, is_open: bool | None, available: bool, limit: int,
+) -> list[dict] | None:
+    """``nearest`` from the per-area candidates only, outside any request session (the GET
+    fast path; arguments already checked): a session of its own reads the registry's snapshot
+    when this process has none for the current generation. None when the cache cannot answer
+    (Redis silent, near a pole or the antimeridian): then ask ``nearest``."""
+    gen = await readcache.generation(repository.NAMESPACE)
+    if gen is None or not area_cache.covers(lat, lon):
+        return None
+
+    async def load() -> area_cache.Snapshot:
+        async with sessionmaker() as session:
+            return await area_cache.load_snapshot(session, repository.COLUMNS)
+
+    return await _nearest_cached(gen, load, lat=lat, lon=lon, hazard=hazard, is_open=is_open, available=available,
+                                 limit=limit)
+
+
+async def _nearest_cached(
+    gen: int, load_snapshot: Callable[[], Awaitable[area_cache.Snapshot]], *, lat: float, lon: float,
+    hazard: str | None, is_open: bool | None, available: bool, limit: int,
+) -> list[dict]:
     cell = area_cache.cell_of(lat, lon)
     key = (cell, hazard, is_open, available, limit)
     area = area_cache.AREAS.get(key, gen)
     if area is None:
         snap = area_cache.SNAPSHOTS.get("all", gen)
         if snap is None:
-            snap = await area_cache.load_snapshot(session, repository.COLUMNS)
+            snap = await load_snapshot()
             area_cache.SNAPSHOTS.put("all", gen, snap)
         area = area_cache.build_area(snap, cell, limit=limit, hazard=hazard, is_open=is_open, available=available,
                                      present=lambda r: present(r, hazard=hazard))

@@ -105,3 +105,37 @@ async def test_area_answers_equal_the_sql_search(app, add_shelters):
         cached = await service.nearest(s, lat=37.3, lon=140.4, limit=2)
         assert [r["id"] for r in cached] == ["r:tie-a", "r:tie-b"]
     assert area_cache.AREAS.hits > 0
+
+
+async def test_the_fast_path_answers_as_the_route_does(app, client, routes_client, add_shelters, monkeypatch):
+    """GET /v1/shelters is answered in front of the router from the same per-area
+    candidates, byte for byte the route's answer; a spelling it does not read plainly
+    reaches the route (whose validation decides)."""
+    await add_shelters(shelter("c:a", 37.751, 140.471, capacity=100), shelter("c:b", 37.76, 140.48, capacity=100),
+                       shelter("c:c", 37.70, 140.40), status={"c:a": {"is_open": True, "occupancy": 90}})
+    calls = []
+    route = service.nearest
+
+    async def counted(*args, **kwargs):
+        calls.append(kwargs)
+        return await route(*args, **kwargs)
+
+    monkeypatch.setattr(service, "nearest", counted)
+    plain = [{"lat": 37.75, "lon": 140.47}, {**Q}, {"lat": "37.75", "lon": "140.47", "hazard": "flood"},
+             {"lat": 37.75, "lon": 140.47, "open": "false", "available": "true", "limit": 2},
+             {"lat": -33.9, "lon": 151.2}, {"lat": 37.75, "lon": 140.47, "limit": 50}]
+    for params in plain:
+        fast = await client.get("/v1/shelters", params=params)
+        assert calls == [], params
+        slow = await routes_client.get("/v1/shelters", params=params)
+        assert fast.status_code == slow.status_code == 200 and fast.content == slow.content, params
+        calls.clear()
+    unusual = [{"lat": "3.775e1", "lon": 140.47}, {"lat": 37.75, "lon": 140.47, "open": "yes"},
+               {"lat": 37.75, "lon": 140.47, "limit": 0}, {"lat": 37.75, "lon": 140.47, "limit": 51},
+               {"lat": 91, "lon": 140.47}, {"lat": 37.75}, {"lat": 37.75, "lon": 140.47, "hazard": "ufo"},
+               {"lat": 37.75, "lon": 140.47, "radius": 3}, {"lat": 89.9, "lon": 140.47}, {"lat": "nan", "lon": 1}]
+    for params in unusual:
+        fast = await client.get("/v1/shelters", params=params)
+        slow = await routes_client.get("/v1/shelters", params=params)
+        assert fast.status_code == slow.status_code and fast.content == slow.content, params
+    assert len(calls) >= 4  # those the route serves (1e1, yes, radius, near the pole) went through it
