@@ -39,8 +39,10 @@ from server.settings import Settings, get_settings
 SCENARIO = "fukushima_quake_then_rain"
 TEMPLATE = "02_VXSE53.xml"
 PROJECT = "bousai-e2e"
-# Issue 4's targets, for 100,000 residents; the worker's memory target holds at any size.
-TARGET_FIRST_S, TARGET_LAST_S, TARGET_RESIDENTS = 1.0, 30.0, 100_000
+# The targets for 100,000 residents: first push within 1 s; the last within 1.6× of the 10 s
+# FCM's default quota (600,000 a minute) allows for them (it was 30 s before the lanes).
+# The worker's memory target holds at any size.
+TARGET_FIRST_S, TARGET_LAST_S, TARGET_RESIDENTS = 1.0, 16.0, 100_000
 TARGET_WORKER_RSS_MB = 300
 # (municipality, JMA city, quake area, lon, lat): three cities of the VXSE53 template.
 CITIES = (
