@@ -101,11 +101,11 @@ class FastPathMiddleware:
         self.exact = {path: handler for path, pattern, handler in routes if pattern is None}
         self.templated = [(pattern, handler) for _, pattern, handler in routes if pattern is not None]
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["method"] != "GET":
             return await self.app(scope, receive, send)
         path = scope["path"]
-        handler = self.exact.get(path)
+        handler: Handler | None = self.exact.get(path)
         params: dict[str, str] = {}
         if handler is None:
             for pattern, h in self.templated:
