@@ -17,8 +17,9 @@ from alerts.delivery import pull, service
 from alerts.delivery.preferences import Preferences
 from alerts.delivery.schemas import MyAlerts, PreferencesOut
 from my_evacuation.residents.deps import current_device
-from my_evacuation.residents.service import CurrentDevice, authenticate_raw
+from my_evacuation.residents.service import CurrentDevice
 from server import fastpath
+from server.bearer import hash_token
 from server.deps import SESSION
 from server.errors import AppError
 
@@ -78,15 +79,12 @@ async def _fast_pull(req: fastpath.FastGet) -> bytes | None:
     token = req.bearer()
     if query is None or token is None or len(query.get("since", "")) > SINCE_MAX_LENGTH:
         return None
-    async with req.state.raw_pg.acquire() as raw:
-        me = await authenticate_raw(raw, token)
-        if me is None:
-            return None
-        try:
-            out = await pull.my_alerts_raw(raw, me.resident_id, query.get("since"), device_id=me.device_id)
-        except pull.BadCursor:
-            return None
-    return _MY_ALERTS_JSON.dump_json(out, by_alias=True)
+    try:
+        async with req.state.raw_pg.acquire() as raw:
+            out = await pull.my_alerts_by_token(raw, hash_token(token), query.get("since"))
+    except pull.BadCursor:
+        return None
+    return None if out is None else _MY_ALERTS_JSON.dump_json(out, by_alias=True)
 
 
 def install_middleware(app) -> None:

@@ -146,18 +146,23 @@ async def my_alerts(session: AsyncSession, resident_id: int, since: str | None, 
     conn = await session.connection()
     raw = (await conn.get_raw_connection()).driver_connection
     assert raw is not None  # a checked-out connection always has its driver connection
-    return await _my_alerts(raw, gen, resident_id, prev, device_id)
-
-
-async def my_alerts_raw(raw: Any, resident_id: int, since: str | None, *, device_id: int | None = None) -> MyAlerts:
-    """The same on a driver (asyncpg) connection of its own, outside any ORM session (the
-    GET fast path, ``alerts.delivery.api``). BadCursor as above."""
-    prev = decode_cursor(since) if since else None
-    return await _my_alerts(raw, await readcache.generation(events_repo.NAMESPACE), resident_id, prev, device_id)
-
-
-async def _my_alerts(raw: Any, gen: int | None, resident_id: int, prev: Cursor | None, device_id: int | None) -> MyAlerts:
     start = await pull_repo.start(raw, resident_id, device_id, HORIZON_MAX_LAG)
+    return await _my_alerts(raw, gen, resident_id, prev, start)
+
+
+async def my_alerts_by_token(raw: Any, token_hash: bytes, since: str | None) -> MyAlerts | None:
+    """The list of the device holding this token, on a driver (asyncpg) connection of its own,
+    outside any ORM session (the GET fast path, ``alerts.delivery.api``): the device is found
+    by the list's first statement. None when no device holds the token; BadCursor as above."""
+    prev = decode_cursor(since) if since else None
+    gen = await readcache.generation(events_repo.NAMESPACE)
+    start = await pull_repo.start_by_token(raw, token_hash, HORIZON_MAX_LAG)
+    if start is None:
+        return None
+    return await _my_alerts(raw, gen, start["resident_id"], prev, start)
+
+
+async def _my_alerts(raw: Any, gen: int | None, resident_id: int, prev: Cursor | None, start: Any) -> MyAlerts:
     now: datetime = start["now"]
     prefs = load_preferences(_json(start["preferences"]))
     language = start["language"] or "ja"
