@@ -53,6 +53,15 @@ class FastGet:
             return None
         return out
 
+    def row_id(self, name: str) -> int | None:
+        """A path parameter as a row id (1 … 2⁶³−1, plain digits); None otherwise (the route
+        answers: a 422 for what it refuses)."""
+        value = self.params[name]
+        if not (value.isascii() and value.isdigit() and len(value) <= 19):
+            return None
+        n = int(value)
+        return n if 0 < n <= MAX_ROW_ID else None
+
     def header(self, name: bytes) -> bytes | None:
         for k, v in self.scope["headers"]:
             if k == name:
@@ -66,6 +75,9 @@ class FastGet:
         except MalformedAuthorization:
             return None
 
+
+# Postgres bigint: the largest row id a route accepts.
+MAX_ROW_ID = 2**63 - 1
 
 # A handler: the JSON body of a 200 answer, or None to let the route answer.
 Handler = Callable[[FastGet], Awaitable[bytes | None]]

@@ -19,8 +19,7 @@ from server.errors import NotFound
 router = APIRouter(tags=["alerts"])
 
 # Postgres bigint: a larger id is a bad request, not a database error.
-_MAX_ID = 2**63 - 1
-RowId = Annotated[int, Path(ge=1, le=_MAX_ID)]
+RowId = Annotated[int, Path(ge=1, le=fastpath.MAX_ROW_ID)]
 
 
 def _event_summary(e: AlertEvent) -> EventSummary:
@@ -64,10 +63,9 @@ async def _fast_alert(req: fastpath.FastGet) -> bytes | None:
     """``GET /v1/alerts/{id}`` of an alert that exists, from the cached bytes (a miss reads
     it as the route does and keeps the bytes). A query, an id the route would refuse, or no
     such alert: the route answers (``server.fastpath``)."""
-    raw_id = req.params["alert_id"]
-    if req.scope.get("query_string") or not raw_id.isascii() or not raw_id.isdigit() or not 0 < int(raw_id) <= _MAX_ID:
+    alert_id = req.row_id("alert_id")
+    if req.scope.get("query_string") or alert_id is None:
         return None
-    alert_id = int(raw_id)
     gen = await readcache.generation(repo.NAMESPACE)
     body = _DETAIL_BYTES.get(alert_id, gen)
     if body is None:

@@ -75,7 +75,6 @@ async def group_statuses(group_id: int, since: datetime | None = Query(default=N
 _STATUSES_QUERY = frozenset({"since"})
 _STATUSES_JSON = TypeAdapter(list[StatusOut])
 _SINCE = TypeAdapter(datetime)
-_MAX_ID = 2**63 - 1
 
 
 async def _fast_group_statuses(req: fastpath.FastGet) -> bytes | None:
@@ -84,8 +83,8 @@ async def _fast_group_statuses(req: fastpath.FastGet) -> bytes | None:
     a quake). Anything else goes to the route above (``server.fastpath``)."""
     query = req.query(_STATUSES_QUERY)
     token = req.bearer()
-    group = req.params["group_id"]
-    if query is None or token is None or not group.isascii() or not group.isdigit() or not 0 < int(group) <= _MAX_ID:
+    group = req.row_id("group_id")
+    if query is None or token is None or group is None:
         return None
     since = None
     if "since" in query:
@@ -97,7 +96,7 @@ async def _fast_group_statuses(req: fastpath.FastGet) -> bytes | None:
         me = await authenticate_raw(raw, token)
         if me is None:
             return None
-        out = await service.group_statuses_raw(raw, int(group), me.resident_id, since)
+        out = await service.group_statuses_raw(raw, group, me.resident_id, since)
     return None if out is None else _STATUSES_JSON.dump_json(out, by_alias=True)
 
 

@@ -74,3 +74,11 @@ def test_no_layer_without_fast_paths():
     app = FastAPI()
     fastpath.install(app)
     assert not any(m.cls is fastpath.FastPathMiddleware for m in app.user_middleware)
+
+
+def test_row_ids_are_plain_positive_bigints():
+    def rid(v):
+        return fastpath.FastGet({}, {"id": v}, None).row_id("id")
+
+    assert [rid(v) for v in ("1", "0012", str(2**63 - 1))] == [1, 12, 2**63 - 1]
+    assert [rid(v) for v in ("0", str(2**63), "-1", "+1", "1.0", "１", " 1", "1e3", "9" * 40)] == [None] * 9
