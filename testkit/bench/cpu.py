@@ -30,6 +30,21 @@ def by_name(names: tuple[str, ...] = ("postgres", "redis-server")) -> dict[str, 
     return out
 
 
+def tree(pid: int) -> float:
+    """User + system CPU seconds of a process and its children (e.g. uvicorn and its workers)."""
+    total = 0.0
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            fields = (d / "stat").read_text().rpartition(")")[2].split()
+            if int(d.name) == pid or int(fields[1]) == pid:
+                total += (int(fields[11]) + int(fields[12])) / _TICK
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
 def machine_busy() -> float:
     """CPU seconds all cores spent busy since boot (user, nice, system, irq, softirq, steal)."""
     fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
@@ -37,8 +52,9 @@ def machine_busy() -> float:
     return (user + nice + system + irq + softirq + steal) / _TICK
 
 
-def snapshot() -> dict[str, float]:
-    return {**by_name(), "machine": machine_busy()}
+def snapshot(**trees: int) -> dict[str, float]:
+    """The database's and Redis's CPU, the machine's, and each named process tree's (``api=pid``)."""
+    return {**by_name(), "machine": machine_busy(), **{name: tree(pid) for name, pid in trees.items()}}
 
 
 def spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:

@@ -40,6 +40,7 @@ import orjson
 from testkit.bench.burst import _figures, _reset, _store, _wait_done, rain_alert
 from testkit.bench.e2e import PROJECT, Workers, bench_database_url, seed, wait_for_workers, worker_env
 from server.settings import Settings, get_settings
+from testkit.bench import cpu
 
 TARGET_RPS, TARGET_P99_MS, TARGET_RATIO = 2000, 200, 1.25
 
@@ -131,18 +132,21 @@ async def _seed_families(sessionmaker, residents: int) -> int:
     return groups
 
 
-async def _fan_out_phase(sessionmaker, redis, fcm, *, load=None) -> dict:
+async def _fan_out_phase(sessionmaker, redis, fcm, *, load=None, api_pid: int | None = None) -> dict:
     from testkit.bench.burst import _quiet
 
     await _reset(sessionmaker)
     await _quiet(fcm)
     before = fcm.stats()
     tag = uuid.uuid4().hex[:8]
+    trees = {"api": api_pid} if api_pid else {}
+    cpu0 = cpu.snapshot(**trees)
     (aid,) = await _store(sessionmaker, redis, [rain_alert(tag)])
     routes = None
     if load is not None:
         routes = await load(aid)
     await _wait_done(sessionmaker, [aid])
+    cpu1 = cpu.snapshot(**trees)
     (r,) = await _figures(sessionmaker, [aid])
     await _quiet(fcm)
     after = fcm.stats()
@@ -154,6 +158,9 @@ async def _fan_out_phase(sessionmaker, redis, fcm, *, load=None) -> dict:
     }
     if routes is not None:
         out["routes"] = routes
+    # Where the CPU went from the alert's storing to its last push (the stand-in's own: fcm_cpu_s).
+    out["cpu_s"] = {**cpu.spent(cpu0, cpu1), "fcm": round(after.get("cpu_seconds", 0.0) - before.get("cpu_seconds", 0.0), 2),
+                    "wall": out["last_s"]}
     return out
 
 
@@ -214,12 +221,12 @@ async def run_surge(
             return dict(zip(makers, results, strict=True))
 
         # Warm-up (not reported): the api's and the workers' first requests pay for connections and caches.
-        warm = await _fan_out_phase(sessionmaker, redis, fcm, load=load)
+        warm = await _fan_out_phase(sessionmaker, redis, fcm, load=load, api_pid=api.pid)
         print(f"  warm-up: last push {warm['last_s']} s", flush=True)
-        report["alone"] = await _fan_out_phase(sessionmaker, redis, fcm)
+        report["alone"] = await _fan_out_phase(sessionmaker, redis, fcm, api_pid=api.pid)
         print(f"  alone: {orjson.dumps(report['alone']).decode()}", flush=True)
         seconds = max(5.0, (report["alone"]["last_s"] or 10.0) * 1.2)
-        report["surge"] = await _fan_out_phase(sessionmaker, redis, fcm, load=load)
+        report["surge"] = await _fan_out_phase(sessionmaker, redis, fcm, load=load, api_pid=api.pid)
         print(f"  surge: {orjson.dumps(report['surge']).decode()}", flush=True)
         # The routes' own baseline: the same clients with no fan-out running (the alert is stored).
         report["routes_without_fan_out"] = await load(report["surge"]["alert_id"])
@@ -252,6 +259,11 @@ def _print(r: dict) -> None:
     base = r["routes_without_fan_out"]
     print(f"  baseline, no fan-out running: {round(sum(x['req_per_s'] for x in base.values()), 1)} req/s, worst p99 "
           f"{max(x['p99_ms'] for x in base.values())} ms")
+    for phase in ("alone", "surge"):
+        c = r[phase].get("cpu_s")
+        if c and c.get("wall"):
+            print(f"  CPU, {phase}: machine {c['machine']} s of {round(c['wall'] * (os.cpu_count() or 1), 1)} available; api {c.get('api')}, "
+                  f"PostgreSQL {c['postgres']}, Redis {c['redis-server']}, FCM stand-in {c['fcm']}")
     a, b = r["fan_out_alone_last_s"], r["fan_out_surge_last_s"]
     print(f"  all routes: {r['req_per_s']} req/s, worst p99 {r['p99_ms_max']} ms, errors {r['errors']} "
           f"(target ≥ {TARGET_RPS} req/s, p99 ≤ {TARGET_P99_MS} ms, 0 errors)")
