@@ -12,8 +12,10 @@ in front of the routers. The route stays the documented and complete answer. A h
 answers only the ordinary, well-formed case and returns ``None`` for anything else — a
 query parameter it does not know, a missing, malformed or unknown credential, a cursor it
 cannot read — and the request then goes to the route unchanged, which answers it (and its
-errors) as it always did. So a fast path can only answer sooner, never differently.
-Handlers read and never write: a request they decline is run again by the route.
+errors) as it always did. So a fast path can only answer sooner, never differently. A
+handler that raises the app's own error (``AppError``) declines too; anything else (an
+outage) is answered by the error guard outside, as for a route. Handlers read and never
+write: a request they decline is run again by the route.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from server.bearer import MalformedAuthorization, asgi_authorization, bearer_from_header
+from server.errors import AppError
 
 
 class FastGet:
@@ -127,7 +130,10 @@ class FastPathMiddleware:
                     break
             else:
                 return await self.app(scope, receive, send)
-        body = await handler(FastGet(scope, params, self.fastapi_app.state))
+        try:
+            body = await handler(FastGet(scope, params, self.fastapi_app.state))
+        except AppError:
+            body = None  # the route raises it again and answers it as the API documents
         if body is None:
             return await self.app(scope, receive, send)
         await send({"type": "http.response.start", "status": 200,

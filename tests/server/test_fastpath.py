@@ -7,6 +7,7 @@ import httpx
 from fastapi import FastAPI
 
 from server import fastpath
+from server.errors import NotFound
 
 
 def _app(seen: list) -> FastAPI:
@@ -29,6 +30,8 @@ def _app(seen: list) -> FastAPI:
         seen.append((req.params, q, req.bearer()))
         if q is None or req.params["thing_id"] == "decline":
             return None
+        if req.params["thing_id"] == "raise":
+            raise NotFound("no such thing")
         return b'{"by":"fast"}'
 
     async def exact_fast(req: fastpath.FastGet) -> bytes | None:
@@ -53,6 +56,7 @@ async def test_answers_only_what_its_handler_answers():
     assert seen[-1] == ({"thing_id": "7"}, {"a": "1", "b": ""}, "tok")
     assert (await _get(app, "GET", "/exact")).json() == {"by": "exact"}
     assert (await _get(app, "GET", "/things/decline")).json() == {"by": "route", "id": "decline"}
+    assert (await _get(app, "GET", "/things/raise")).json() == {"by": "route", "id": "raise"}
     assert (await _get(app, "POST", "/things/7")).json() == {"by": "post"}
     assert (await _get(app, "GET", "/things/7/more")).status_code == 404  # the template is the whole path
     n = len(seen)

@@ -51,7 +51,10 @@ async def test_database_that_never_answers_is_503_within_the_deadlines(settings,
         assert r.json()["detail"]["database"].startswith("error") and r.json()["detail"]["redis"] == "ok"
         assert int(r.headers["retry-after"]) > 0
         for method, path, body in (("GET", "/v1/me", None), ("GET", "/v1/shelters?lat=37.75&lon=140.47", None),
-                                   ("PUT", "/v1/me/location", {"lat": 37.75, "lon": 140.47})):  # the raw-pool fast path
+                                   ("PUT", "/v1/me/location", {"lat": 37.75, "lon": 140.47}),  # the raw-pool fast path
+                                   # the GET fast paths (server.fastpath): raw pool, and a session of their own
+                                   ("GET", "/v1/me/alerts", None), ("GET", "/v1/groups/1/statuses", None),
+                                   ("GET", "/v1/alerts/1", None)):
             started = time.monotonic()
             r = await client.request(method, path, headers={"Authorization": f"Bearer {token}"}, json=body)
             took = time.monotonic() - started
@@ -66,9 +69,11 @@ async def test_database_that_refuses_is_503_not_500(settings, engine, proxy):
     async with app_with(settings, engine, database_url=proxy.url) as (app, client):
         token = (await client.post("/v1/devices", json={"platform": "web"})).json()["token"]
         proxy.refuse()
-        r = await client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
-        assert r.status_code == 503 and r.json()["code"] == "database_unavailable", r.text
-        assert int(r.headers["retry-after"]) > 0
+        for path in ("/v1/me", "/v1/me/alerts", "/v1/groups/1/statuses", "/v1/alerts/1",
+                     "/v1/shelters?lat=37.75&lon=140.47"):
+            r = await client.get(path, headers={"Authorization": f"Bearer {token}"})
+            assert r.status_code == 503 and r.json()["code"] == "database_unavailable", (path, r.text)
+            assert int(r.headers["retry-after"]) > 0
         r = await client.post("/v1/staff/auth/login", json={"username": "nobody", "password": "x" * 12})
         assert r.status_code == 503 and r.json()["code"] == "database_unavailable", r.text
         r = await client.get("/readyz")
