@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from alerts.delivery.service import fan_out
+from tests.kits.calls import count_calls
 from tests.kits.delivery import FUKUSHIMA_CITY, IWAKI, _place, quake_doc, store, tsunami_doc, weather_doc
 
 
@@ -248,14 +249,7 @@ async def test_the_pull_is_answered_by_its_fast_path_and_anything_unusual_by_the
 
     headers, _ = resident
     first = await _pull(client, headers)
-    calls = []
-    route_pull = pull.my_alerts
-
-    async def counted(*args, **kwargs):
-        calls.append(args)
-        return await route_pull(*args, **kwargs)
-
-    monkeypatch.setattr(pull, "my_alerts", counted)
+    calls = count_calls(monkeypatch, pull, "my_alerts")
     assert (await client.get("/v1/me/alerts", headers=headers)).status_code == 200
     assert (await client.get("/v1/me/alerts", params={"since": first["cursor"]}, headers=headers)).status_code == 200
     assert calls == []

@@ -10,6 +10,7 @@ from geo.shelters import cache as area_cache
 from geo.shelters import repository, service
 from server import readcache
 
+from tests.kits.calls import count_calls
 from tests.kits.shelters import shelter
 
 Q = {"lat": 37.75, "lon": 140.47, "open": "true", "limit": 5}
@@ -113,14 +114,7 @@ async def test_the_fast_path_answers_as_the_route_does(app, client, routes_clien
     reaches the route (whose validation decides)."""
     await add_shelters(shelter("c:a", 37.751, 140.471, capacity=100), shelter("c:b", 37.76, 140.48, capacity=100),
                        shelter("c:c", 37.70, 140.40), status={"c:a": {"is_open": True, "occupancy": 90}})
-    calls = []
-    route = service.nearest
-
-    async def counted(*args, **kwargs):
-        calls.append(kwargs)
-        return await route(*args, **kwargs)
-
-    monkeypatch.setattr(service, "nearest", counted)
+    calls = count_calls(monkeypatch, service, "nearest")
     plain = [{"lat": 37.75, "lon": 140.47}, {**Q}, {"lat": "37.75", "lon": "140.47", "hazard": "flood"},
              {"lat": 37.75, "lon": 140.47, "open": "false", "available": "true", "limit": 2},
              {"lat": -33.9, "lon": 151.2}, {"lat": 37.75, "lon": 140.47, "limit": 50}]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from tests.kits.residents import WATARI, shelter_record
+from tests.kits.calls import count_calls
 from tests.kits.family import family, notifications
+from tests.kits.residents import WATARI, shelter_record
 
 
 async def test_create_invite_join_and_see_members(client, new_resident):
@@ -170,14 +171,7 @@ async def test_statuses_fast_path_answers_as_the_route_does(client, routes_clien
     await client.put("/v1/me/safety", headers=father, json={"status": "evacuated", "share_location": True,
                                                              "location": {"lat": 37.7, "lon": 140.4}, "message": "避難所へ"})
     await client.put("/v1/me/safety", headers=mother, json={"status": "safe"})
-    calls = []
-    route = service.group_statuses
-
-    async def counted(*args, **kwargs):
-        calls.append(args)
-        return await route(*args, **kwargs)
-
-    monkeypatch.setattr(service, "group_statuses", counted)
+    calls = count_calls(monkeypatch, service, "group_statuses")
     for headers, params in [(grandma, None), (father, None), (mother, {"since": "2000-01-01T00:00:00+09:00"}),
                             (mother, {"since": "2999-01-01T00:00:00Z"})]:
         fast = await client.get(f"/v1/groups/{gid}/statuses", headers=headers, params=params)
