@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -109,33 +110,46 @@ def install(app: Any) -> None:
         app.add_middleware(FastPathMiddleware, fastapi_app=app, routes=routes)
 
 
+@dataclass(frozen=True, slots=True)
+class RouteTemplate:
+    """Stands for the route in the ASGI scope of a request a fast path answered
+    (``scope["route"]``, where the router puts the route it matched), so what reads it
+    afterwards — the request metrics, by route template — counts the request under its
+    route, not as "unmatched"."""
+
+    path: str
+
+
 class FastPathMiddleware:
     def __init__(self, app: Any, fastapi_app: Any, routes: list):
         self.app = app
         self.fastapi_app = fastapi_app
-        self.exact = {path: handler for path, pattern, handler in routes if pattern is None}
-        self.templated = [(pattern, handler) for _, pattern, handler in routes if pattern is not None]
+        self.exact = {path: (handler, RouteTemplate(path)) for path, pattern, handler in routes if pattern is None}
+        self.templated = [(pattern, handler, RouteTemplate(path)) for path, pattern, handler in routes
+                          if pattern is not None]
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["method"] != "GET":
             return await self.app(scope, receive, send)
         path = scope["path"]
-        handler: Handler | None = self.exact.get(path)
+        found = self.exact.get(path)
         params: dict[str, str] = {}
-        if handler is None:
-            for pattern, h in self.templated:
+        if found is None:
+            for pattern, h, r in self.templated:
                 m = pattern.match(path)
                 if m is not None:
-                    handler, params = h, m.groupdict()
+                    found, params = (h, r), m.groupdict()
                     break
             else:
                 return await self.app(scope, receive, send)
+        handler, route = found
         try:
             body = await handler(FastGet(scope, params, self.fastapi_app.state))
         except AppError:
             body = None  # the route raises it again and answers it as the API documents
         if body is None:
             return await self.app(scope, receive, send)
+        scope["route"] = route
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})

@@ -16,6 +16,7 @@ from my_evacuation.places import service
 from my_evacuation.places.schemas import LocationIn, LocationOut, PlaceIn, PlaceOut, PlacePatch
 from my_evacuation.residents.deps import bearer_token, current_device
 from my_evacuation.residents.service import CurrentDevice
+from server import fastpath
 from server.bearer import MalformedAuthorization, asgi_authorization, bearer_from_header, hash_token
 from server.deps import SESSION
 from server.errors import AppError, NotFound, Unauthorized, error_body
@@ -132,10 +133,12 @@ class LocationFastPath:
     def __init__(self, app, fastapi_app):
         self.app = app
         self.fastapi_app = fastapi_app
+        self.route = fastpath.RouteTemplate(self.PATH)  # counted under its route in the metrics
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["path"] != self.PATH or scope["method"] != "PUT":
             return await self.app(scope, receive, send)
+        scope["route"] = self.route
         chunks = []
         while True:
             message = await receive()

@@ -86,3 +86,21 @@ def test_row_ids_are_plain_positive_bigints():
 
     assert [rid(v) for v in ("1", "0012", str(2**63 - 1))] == [1, 12, 2**63 - 1]
     assert [rid(v) for v in ("0", str(2**63), "-1", "+1", "1.0", "１", " 1", "1e3", "9" * 40)] == [None] * 9
+
+
+def _requests(method: str, route: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("bousai_http_requests_total", {"method": method, "route": route, "status": "200"}) or 0.0
+
+
+async def test_fast_answers_are_counted_under_their_route(client, resident):
+    """An operator watching a disaster night sees the hottest routes by name in the request
+    metrics, not as 'unmatched'."""
+    headers, _ = resident
+    counted = [("GET", "/v1/shelters"), ("PUT", "/v1/me/location"), ("GET", "/v1/me/alerts")]
+    before = [_requests(*c) for c in counted]
+    assert (await client.get("/v1/shelters", params={"lat": 37.75, "lon": 140.47})).status_code == 200
+    assert (await client.put("/v1/me/location", json={"lat": 37.75, "lon": 140.47}, headers=headers)).status_code == 200
+    assert (await client.get("/v1/me/alerts", headers=headers)).status_code == 200
+    assert [_requests(*c) for c in counted] == [n + 1 for n in before]
