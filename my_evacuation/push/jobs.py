@@ -242,35 +242,35 @@ class PushSender:
             out.claimed = len(rows)
             if not rows:
                 return out
-            by_message: dict[str, Any] = {}
+            by_message: dict[str, push_repo.Claimed] = {}
             by_kind: dict[str, list[Any]] = {}
             for row in rows:
                 if row.superseded:
                     statuses[row.id] = ("superseded", None)
                     continue
                 msg = message_for(row)
-                if msg is None:
+                if msg is None or row.push_kind is None:  # (a message is made only for a push address)
                     statuses[row.id] = ("no_token", None)
                     continue
                 by_message[row.message_id] = row
                 by_kind.setdefault(row.push_kind, []).append(msg)
             results = await self._send(by_kind, lane) if by_kind else []
             dead_devices: list[int] = []
-            dead_tokens: list[str] = []
+            dead_tokens: list[str | None] = []
             sent_notifications: set[int] = set()
             for res in results:
-                row = by_message.get(res.message_id)
-                if row is None:
+                sent = by_message.get(res.message_id)
+                if sent is None:
                     continue
                 status = str(res.status)
                 if status == "retry":
-                    status = "failed" if row.attempts + 1 >= MAX_JOB_ATTEMPTS else "queued"
+                    status = "failed" if sent.attempts + 1 >= MAX_JOB_ATTEMPTS else "queued"
                 elif status == "dead_token":
-                    dead_devices.append(row.device_id)
-                    dead_tokens.append(row.push_token)
-                elif status == "ok" and row.notification_id:
-                    sent_notifications.add(row.notification_id)
-                statuses[row.id] = (status, res.error_code)
+                    dead_devices.append(sent.device_id)
+                    dead_tokens.append(sent.push_token)
+                elif status == "ok" and sent.notification_id:
+                    sent_notifications.add(sent.notification_id)
+                statuses[sent.id] = (status, res.error_code)
             # A message the provider never answered for is retried by a later job.
             for row in by_message.values():
                 statuses.setdefault(row.id, ("queued", "no_result"))

@@ -151,7 +151,7 @@ _CLEAR_DEAD = text(
 )
 
 
-async def clear_dead_push_tokens(session: AsyncSession, device_ids: list[int], tokens: list[str]) -> None:
+async def clear_dead_push_tokens(session: AsyncSession, device_ids: list[int], tokens: list[str | None]) -> None:
     """Forget push addresses a provider reported dead (each only while the device still holds it)."""
     await session.execute(_CLEAR_DEAD, {"device_ids": device_ids, "tokens": tokens})
 
