@@ -26,6 +26,7 @@ Environment knobs (not Settings: they are per-process, set by tests and benches)
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import socket
@@ -140,10 +141,14 @@ class Worker:
         loops: list[WorkerLoop],
         *,
         claim_idle_ms: int | None = None,
+        freeze_after_startup: bool = False,
     ):
         self.ctx = ctx
         self.handlers = handlers
         self.loops = loops
+        # A worker process (not one run inside tests) moves what start-up built out of the
+        # cyclic GC's generations once it is built (see run).
+        self.freeze_after_startup = freeze_after_startup
         self.claim_idle_ms = claim_idle_ms
         self.stop = asyncio.Event()
         self._wake: dict[str, asyncio.Event] = {lp.name: asyncio.Event() for lp in loops}
@@ -368,6 +373,12 @@ class Worker:
             except Exception:
                 log.exception("server.worker.startup_failed", func=getattr(func, "__name__", str(func)))
         await self._listen()
+        if self.freeze_after_startup:
+            # What start-up built lives as long as the process (area indexes, clients,
+            # settings): out of the cyclic GC's generations, so the collections a 100,000-push
+            # fan-out triggers do not walk it again and again (the api does the same). Measured:
+            # the workers' CPU for a 100k fan-out 18.6 → 15.7 s, its last push 17.5 → 15.4 s.
+            gc.freeze()
         for h in self.handlers:
             try:
                 await ensure_group(self.ctx.redis, h.stream, h.group)
@@ -415,7 +426,11 @@ async def close_resources(ctx: WorkerContext) -> None:
             log.warning("server.worker.resource_close_failed", resource=key)
 
 
-async def run_worker(settings: Settings, name: str | None = None, *, stop: asyncio.Event | None = None) -> None:
+async def run_worker(
+    settings: Settings, name: str | None = None, *, stop: asyncio.Event | None = None, process: bool = False
+) -> None:
+    """``process``: this is the worker process itself (``bousai worker``), not a worker run
+    inside another program (tests)."""
     import_all_models()
     handlers, loops = discover()
     if settings.worker_streams:
@@ -433,7 +448,7 @@ async def run_worker(settings: Settings, name: str | None = None, *, stop: async
         redis=redis,
         name=name or f"{socket.gethostname()}-{os.getpid()}",
     )
-    worker = Worker(ctx, handlers, loops, claim_idle_ms=settings.worker_claim_idle_ms)
+    worker = Worker(ctx, handlers, loops, claim_idle_ms=settings.worker_claim_idle_ms, freeze_after_startup=process)
     if stop is not None:
         async def relay_stop():
             await stop.wait()
@@ -463,5 +478,5 @@ def main(settings: Settings, name: str | None = None) -> int:
         uvloop.install()
     except ImportError:
         pass
-    asyncio.run(run_worker(settings, name))
+    asyncio.run(run_worker(settings, name, process=True))
     return 0
