@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -35,6 +34,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance  # noq
 from server.db import make_sessionmaker, unit_of_work  # noqa: E402
 from tests.kits.paths import REPO  # noqa: E402
 from tests.kits.db import TEST_REDIS_URL, truncate_all  # noqa: E402
+from testkit.standins.serving import free_port
 
 POSITIVE = int(os.environ.get("BOUSAI_FUZZ_EXAMPLES", "3"))
 NEGATIVE = int(os.environ.get("BOUSAI_FUZZ_NEGATIVE", "2"))
@@ -44,15 +44,10 @@ SELF_DESTRUCTIVE = {("DELETE", "/v1/me"), ("DELETE", "/v1/me/device"), ("POST", 
 ADMIN_PREFIXES = ("/v1/staff/accounts", "/v1/staff/audit")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def api_base(db_url):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "BOUSAI_DATABASE_URL": db_url, "BOUSAI_REDIS_URL": TEST_REDIS_URL,
            "BOUSAI_PORT": str(port), "BOUSAI_HOST": "127.0.0.1",
            "BOUSAI_STAFF_TOKEN_SECRET": "fuzz-secret-" + "x" * 32,

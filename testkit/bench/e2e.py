@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,7 @@ from sqlalchemy.engine import make_url
 
 from server.settings import Settings, get_settings
 from testkit.bench import cpu
+from testkit.standins.serving import free_port
 
 SCENARIO = "fukushima_quake_then_rain"
 TEMPLATE = "02_VXSE53.xml"
@@ -169,11 +169,6 @@ class Workers:
                     p.kill()
                     p.wait(5)
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # A 1M-resident run takes minutes: a line this often while it waits.
@@ -326,7 +321,7 @@ async def run_e2e(settings: Settings, *, residents: int, workers: int, database_
         names = [f"e2e-{run}-w{k + 1}" for k in range(workers)]
         for n in names:
             # each worker's own /metrics (push results, fan-out) on a free port, to scrape while it runs
-            port = _free_port()
+            port = free_port()
             procs.start(n, metrics_port=port)
             print(f"  {n} metrics: http://127.0.0.1:{port}/metrics", file=sys.stderr, flush=True)
         await wait_for_workers(redis, names)

@@ -9,6 +9,10 @@ only ever aimed at 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 
@@ -83,3 +87,27 @@ async def run_load(
         "over_1s": sum(1 for x in latencies if x > 1.0),
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
     }
+
+
+def start_api(env: dict[str, str], port: int, *, workers: int, nice: int = 0, ready_timeout_s: float = 60.0,
+              settle_s: float = 0.0) -> subprocess.Popen:
+    """``bousai api`` on 127.0.0.1:``port`` with ``env``, at niceness ``nice``; returned once
+    ``/readyz`` answers 200 (then ``settle_s`` more, for every uvicorn worker to finish its
+    lifespan). Killed, and RuntimeError, when it is not ready within ``ready_timeout_s``."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "api", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
+        env=env, preexec_fn=(lambda: os.nice(nice)) if nice else None,
+    )
+    deadline = time.time() + ready_timeout_s
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+                s.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                if b" 200 " in s.recv(200):
+                    time.sleep(settle_s)
+                    return proc
+        except OSError:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("api did not become ready")

@@ -15,22 +15,16 @@ import asyncio
 import json
 import os
 import random
-import socket
 import subprocess
-import sys
-import time
 
 import orjson
 
 from server.settings import get_settings
+from testkit.bench.loadgen import run_load, start_api
+from testkit.standins.serving import free_port
 
 BENCH_DB = "bousai_bench"
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _prepare_db(url: str, devices: int) -> list[str]:
@@ -69,23 +63,8 @@ def _start_server(url: str, port: int, workers: int, geocode: bool) -> subproces
         # path (its Redis round trip is measured) but is set above what the bench sends.
         BOUSAI_RESIDENT_REQUESTS_PER_MINUTE="100000",
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "api", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
-        env=env,
-    )
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-                s.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                if b" 200 " in s.recv(200):
-                    time.sleep(0.5 * workers)  # let every worker finish its lifespan
-                    return proc
-        except OSError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("api did not become ready")
+    # 30 s to be ready; then half a second per worker to finish its lifespan.
+    return start_api(env, port, workers=workers, ready_timeout_s=30, settle_s=0.5 * workers)
 
 
 def _request_maker(tokens: list[str]):
@@ -122,9 +101,8 @@ def _request_maker(tokens: list[str]):
 
 
 def _measure(url, tokens, args, geocode: bool) -> dict:
-    from testkit.bench.loadgen import run_load
 
-    port = _free_port()
+    port = free_port()
     proc = _start_server(url, port, args.workers, geocode)
     try:
         make = _request_maker(tokens)

@@ -27,11 +27,8 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import socket
 import subprocess
-import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
@@ -41,33 +38,11 @@ from testkit.bench.burst import _figures, _reset, _store, _wait_done, rain_alert
 from testkit.bench.e2e import PROJECT, Workers, bench_database_url, seed, wait_for_workers, worker_env
 from server.settings import Settings, get_settings
 from testkit.bench import cpu
+from testkit.bench.loadgen import run_load, start_api
+from testkit.standins.serving import free_port
 
 TARGET_RPS, TARGET_P99_MS, TARGET_RATIO = 2000, 200, 1.25
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start_api(env: dict[str, str], port: int, *, workers: int = 2, nice: int = 0) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "api", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
-        env=env, preexec_fn=(lambda: os.nice(nice)) if nice else None,
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-                s.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                if b" 200 " in s.recv(200):
-                    return proc
-        except OSError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("api did not become ready")
 
 
 def _makers(residents: int, alert_id: int, prefix: str) -> dict:
@@ -172,7 +147,6 @@ async def run_surge(
     from geo.shelters.loader import load_shelters_sync
     from server.db import make_engine, make_sessionmaker
     from server.dbsetup import create_database, upgrade
-    from testkit.bench.loadgen import run_load
     from testkit.standins.fcm_server import FcmProcess
     from server import readcache
     from server.redis import make_redis
@@ -195,11 +169,11 @@ async def run_surge(
     fcm = FcmProcess(tmp, PROJECT)
     env = worker_env(fcm, database_url, redis_url, BOUSAI_WORKER_STREAMS="alerts:new,push:jobs")
     procs = Workers(env)
-    port = _free_port()
+    port = free_port()
     # Each client is a resident of its own asking far more often than a phone does: the
     # per-device limit (120/min) would answer 429, so the bench lifts it.
     api_env = {**env, "BOUSAI_RESIDENT_REQUESTS_PER_MINUTE": "1000000", "BOUSAI_DB_POOL_SIZE": "16"}
-    api = _start_api(api_env, port, workers=api_workers, nice=api_nice)
+    api = start_api(api_env, port, workers=api_workers, nice=api_nice)
     run = uuid.uuid4().hex[:6]
     report: dict = {"bench": "surge", "residents": residents, "devices": devices, "shelters": shelters, "clients": clients,
                     "groups": groups, "open_shelters": opened, "workers": 2, "api_workers": api_workers, "api_nice": api_nice}

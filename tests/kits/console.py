@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,15 +19,11 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.kits.staff import PASSWORD
+from testkit.standins.serving import free_port
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _tail(path: str, size: int = 4000) -> str:
@@ -41,7 +36,7 @@ def _tail(path: str, size: int = 4000) -> str:
 @pytest.fixture
 def live_server(app, settings):
     """uvicorn on a free loopback port, on this run's database and Redis (``app`` cleans up after)."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "BOUSAI_DATABASE_URL": settings.database_url,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,14 +15,10 @@ import httpx
 import pytest
 
 from tests.kits.db import TEST_REDIS_URL
+from testkit.standins.serving import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _env(db_url: str) -> dict:
@@ -91,7 +86,7 @@ def _eventually(check, seconds: float = 30) -> bool:
 )
 def test_process_serves_its_own_metrics_and_heartbeat_until_it_stops(db_url, role, expected):
     env = _env(db_url)
-    port, name = _free_port(), f"metrics-test-{role}-{os.getpid()}"
+    port, name = free_port(), f"metrics-test-{role}-{os.getpid()}"
     proc = _bousai(role, "--name", name, "--metrics-port", str(port), env=env)
     try:
         url = f"http://127.0.0.1:{port}/metrics"
@@ -112,7 +107,7 @@ def test_health_fails_for_a_process_that_never_started(db_url):
 
 def test_api_with_two_workers_counts_every_request_once(db_url):
     env = _env(db_url)
-    port = _free_port()
+    port = free_port()
     proc = _bousai("api", "--host", "127.0.0.1", "--port", str(port), "--workers", "2", env=env)
     try:
         _wait_for(f"http://127.0.0.1:{port}/healthz", proc, seconds=90)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import sysconfig
@@ -26,6 +25,7 @@ import httpx
 import pytest
 
 from server.dbsetup import drop_database
+from testkit.standins.serving import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 TEST_PG = os.environ.get("BOUSAI_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432")
@@ -33,11 +33,6 @@ TEST_REDIS_URL = os.environ.get("BOUSAI_TEST_REDIS_URL", "redis://127.0.0.1:6379
 # What a checkout carries that a build must not see (stale build/lib copies would ship).
 _NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", "node_modules")
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _run(cmd, **kw) -> subprocess.CompletedProcess:
@@ -134,7 +129,7 @@ def test_installed_setup_then_api_serves_readyz_and_docs(installed):
     env, cwd = installed["env"], installed["cwd"]
     out = _run([bousai, "setup"], env=env, cwd=cwd, timeout=600).stdout
     assert "migrations at head" in out and "areas loaded" in out and "shelters loaded" in out, out
-    port = _free_port()
+    port = free_port()
     api = subprocess.Popen(
         [bousai, "api", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
         env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
