@@ -32,7 +32,7 @@ from server.errors import AppError
 
 class FastGet:
     """The request as a handler sees it: path parameters (strings, as matched), the query,
-    headers, the bearer token and the app's state."""
+    the bearer token, the ASGI scope and the app's state."""
 
     __slots__ = ("scope", "params", "state")
 
@@ -65,12 +65,6 @@ class FastGet:
             return None
         n = int(value)
         return n if 0 < n <= MAX_ROW_ID else None
-
-    def header(self, name: bytes) -> bytes | None:
-        for k, v in self.scope["headers"]:
-            if k == name:
-                return v
-        return None
 
     def bearer(self) -> str | None:
         """The bearer token; None when there is none or the header is malformed (the route says which)."""

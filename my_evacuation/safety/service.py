@@ -97,9 +97,8 @@ def _strong_kind(alert: dict[str, Any], cfg: MyEvacuationSettings) -> str | None
     return cat if cat in ("earthquake", "tsunami") else None
 
 
-def _reason_at(alert: dict[str, Any], cat: str, places: list[dict[str, Any]], by_fanout: bool,
-               cfg: MyEvacuationSettings, area_reason: str | None = None,
-               docs: alert_facts.DocFacts | None = None) -> str | None:
+def _reason_at(alert: dict[str, Any], docs: alert_facts.DocFacts, cat: str, places: list[dict[str, Any]],
+               by_fanout: bool, cfg: MyEvacuationSettings, area_reason: str | None = None) -> str | None:
     """The reason this alert is strong enough at one of these places, or None. ``docs``: the
     document's facts, read once by the caller (it asks for every resident told)."""
     if not places:
@@ -114,7 +113,7 @@ def _reason_at(alert: dict[str, Any], cat: str, places: list[dict[str, Any]], by
     best: alert_facts.AreaFacts | None = None
     for place in places:
         # The place's own city, else its area: never the document's maximum.
-        f = alert_facts.facts_at(docs or alert, place_codes(place, cat))
+        f = alert_facts.facts_at(docs, place_codes(place, cat))
         if f.rank and (best is None or f.rank > best.rank):
             best = f
     if best is None:
@@ -146,11 +145,11 @@ async def reasons_for(session: AsyncSession, resident_ids: list[int], alert: dic
         for rid in chunk:
             mine = places.get(rid, [])
             own = [p for p in mine if p["kind"] not in WATCHED_KINDS]
-            reason = _reason_at(alert, cat, own, rid in by_fanout, cfg, area_reason, docs)
+            reason = _reason_at(alert, docs, cat, own, rid in by_fanout, cfg, area_reason)
             if reason is not None:
                 out[rid] = reason
             elif only_watching is not None and _reason_at(
-                    alert, cat, [p for p in mine if p["kind"] in WATCHED_KINDS], rid in by_fanout, cfg, area_reason, docs):
+                    alert, docs, cat, [p for p in mine if p["kind"] in WATCHED_KINDS], rid in by_fanout, cfg, area_reason):
                 only_watching.add(rid)
     return out
 

@@ -13,36 +13,32 @@ from pathlib import Path
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
-def by_name(names: tuple[str, ...] = ("postgres", "redis-server")) -> dict[str, float]:
-    """User + system CPU seconds of every running process whose name is one of ``names``."""
-    out = dict.fromkeys(names, 0.0)
+def _processes():
+    """(pid, name, parent pid, user + system CPU seconds) of every running process."""
     for d in Path("/proc").iterdir():
         if not d.name.isdigit():
             continue
         try:
             head, _, rest = (d / "stat").read_text().rpartition(")")
-            comm = head.partition("(")[2]
-            if comm in out:
-                fields = rest.split()
-                out[comm] += (int(fields[11]) + int(fields[12])) / _TICK
+            fields = rest.split()
+            yield int(d.name), head.partition("(")[2], int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK
         except (OSError, IndexError, ValueError):
             continue
+
+
+def by_name(names: tuple[str, ...] = ("postgres", "redis-server"), trees: dict[str, int] | None = None) -> dict[str, float]:
+    """User + system CPU seconds of every running process whose name is one of ``names``, and of
+    each process tree in ``trees`` (``{"api": pid}``: the process and its children, e.g. uvicorn
+    and its workers), from one pass over /proc."""
+    trees = trees or {}
+    out = dict.fromkeys([*names, *trees], 0.0)
+    for pid, name, ppid, cpu in _processes():
+        if name in names:
+            out[name] += cpu
+        for key, root in trees.items():
+            if root in (pid, ppid):
+                out[key] += cpu
     return out
-
-
-def tree(pid: int) -> float:
-    """User + system CPU seconds of a process and its children (e.g. uvicorn and its workers)."""
-    total = 0.0
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        try:
-            fields = (d / "stat").read_text().rpartition(")")[2].split()
-            if int(d.name) == pid or int(fields[1]) == pid:
-                total += (int(fields[11]) + int(fields[12])) / _TICK
-        except (OSError, IndexError, ValueError):
-            continue
-    return total
 
 
 def machine_busy() -> float:
@@ -54,7 +50,7 @@ def machine_busy() -> float:
 
 def snapshot(**trees: int) -> dict[str, float]:
     """The database's and Redis's CPU, the machine's, and each named process tree's (``api=pid``)."""
-    return {**by_name(), "machine": machine_busy(), **{name: tree(pid) for name, pid in trees.items()}}
+    return {**by_name(trees=trees), "machine": machine_busy()}
 
 
 def spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
