@@ -1,4 +1,5 @@
-"""A small HTTP/2 client for push providers, on the ``h2`` state machine (the one httpx uses).
+"""A small HTTP/2 client for push providers, on the ``jh2`` state machine (a maintained fork of
+``h2``, the one httpx uses, with the same API and its HPACK coding and frame parsing compiled).
 
 Why not httpx for the hot path: measured against the local FCM server, httpx/httpcore
 spends ~1.5 ms of CPU per HTTP/2 request once 100 streams share a connection (every
@@ -17,6 +18,11 @@ long-lived connections — so this client does only that:
   connection is replaced after GOAWAY;
 - flow control both ways (bodies wait for window; received data is acknowledged).
 
+Why jh2 rather than h2: with our own per-request costs gone, most of the CPU left per message
+was h2's pure-Python HPACK and frame handling; on jh2 the sender's CPU per message fell from
+~0.095 to ~0.06 ms (``bousai bench push``, same machine). Only this client uses it; httpx (and
+the test servers) keep h2, so the two implementations also check each other in the tests.
+
 TLS always verifies (the caller passes a context with the CA it trusts).
 """
 
@@ -29,12 +35,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import h2.config
-import h2.connection
-import h2.errors
-import h2.events
-import h2.exceptions
-import h2.settings
+import jh2.config
+import jh2.connection
+import jh2.errors
+import jh2.events
+import jh2.exceptions
+import jh2.settings
 
 # Request timeouts are checked this often (one timer per connection).
 SWEEP_SECONDS = 0.5
@@ -90,13 +96,13 @@ class Request:
         self.deadline = 0.0
 
 
-class _GracefulGoawayConnection(h2.connection.H2Connection):
-    """h2 closes its state machine on receiving GOAWAY and then rejects the answers to the
+class _GracefulGoawayConnection(jh2.connection.H2Connection):
+    """jh2 (as h2) closes its state machine on receiving GOAWAY and then rejects the answers to the
     streams the server promised to finish (those ≤ last_stream_id; RFC 9113 §6.8) — they
     would be lost and resent, i.e. duplicated. Keep reading them; ``H2Connection.closed``
     stops new streams on this connection instead."""
 
-    # Streams h2 keeps before its walk over them drops the closed ones (see below).
+    # Streams jh2 keeps before its walk over them drops the closed ones (see below).
     _sweep_at = 256
 
     def __init__(self, config, in_flight: Callable[[], int]):
@@ -105,15 +111,15 @@ class _GracefulGoawayConnection(h2.connection.H2Connection):
 
     def _receive_goaway_frame(self, frame):
         frames, events = super()._receive_goaway_frame(frame)
-        self.state_machine.state = h2.connection.ConnectionState.CLIENT_OPEN
+        self.state_machine.state = jh2.connection.ConnectionState.CLIENT_OPEN
         return frames, events
 
     @property
     def open_outbound_streams(self) -> int:
-        # h2 counts open streams by walking every stream it keeps, on every new stream —
+        # jh2 (as h2) counts open streams by walking every stream it keeps, on every new stream —
         # O(streams) per request, a tenth of our CPU per message at 100 streams. It asks only
         # to enforce the server's SETTINGS_MAX_CONCURRENT_STREAMS, which the connection already
-        # keeps to by its own count of streams awaiting an answer; h2's walk (which also drops
+        # keeps to by its own count of streams awaiting an answer; jh2's walk (which also drops
         # closed streams from its table) runs only once that table has grown.
         if len(self.streams) >= self._sweep_at:
             self._open_streams(1)
@@ -129,14 +135,14 @@ class H2Connection(asyncio.Protocol):
         self._sweeper: asyncio.TimerHandle | None = None
         self.cap = max_streams
         self.streams: dict[int, Request] = {}
-        # Our own headers are well-formed bytes; skipping h2's per-header checks halves the cost.
+        # Our own headers are well-formed bytes; skipping jh2's per-header checks halves the cost.
         self.conn = _GracefulGoawayConnection(
-            h2.config.H2Configuration(
+            jh2.config.H2Configuration(
                 client_side=True,
                 header_encoding=None,
                 validate_outbound_headers=False,
                 normalize_outbound_headers=False,
-                # We read only :status and a few headers of each answer; h2 still checks the
+                # We read only :status and a few headers of each answer; jh2 still checks the
                 # framing, so a broken peer fails the connection, not us.
                 validate_inbound_headers=False,
                 normalize_inbound_headers=False,
@@ -153,11 +159,11 @@ class H2Connection(asyncio.Protocol):
     # --- asyncio.Protocol ------------------------------------------------------------
     def connection_made(self, transport):
         self.transport = transport
-        self.conn.local_settings = h2.settings.Settings(
+        self.conn.local_settings = jh2.settings.Settings(
             client=True,
             initial_values={
-                h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: RECEIVE_WINDOW,
-                h2.settings.SettingCodes.ENABLE_PUSH: 0,
+                jh2.settings.SettingCodes.INITIAL_WINDOW_SIZE: RECEIVE_WINDOW,
+                jh2.settings.SettingCodes.ENABLE_PUSH: 0,
             },
         )
         self.conn.initiate_connection()
@@ -167,7 +173,7 @@ class H2Connection(asyncio.Protocol):
     def data_received(self, data: bytes):
         try:
             events = self.conn.receive_data(data)
-        except h2.exceptions.ProtocolError as exc:
+        except jh2.exceptions.ProtocolError as exc:
             self._fail_all(StreamFailed(f"protocol error: {exc}"))
             self.transport.close()
             return
@@ -176,7 +182,7 @@ class H2Connection(asyncio.Protocol):
         received = 0
         for ev in events:
             cls = ev.__class__
-            if cls is h2.events.DataReceived:
+            if cls is jh2.events.DataReceived:
                 s = streams.get(ev.stream_id)
                 if s is not None:
                     s.chunks.append(ev.data)
@@ -186,7 +192,7 @@ class H2Connection(asyncio.Protocol):
                     # An ended stream needs no more window; the connection's is reopened once
                     # below for all of them (one WINDOW_UPDATE, not one per answer).
                     received += ev.flow_controlled_length
-            elif cls is h2.events.ResponseReceived:
+            elif cls is jh2.events.ResponseReceived:
                 s = streams.get(ev.stream_id)
                 if s is not None:
                     for k, v in ev.headers:
@@ -194,33 +200,33 @@ class H2Connection(asyncio.Protocol):
                             s.status = int(v)
                         else:
                             s.resp_headers[k.decode("latin-1")] = v.decode("latin-1")
-            elif cls is h2.events.StreamEnded:
+            elif cls is jh2.events.StreamEnded:
                 s = streams.pop(ev.stream_id, None)
                 if s is not None:
                     finished = True
                     chunks = s.chunks
                     s.on_done(s, Response(s.status, s.resp_headers, chunks[0] if len(chunks) == 1 else b"".join(chunks)))
-            elif cls is h2.events.StreamReset:
+            elif cls is jh2.events.StreamReset:
                 s = streams.pop(ev.stream_id, None)
                 if s is not None:
                     finished = True
-                    if ev.error_code == h2.errors.ErrorCodes.REFUSED_STREAM:
+                    if ev.error_code == jh2.errors.ErrorCodes.REFUSED_STREAM:
                         s.on_done(s, Unprocessed("stream refused"))
                     else:
                         s.on_done(s, StreamFailed(f"stream reset: {ev.error_code!r}"))
-            elif cls is h2.events.ConnectionTerminated:
+            elif cls is jh2.events.ConnectionTerminated:
                 self.closed = True
                 finished = True
                 last = ev.last_stream_id if ev.last_stream_id is not None else 0
                 for sid in [sid for sid in streams if sid > last]:
                     s = streams.pop(sid)
                     s.on_done(s, Unprocessed("GOAWAY"))
-            elif cls is h2.events.RemoteSettingsChanged:
+            elif cls is jh2.events.RemoteSettingsChanged:
                 self.remote_limit = self.conn.remote_settings.max_concurrent_streams
                 if not self._ready.done():
                     self._ready.set_result(None)
                 finished = True
-            elif cls is h2.events.WindowUpdated:
+            elif cls is jh2.events.WindowUpdated:
                 self._flush_pending()
         if received:
             self.conn.increment_flow_control_window(received)
@@ -283,12 +289,12 @@ class H2Connection(asyncio.Protocol):
         try:
             sid = conn.get_next_available_stream_id()
             conn.send_headers(sid, s.headers, end_stream=not body)
-        except h2.exceptions.TooManyStreamsError as exc:
-            # h2 still counts a stream we consider finished (e.g. one a GOAWAY cut off):
+        except jh2.exceptions.TooManyStreamsError as exc:
+            # jh2 still counts a stream we consider finished (e.g. one a GOAWAY cut off):
             # nothing was sent, so the caller may resend on another connection.
             s.on_done(s, Unprocessed(f"no stream available: {exc}"))
             return False
-        except h2.exceptions.ProtocolError as exc:
+        except jh2.exceptions.ProtocolError as exc:
             self.closed = True
             s.on_done(s, Unprocessed(f"connection not usable: {exc}"))
             return False
@@ -319,8 +325,8 @@ class H2Connection(asyncio.Protocol):
         for sid, s in expired:
             del self.streams[sid]
             try:
-                self.conn.reset_stream(sid, h2.errors.ErrorCodes.CANCEL)
-            except h2.exceptions.ProtocolError:
+                self.conn.reset_stream(sid, jh2.errors.ErrorCodes.CANCEL)
+            except jh2.exceptions.ProtocolError:
                 pass
             s.on_done(s, asyncio.TimeoutError())
         if expired:
@@ -341,7 +347,7 @@ class H2Connection(asyncio.Protocol):
             try:
                 self.conn.close_connection()
                 self.transport.write(self.conn.data_to_send())
-            except h2.exceptions.ProtocolError:
+            except jh2.exceptions.ProtocolError:
                 pass
             self.transport.close()
         self.closed = True
