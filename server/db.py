@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from sqlalchemy import MetaData
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
 from server.settings import Settings
@@ -68,6 +69,20 @@ async def unit_of_work(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncI
         except BaseException:
             await session.rollback()
             raise
+
+
+async def driver_in_transaction(conn: AsyncConnection) -> Any:
+    """The driver (asyncpg) connection under ``conn``, inside ``conn``'s transaction.
+
+    SQLAlchemy's asyncpg adapter sends BEGIN only with its own first statement: a statement
+    sent straight to the driver before any went out in autocommit — a ``FOR UPDATE`` lock
+    taken that way ends with the statement. One ``SELECT 1`` starts the transaction first
+    when it has not begun."""
+    raw: Any = (await conn.get_raw_connection()).driver_connection
+    if not raw.is_in_transaction():
+        await conn.exec_driver_sql("SELECT 1")
+        raw = (await conn.get_raw_connection()).driver_connection
+    return raw
 
 
 def sync_url(url: str) -> str:

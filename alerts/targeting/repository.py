@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts.targeting.codes import COLUMNS, CodeTargets
 from my_evacuation.places.models import PLACE_KINDS
+from server.db import driver_in_transaction
 
 # Every kind a matched place can have. ``by_bucket`` sends each as the code of its first
 # letter (``ascii(kind)``: one cheap call, where a CASE compared text up to six times per place).
@@ -174,11 +175,7 @@ async def open_cursor(conn: AsyncConnection, sql: str, args: list[Any], *, setti
                       record_class: Any = None) -> Any:
     """A server-side cursor over ``sql`` inside ``conn``'s transaction, after the ``SET LOCAL``
     statements in ``settings`` (None skipped)."""
-    raw: Any = (await conn.get_raw_connection()).driver_connection
-    if not raw.is_in_transaction():
-        # A cursor lives in a transaction; SQLAlchemy (auto)begins one at the first statement.
-        await conn.exec_driver_sql("SELECT 1")
-        raw = (await conn.get_raw_connection()).driver_connection
+    raw = await driver_in_transaction(conn)  # a cursor lives in a transaction
     for statement in settings:
         if statement:
             await raw.execute(statement)

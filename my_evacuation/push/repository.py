@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from my_evacuation.push.models import PushLogEntry
+from server.db import driver_in_transaction
 
 # ---------------------------------------------------------------------------------------
 # Sending (my_evacuation.push.jobs)
@@ -132,9 +133,9 @@ _N_MARK = text("UPDATE notifications SET queued_at = now() WHERE id = ANY(:ids)"
 
 
 async def claim_queued(session: AsyncSession, ids: Sequence[int]) -> list[Claimed]:
-    """Lock the rows of a job still queued, with their device's push address."""
-    raw = (await (await session.connection()).get_raw_connection()).driver_connection
-    assert raw is not None  # a checked-out connection always has its driver connection
+    """Lock the rows of a job still queued, with their device's push address (locked until
+    the session's transaction ends: the claim starts it)."""
+    raw = await driver_in_transaction(await session.connection())
     loads = orjson.loads
     return [
         Claimed(r[0], r[1], r[2], r[3], r[4], r[5], loads(r[6]) if r[6] is not None else {}, r[7], r[8], r[9], r[10],

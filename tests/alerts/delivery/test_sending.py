@@ -3,6 +3,7 @@ class, dead-token pruning of exactly that token, and a job sent twice pushing on
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from sqlalchemy import text
@@ -59,6 +60,18 @@ async def test_a_job_delivered_twice_pushes_once(committed, redis_client, fcm_se
     await fcm_sender.send_job(ids)
     again = await fcm_sender.send_job(ids)
     assert again.claimed == 0
+    stats = local_fcm.state.stats()
+    assert stats["accepted_unique"] == 2 and stats["duplicates"] == 0
+
+
+async def test_a_job_delivered_twice_at_once_pushes_once(committed, redis_client, fcm_sender, local_fcm):
+    # A slow job and its copy republished meanwhile (catch-up, a claimed stream entry): the
+    # claim's row locks last until the first job's results are recorded.
+    await _fan_out_to(committed, redis_client, ["ok", "ok"])
+    ids = [p["id"] for p in await pushes(committed)]
+    local_fcm.state.faults["delay_seconds"] = 0.5
+    first, second = await asyncio.gather(fcm_sender.send_job(ids), fcm_sender.send_job(ids))
+    assert sorted((first.claimed, second.claimed)) == [0, 2]
     stats = local_fcm.state.stats()
     assert stats["accepted_unique"] == 2 and stats["duplicates"] == 0
 
