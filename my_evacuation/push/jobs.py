@@ -202,6 +202,10 @@ class LaneLimiter:
             waited += pause + await self._yield()
 
 
+class _GaveWay(Exception):
+    """A non-critical job claimed its rows just as critical work arrived: give them back."""
+
+
 class PushSender:
     """Sends push jobs with the providers of ``my_evacuation.push.providers.registry``; one per worker."""
 
@@ -232,10 +236,29 @@ class PushSender:
 
     async def send_job(self, ids: Sequence[int], *, lane: str = ALERT, received: float | None = None) -> JobOutcome:
         """Send one job. ``lane`` decides whether it yields to critical work; ``received``
-        (epoch seconds the alert's document was received) feeds the latency histogram."""
-        out = JobOutcome()
+        (epoch seconds the alert's document was received) feeds the latency histogram.
+
+        A non-critical job waits for critical work to clear *before* it claims its rows, and
+        gives them back (its transaction rolls back: nothing was sent yet) if critical work
+        arrived while it was claiming: a paused bulk or alert job holds no rows, no
+        transaction and no database connection while an EEW fans out."""
         if not ids:
-            return out
+            return JobOutcome()
+        if lane == CRITICAL or self.gate is None:
+            return await self._send_job(ids, lane, received, give_way=False)
+        limit = lanes.lane_settings().yield_max_seconds
+        while True:
+            waited = await self.gate.wait_clear()
+            if waited:
+                LANE_YIELD.labels(lane, "push").inc(waited)
+            try:
+                # After a bounded wait that ran out (a stuck critical entry), send anyway.
+                return await self._send_job(ids, lane, received, give_way=waited < limit)
+            except _GaveWay:
+                continue
+
+    async def _send_job(self, ids: Sequence[int], lane: str, received: float | None, *, give_way: bool) -> JobOutcome:
+        out = JobOutcome()
         statuses: dict[int, tuple[str, str | None]] = {}
         async with self.sessionmaker() as session, session.begin():
             rows = await push_repo.claim_queued(session, ids)
@@ -254,6 +277,8 @@ class PushSender:
                     continue
                 by_message[row.message_id] = row
                 by_kind.setdefault(row.push_kind, []).append(msg)
+            if give_way and by_kind and await self.gate.busy():
+                raise _GaveWay  # rolls the claim back: the rows are queued again, untouched
             results = await self._send(by_kind, lane) if by_kind else []
             dead_devices: list[int] = []
             dead_tokens: list[str | None] = []

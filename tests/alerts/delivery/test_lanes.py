@@ -171,6 +171,68 @@ async def test_a_non_critical_fan_out_yields_while_critical_work_waits(committed
     assert (await pushes(committed, rain))[0]["data"]["lane"] == ALERT
 
 
+async def _rows_locked(committed, ids) -> bool:
+    """Does another transaction hold any of these push rows?"""
+    async with committed() as session, session.begin():
+        free = (await session.execute(
+            text("SELECT id FROM push_messages WHERE id = ANY(:ids) FOR UPDATE SKIP LOCKED"), {"ids": ids}
+        )).all()
+    return len(free) < len(ids)
+
+
+async def test_a_non_critical_push_job_holds_no_rows_while_critical_work_waits(committed, redis_client, fcm_sender, local_fcm):
+    await add_household(committed, places={"home": FUKUSHIMA_CITY}, devices=[("rain", "ja")])
+    rain = await store(committed, weather_doc("w1", [("大雨警報", "発表")], issued_at="2026-11-22T11:00:00+09:00"))
+    await fan_out(committed, redis_client, rain, now=NOON)
+    ids = [p["id"] for p in await pushes(committed, rain)]
+    critical = lanes.stream_for(PUSH_STREAM, CRITICAL, lanes_on=True)
+    await ensure_group(redis_client, critical, PUSH_GROUP)
+    await publish(redis_client, critical, {"ids": "999999", "lane": CRITICAL})  # critical work waiting
+    fcm_sender.gate._checked = 0.0
+    task = asyncio.create_task(fcm_sender.send_job(ids, lane=ALERT))
+    await asyncio.sleep(0.5)
+    assert not task.done()
+    # Waiting, it has claimed nothing: no row lock, no transaction, no connection of the pool.
+    assert not await _rows_locked(committed, ids)
+    assert {p["status"] for p in await pushes(committed, rain)} == {"queued"}
+    assert local_fcm.state.messages == []
+    (_, [(entry, _)]), = await redis_client.xreadgroup(PUSH_GROUP, "c", {critical: ">"}, count=1)
+    await redis_client.xack(critical, PUSH_GROUP, entry)
+    out = await asyncio.wait_for(task, 10)
+    assert out.ok == 1 and {p["status"] for p in await pushes(committed, rain)} == {"ok"}
+
+
+async def test_a_job_that_claimed_as_critical_work_arrived_gives_its_rows_back_unsent(
+    committed, redis_client, fcm_sender, local_fcm, monkeypatch
+):
+    await add_household(committed, places={"home": FUKUSHIMA_CITY}, devices=[("rain", "ja")])
+    rain = await store(committed, weather_doc("w1", [("大雨警報", "発表")], issued_at="2026-11-22T11:00:00+09:00"))
+    await fan_out(committed, redis_client, rain, now=NOON)
+    ids = [p["id"] for p in await pushes(committed, rain)]
+    gate = fcm_sender.gate
+    # The gate as the job sees it: clear before the claim, busy right after it (an EEW
+    # arrived in between), then clear again once the EEW's work is done.
+    looks = iter([False, True, True, False])
+    seen_while_busy: list[tuple[bool, set[str]]] = []
+
+    async def busy() -> bool:
+        b = next(looks, False)
+        if b:
+            seen_while_busy.append((await _rows_locked(committed, ids), {p["status"] for p in await pushes(committed, rain)}))
+        return b
+
+    monkeypatch.setattr(gate, "busy", busy)
+    monkeypatch.setattr(lanes.lane_settings(), "gate_cache_seconds", 0.01)
+    out = await asyncio.wait_for(fcm_sender.send_job(ids, lane=BULK), 10)
+    # The first busy look came inside the claiming transaction (its rows locked, unsent);
+    # the second after it rolled back: no lock, still queued.
+    assert seen_while_busy[0] == (True, {"queued"})
+    assert seen_while_busy[1] == (False, {"queued"})
+    assert out.ok == 1 and out.claimed == 1
+    assert len(local_fcm.state.messages) == 1  # sent once, after the critical work
+    assert {p["status"] for p in await pushes(committed, rain)} == {"ok"}
+
+
 async def test_latency_endpoint_gives_stages_from_receipt_without_personal_data(committed, redis_client, client, fcm_sender):
     for i in range(3):
         await add_household(committed, places={"home": IWAKI}, devices=[(f"lat{i}", "ja")])
