@@ -124,8 +124,9 @@ CRITICAL_TTL_SECONDS = 600
 NORMAL_TTL_SECONDS = 86_400
 
 
-def message_for(row: Any) -> Any | None:
-    """The provider message for a claimed row, or None when the device has no push address."""
+def message_for(row: Any, *, urgent: bool = False) -> Any | None:
+    """The provider message for a claimed row, or None when the device has no push address.
+    ``urgent``: the critical lane's (overtakes ordinary messages waiting for a connection)."""
     from my_evacuation.push.providers.base import PushMessage
     from my_evacuation.push.providers.registry import token_type_for
 
@@ -144,6 +145,7 @@ def message_for(row: Any) -> Any | None:
         kind=str(data.get("kind") or "alert"),
         data=data,
         critical=row.critical,
+        urgent=urgent,
         collapse_key=_collapse_key(row.message_id, data),
         ttl_seconds=CRITICAL_TTL_SECONDS if row.critical else NORMAL_TTL_SECONDS,
         token_type=token_type_for(row.push_kind),
@@ -271,7 +273,7 @@ class PushSender:
                 if row.superseded:
                     statuses[row.id] = ("superseded", None)
                     continue
-                msg = message_for(row)
+                msg = message_for(row, urgent=lane == CRITICAL)
                 if msg is None or row.push_kind is None:  # (a message is made only for a push address)
                     statuses[row.id] = ("no_token", None)
                     continue

@@ -113,7 +113,7 @@ class ApnsProvider:
         reminted = False
         while True:
             try:
-                resp = await self._pool.request("POST", path, self._headers(m), body)
+                resp = await self._pool.request("POST", path, self._headers(m), body, urgent=m.urgent)
             except Unprocessed as exc:
                 if resends < UNPROCESSED_RESENDS:
                     resends += 1

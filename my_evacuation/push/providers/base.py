@@ -55,6 +55,9 @@ class PushMessage:
     kind: str = "alert"  # what the message is about: alert | notice | safety_check | all_clear ...
     data: dict[str, str] = field(default_factory=dict)  # small: alert id, event id, level
     critical: bool = False  # life-critical: APNs critical alert (sound through silent mode), FCM high priority
+    # The critical lane's (server.lanes): sent ahead of ordinary messages waiting for a stream
+    # on the provider's connections. Not sent to the provider.
+    urgent: bool = False
     collapse_key: str | None = None  # a newer message with the same key replaces an undelivered older one
     ttl_seconds: int | None = None  # how long the provider keeps it for an offline device
     language: str | None = None

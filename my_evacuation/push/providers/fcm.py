@@ -210,7 +210,9 @@ class _FcmBatch:
             except (ValueError, TypeError) as exc:  # firebase-admin's validation: our message is bad
                 self.results[i] = PushResult(m.message_id, Status.PERMANENT, "INVALID_ARGUMENT", detail=str(exc)[:300])
                 continue
-            r = Request([*headers, (b"content-length", str(len(body)).encode())], body, self._on_done, [i, m, 0])
+            # The critical lane's messages overtake ordinary ones waiting for a stream (an EEW's
+            # batch sent while an advisory's thousands are queued on the same connections).
+            r = Request([*headers, (b"content-length", str(len(body)).encode())], body, self._on_done, [i, m, 0], m.urgent)
             requests.append(r)
         self.left = len(requests)
         provider._pool.submit(requests)

@@ -9,8 +9,9 @@ long-lived connections — so this client does only that:
 
 - a pool of connections; each keeps to ``min(our cap, the server's
   SETTINGS_MAX_CONCURRENT_STREAMS)`` streams, so the server never has to refuse one;
-- requests wait in one queue of the pool and go out on whichever connection has a free
-  stream first; a whole batch is queued at once (``submit``) and each answer is handed to
+- requests wait in the pool's queue and go out on whichever connection has a free stream
+  first — urgent ones (life-critical pushes) ahead of every ordinary one already waiting,
+  so an EEW's messages never queue behind thousands of an advisory's; a whole batch is queued at once (``submit``) and each answer is handed to
   the request's callback as it arrives: no task, future or await per request (those were
   a third of the client's CPU per message);
 - a stream refused by the server (REFUSED_STREAM) or above a GOAWAY's last stream id was
@@ -76,15 +77,18 @@ Outcome = Response | BaseException
 
 class Request:
     """One request: complete header list (pseudo-headers first, as ``H2Pool.headers`` makes
-    them), body, and ``on_done(request, outcome)``, called exactly once per submission."""
+    them), body, and ``on_done(request, outcome)``, called exactly once per submission.
+    ``urgent`` requests go out before every ordinary one waiting in the pool."""
 
-    __slots__ = ("headers", "body", "on_done", "tag", "status", "resp_headers", "chunks", "pending", "sent", "deadline")
+    __slots__ = ("headers", "body", "on_done", "tag", "urgent", "status", "resp_headers", "chunks", "pending", "sent", "deadline")
 
-    def __init__(self, headers: list[tuple[bytes, bytes]], body: bytes, on_done: Callable[[Request, Outcome], None], tag=None):
+    def __init__(self, headers: list[tuple[bytes, bytes]], body: bytes, on_done: Callable[[Request, Outcome], None], tag=None,
+                 urgent: bool = False):
         self.headers = headers
         self.body = body
         self.on_done = on_done
         self.tag = tag  # the caller's own (e.g. the message it carries)
+        self.urgent = urgent
         self._reset()
 
     def _reset(self) -> None:
@@ -375,6 +379,7 @@ class H2Pool:
         # connections carry the requests (otherwise every answer would start a new try).
         self._retry_at: list[float] = [0.0] * self.size
         self._queue: collections.deque[Request] = collections.deque()
+        self._urgent: collections.deque[Request] = collections.deque()
         self._closed = False
 
     def headers(self, method: str, path: str, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
@@ -424,9 +429,13 @@ class H2Pool:
         if any(c is not None and not c.done() for c in self._connecting):
             return  # another connection may still open
         # Nowhere to send: what waits was not sent; its callers decide whether to try again.
-        queued, self._queue = self._queue, collections.deque()
-        for r in queued:
+        for r in self._take_all():
             r.on_done(r, Unprocessed(f"connect: {exc}"))
+
+    def _take_all(self) -> list[Request]:
+        queued = [*self._urgent, *self._queue]
+        self._urgent, self._queue = collections.deque(), collections.deque()
+        return queued
 
     async def connect(self) -> None:
         """Open every connection now (otherwise they open with the first requests)."""
@@ -448,14 +457,15 @@ class H2Pool:
             for r in requests:
                 r.on_done(r, Unprocessed("pool closed"))
             return
-        self._queue.extend(requests)
+        for r in requests:
+            (self._urgent if r.urgent else self._queue).append(r)
         self._pump()
 
     def _pump(self) -> None:
         """Hand queued requests to connections with free streams, opening (or replacing
         closed) connections while some wait."""
-        queue = self._queue
-        if not queue or self._closed:
+        urgent, queue = self._urgent, self._queue
+        if not (urgent or queue) or self._closed:
             return
         now = asyncio.get_running_loop().time()
         deadline = now + self.timeout
@@ -467,17 +477,18 @@ class H2Pool:
                     self._ensure(i)
                 continue
             n = c.free
-            while n > 0 and queue:
-                r = queue.popleft()
+            while n > 0 and (urgent or queue):
+                r = urgent.popleft() if urgent else queue.popleft()
                 r._reset()
                 if c.send(r, deadline):
                     n -= 1
                 elif c.closed:
                     break
-            if not queue:
+            if not (urgent or queue):
                 return
 
-    async def request(self, method: str, path: str, headers: list[tuple[bytes, bytes]] | list[tuple[str, str]], body: bytes = b"") -> Response:
+    async def request(self, method: str, path: str, headers: list[tuple[bytes, bytes]] | list[tuple[str, str]], body: bytes = b"",
+                      *, urgent: bool = False) -> Response:
         """One request; ``headers`` as bytes pairs or str pairs. Raises Unprocessed,
         StreamFailed or asyncio.TimeoutError."""
         if headers and isinstance(headers[0][0], str):
@@ -486,7 +497,7 @@ class H2Pool:
         if body:
             hdrs.append((b"content-length", str(len(body)).encode()))
         fut = asyncio.get_running_loop().create_future()
-        self.submit((Request(hdrs, body, lambda _r, out: fut.done() or fut.set_result(out)),))
+        self.submit((Request(hdrs, body, lambda _r, out: fut.done() or fut.set_result(out), urgent=urgent),))
         out = await fut
         if isinstance(out, BaseException):
             raise out
@@ -501,6 +512,5 @@ class H2Pool:
             if c:
                 c.close()
         self._conns = [None] * self.size
-        queued, self._queue = self._queue, collections.deque()
-        for r in queued:
+        for r in self._take_all():
             r.on_done(r, Unprocessed("pool closed"))

@@ -134,6 +134,34 @@ async def test_stream_limit_and_goaway_lose_nothing_and_duplicate_nothing(tls, t
     assert set(h.state.accepted.values()) == {1}
 
 
+async def test_critical_lane_messages_overtake_ordinary_ones_waiting_for_a_stream(tls, tmp_path):
+    import asyncio
+
+    from tests.kits.push import FcmHarness
+
+    h = FcmHarness(tls, tmp_path, max_streams=2)
+    h.state.faults["delay_seconds"] = 0.02  # two streams: the rest of a batch waits in the pool
+    p = h.provider(connections=1)
+    try:
+        ordinary = asyncio.create_task(p.send([msg(i) for i in range(60)]))
+        await asyncio.sleep(0.1)  # a few ordinary ones answered, most still waiting
+        before = len(h.state.messages)
+        urgent = await p.send([msg(100 + i, urgent=True) for i in range(4)])
+        assert not ordinary.done()
+        rest = await ordinary
+    finally:
+        await p.aclose()
+        h.server.stop()
+    assert all(r.ok for r in [*urgent, *rest])
+    order = [m["data"][MESSAGE_ID_KEY] for m in h.state.messages]
+    first_urgent = order.index("m-100")
+    assert order[first_urgent : first_urgent + 4] == [f"m-{100 + i}" for i in range(4)]
+    # ahead of every ordinary one that was waiting (at most the two on the wire went first)
+    assert before < 40 and first_urgent <= before + 2
+    # not in the message the provider gets
+    assert all("urgent" not in m and "urgent" not in m["data"] for m in h.state.messages)
+
+
 async def test_batch_over_500_is_refused(fcm_provider):
     from my_evacuation.push.providers.base import BatchTooLarge
 
