@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         app.state.settings = settings
         app.state.engine = make_engine(
-            settings, statement_timeout=settings.db_statement_timeout_seconds
+            settings, statement_timeout=settings.db_statement_timeout_seconds, application_name="bousai-api"
         )
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
         app.state.redis = make_redis(settings)

@@ -31,11 +31,14 @@ class Base(DeclarativeBase):
 
 
 def make_engine(
-    settings: Settings, *, url: str | None = None, statement_timeout: float | None = None, **kw
+    settings: Settings, *, url: str | None = None, statement_timeout: float | None = None,
+    application_name: str | None = None, **kw
 ) -> AsyncEngine:
     """An engine whose connects and pool waits have deadlines (settings); with
     ``statement_timeout`` every statement has one too, enforced by the client (a database
-    that accepts but never answers) and by the server (a runaway query)."""
+    that accepts but never answers) and by the server (a runaway query). Its connections
+    carry ``application_name`` (``bousai-api``, ``bousai-worker`` …): an operator sees in
+    ``pg_stat_activity`` which process holds what."""
     kw.setdefault("pool_size", settings.db_pool_size)
     kw.setdefault("max_overflow", settings.db_max_overflow)
     kw.setdefault("pool_pre_ping", True)
@@ -47,10 +50,13 @@ def make_engine(
     if "+asyncpg" not in url:  # the deadlines below are asyncpg's connect arguments
         return create_async_engine(url, connect_args=connect_args, **kw)
     connect_args.setdefault("timeout", settings.db_connect_timeout_seconds)
+    server_settings = dict(connect_args.get("server_settings") or {})
     if statement_timeout:
         connect_args.setdefault("command_timeout", statement_timeout)
-        server_settings = dict(connect_args.get("server_settings") or {})
         server_settings.setdefault("statement_timeout", str(int(statement_timeout * 1000)))
+    if application_name:
+        server_settings.setdefault("application_name", application_name)
+    if server_settings:
         connect_args["server_settings"] = server_settings
     return create_async_engine(url, connect_args=connect_args, **kw)
 

@@ -183,7 +183,8 @@ async def run_scheduler(settings: Settings, *, stop: asyncio.Event | None = None
     """Run until ``stop`` is set (or the task is cancelled). Safe to start more than once."""
     stop = stop or asyncio.Event()
     jobs = discover_jobs() if jobs is None else jobs
-    engine = make_engine(settings, pool_size=max(2, settings.feed_fetch_concurrency + 2), max_overflow=4)
+    engine = make_engine(settings, pool_size=max(2, settings.feed_fetch_concurrency + 2), max_overflow=4,
+                         application_name="bousai-scheduler")
     redis = make_redis(settings)
     lock = SchedulerLock(redis, settings.scheduler_lock_ttl_seconds)
     ctx = JobContext(settings, engine, make_sessionmaker(engine), redis, instance=lock.token)

@@ -439,7 +439,7 @@ async def run_worker(
         handlers = [h for h in handlers if h.stream in wanted or (h.lane_of in wanted)]
     if not settings.worker_loops:
         loops = []
-    engine = make_engine(settings)
+    engine = make_engine(settings, application_name="bousai-worker")
     redis = make_redis(settings)
     ctx = WorkerContext(
         settings=settings,

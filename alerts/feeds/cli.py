@@ -68,7 +68,7 @@ async def _with_poller(fn):
     from server.settings import get_settings
 
     settings = get_settings()
-    engine = make_engine(settings, pool_size=settings.feed_fetch_concurrency + 2)
+    engine = make_engine(settings, pool_size=settings.feed_fetch_concurrency + 2, application_name="bousai-feeds")
     redis = make_redis(settings)
     poller = FeedPoller(settings, make_sessionmaker(engine), redis)
     try:

@@ -537,7 +537,7 @@ async def run_realtime(settings: Settings, realtime: RealtimeSettings, stop: asy
         from prometheus_client import start_http_server
 
         start_http_server(realtime.metrics_port, addr=settings.host)
-    engine = make_engine(settings, pool_size=4, max_overflow=2)
+    engine = make_engine(settings, pool_size=4, max_overflow=2, application_name="bousai-realtime")
     redis = make_redis(settings)
     source = RealtimeSource(settings, realtime, make_sessionmaker(engine), redis)
     try:
