@@ -34,7 +34,7 @@ from pathlib import Path
 import orjson
 from sqlalchemy import text
 
-from testkit.bench.e2e import PROJECT, Workers, bench_database, bench_database_url, wait_for_workers, worker_env
+from testkit.bench.e2e import PROJECT, Workers, bench_database, bench_database_url, checkpoint, wait_for_workers, worker_env
 from server.settings import Settings, get_settings
 
 WARN_AT_SHARE = 0.10  # the criticals arrive once this share of the warning's pushes is out
@@ -149,6 +149,7 @@ async def _reset(sessionmaker) -> None:
     async with sessionmaker() as s, s.begin():
         readcache.touch(s, "alerts")  # an api reading this database drops what it cached
         await s.execute(text("TRUNCATE push_messages, notifications, deliveries, alert_outbox, alerts, alert_events CASCADE"))
+    await checkpoint(sessionmaker)
 
 
 async def _quiet(fcm) -> None:
