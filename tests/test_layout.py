@@ -25,7 +25,7 @@ PRODUCT = ("server", "geo", "my_evacuation", "alerts")
 DOMAINS = ("geo", "my_evacuation", "alerts")
 # The kit's own infrastructure statements (health checks, LISTEN/NOTIFY, database set-up):
 # they name no domain table (the ownership rule below still reads them).
-KIT_SQL = {"server.app", "server.dbsetup", "server.scheduler", "server.worker", "server.process_health"}
+KIT_SQL = {"server.app", "server.db", "server.dbsetup", "server.scheduler", "server.worker", "server.process_health"}
 STATEMENT_BUILDERS = {"text", "select", "insert", "update", "delete", "union", "union_all", "exists"}
 SQL_START = re.compile(
     r"^\s*(SELECT\s|INSERT\s+INTO\s|UPDATE\s+\w+\s+(AS\s+)?(\w+\s+)?SET\s|DELETE\s+FROM\s|WITH\s+\w+\s+AS\b|TRUNCATE\s)",

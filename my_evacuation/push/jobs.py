@@ -279,7 +279,7 @@ class PushSender:
                     continue
                 by_message[row.message_id] = row
                 by_kind.setdefault(row.push_kind, []).append(msg)
-            if give_way and by_kind and await self.gate.busy():
+            if give_way and by_kind and self.gate is not None and await self.gate.busy():
                 raise _GaveWay  # rolls the claim back: the rows are queued again, untouched
             results = await self._send(by_kind, lane) if by_kind else []
             dead_devices: list[int] = []
