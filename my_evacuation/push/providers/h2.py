@@ -10,10 +10,10 @@ long-lived connections — so this client does only that:
 - a pool of connections; each keeps to ``min(our cap, the server's
   SETTINGS_MAX_CONCURRENT_STREAMS)`` streams, so the server never has to refuse one;
 - requests wait in the pool's queue and go out on whichever connection has a free stream
-  first — urgent ones (life-critical pushes) ahead of every ordinary one already waiting,
-  so an EEW's messages never queue behind thousands of an advisory's; a whole batch is queued at once (``submit``) and each answer is handed to
-  the request's callback as it arrives: no task, future or await per request (those were
-  a third of the client's CPU per message);
+  first — urgent ones (the critical lane's) ahead of every ordinary one already waiting, so
+  an EEW's messages never queue behind thousands of an advisory's; a whole batch is queued
+  at once (``submit``) and each answer is handed to the request's callback as it arrives:
+  no task, future or await per request (those were a third of the client's CPU per message);
 - a stream refused by the server (REFUSED_STREAM) or above a GOAWAY's last stream id was
   not processed: it ends as ``Unprocessed`` and the caller resends it safely; the
   connection is replaced after GOAWAY;
