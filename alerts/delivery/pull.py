@@ -47,6 +47,7 @@ from alerts.events import repository as events_repo
 from alerts.targeting.service import resident_matches, resident_places, targets_of
 from alerts.facts import GroupFacts
 from server import readcache
+from server.db import driver_in_transaction
 from server.errors import AppError
 
 ENDED_VISIBLE = timedelta(hours=24)
@@ -143,9 +144,8 @@ async def my_alerts(session: AsyncSession, resident_id: int, since: str | None, 
     transaction changed alerts itself)."""
     prev = decode_cursor(since) if since else None
     gen = None if readcache.touched(session, events_repo.NAMESPACE) else await readcache.generation(events_repo.NAMESPACE)
-    conn = await session.connection()
-    raw = (await conn.get_raw_connection()).driver_connection
-    assert raw is not None  # a checked-out connection always has its driver connection
+    # In the session's transaction: what it wrote before, it reads.
+    raw = await driver_in_transaction(await session.connection())
     start = await pull_repo.start(raw, resident_id, device_id, HORIZON_MAX_LAG)
     return await _my_alerts(raw, gen, resident_id, prev, start)
 
