@@ -91,6 +91,21 @@ async def driver_in_transaction(conn: AsyncConnection) -> Any:
     return raw
 
 
+@asynccontextmanager
+async def raw_connection(pool: Any) -> AsyncIterator[Any]:
+    """A connection of a raw asyncpg pool, given back on leaving — or dropped when a statement on
+    it went unanswered (the client-side deadline, or the socket failed). asyncpg would otherwise
+    make the release wait for its CancelRequest to a silent server, up to one more statement
+    deadline, before the request could answer 503. (A deadline the *server* enforced,
+    ``statement_timeout``, is an ordinary error: the connection is fine and goes back.)"""
+    async with pool.acquire() as conn:
+        try:
+            yield conn
+        except (TimeoutError, OSError):
+            conn.terminate()
+            raise
+
+
 def sync_url(url: str) -> str:
     """The psycopg (sync) form of an asyncpg URL, for Alembic and bulk loads."""
     return url.replace("+asyncpg", "+psycopg")

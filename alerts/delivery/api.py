@@ -20,6 +20,7 @@ from my_evacuation.residents.deps import current_device
 from my_evacuation.residents.service import CurrentDevice
 from server import fastpath
 from server.bearer import hash_token
+from server.db import raw_connection
 from server.deps import SESSION
 from server.errors import AppError
 
@@ -70,6 +71,14 @@ _PULL_QUERY = frozenset({"since"})
 _MY_ALERTS_JSON = TypeAdapter(MyAlerts)
 
 
+def _horizon(state) -> pull.SharedHorizon:
+    """The read horizon this app's fast pulls share (one database: the app's raw pool's)."""
+    shared = getattr(state, "pull_horizon", None)
+    if shared is None:
+        shared = state.pull_horizon = pull.SharedHorizon()
+    return shared
+
+
 async def _fast_pull(req: fastpath.FastGet) -> bytes | None:
     """``GET /v1/me/alerts`` for a known device with a readable cursor or none (the app's
     launch, and every app opened after a push): on a driver connection of the raw pool, with
@@ -80,8 +89,8 @@ async def _fast_pull(req: fastpath.FastGet) -> bytes | None:
     if query is None or token is None or len(query.get("since", "")) > SINCE_MAX_LENGTH:
         return None
     try:
-        async with req.state.raw_pg.acquire() as raw:
-            out = await pull.my_alerts_by_token(raw, hash_token(token), query.get("since"))
+        async with raw_connection(req.state.raw_pg) as raw:
+            out = await pull.my_alerts_by_token(raw, hash_token(token), query.get("since"), horizon=_horizon(req.state))
     except pull.BadCursor:
         return None
     return None if out is None else _MY_ALERTS_JSON.dump_json(out, by_alias=True)

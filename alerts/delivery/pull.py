@@ -83,6 +83,39 @@ def decode_cursor(cursor: str) -> Cursor:
         raise BadCursor("since is not a cursor returned by this endpoint: pull without it") from exc
 
 
+# The read horizon is the same for every pull in the database: on the fast path (many pulls
+# a second during a surge) it is read at most this often per pool. A horizon read before the
+# list's rows are read is safe however early (a transaction whose writes the list cannot see
+# is open when the rows are read: it was open at the earlier read too, or began after it),
+# so reusing one can list an item twice, never skip one. It must not be read *after* the
+# rows (a writer that commits in between would drop out of it): the pull reads it first.
+HORIZON_REUSE = timedelta(seconds=1)
+
+
+class SharedHorizon:
+    """The last horizon read for one database's pulls: (read at, horizon), the database's clock."""
+
+    __slots__ = ("read",)
+
+    def __init__(self) -> None:
+        self.read: tuple[datetime, datetime] | None = None
+
+
+async def read_horizon(raw: Any, now: datetime, shared: SharedHorizon | None = None) -> datetime:
+    """The cursor's time for a list whose rows are read from ``now`` on (the database's clock):
+    the start of the oldest transaction still open (``now`` when none is) at a read of
+    pg_stat_activity made now, or, with ``shared``, one made no later than ``now`` and at
+    most ``HORIZON_REUSE`` before it; never more than ``HORIZON_MAX_LAG`` before ``now``.
+    Call it before reading the rows."""
+    read = shared.read if shared is not None else None
+    if read is None or not (now - HORIZON_REUSE <= read[0] <= now):
+        row = await pull_repo.horizon(raw)
+        read = (row["at"], row["horizon"])
+        if shared is not None:
+            shared.read = read
+    return max(now - HORIZON_MAX_LAG, min(read[1], now))
+
+
 # Parsed documents and facts, and the events in force, per api process (server.readcache).
 SHARED = readcache.ReadCache(events_repo.NAMESPACE, max_entries=4096)
 
@@ -146,26 +179,31 @@ async def my_alerts(session: AsyncSession, resident_id: int, since: str | None, 
     gen = None if readcache.touched(session, events_repo.NAMESPACE) else await readcache.generation(events_repo.NAMESPACE)
     # In the session's transaction: what it wrote before, it reads.
     raw = await driver_in_transaction(await session.connection())
-    start = await pull_repo.start(raw, resident_id, device_id, HORIZON_MAX_LAG)
+    start = await pull_repo.start(raw, resident_id, device_id)
     return await _my_alerts(raw, gen, resident_id, prev, start)
 
 
-async def my_alerts_by_token(raw: Any, token_hash: bytes, since: str | None) -> MyAlerts | None:
+async def my_alerts_by_token(raw: Any, token_hash: bytes, since: str | None, *, horizon: SharedHorizon | None = None
+) -> MyAlerts | None:
     """The list of the device holding this token, on a driver (asyncpg) connection of its own,
     outside any ORM session (the GET fast path, ``alerts.delivery.api``): the device is found
-    by the list's first statement. None when no device holds the token; BadCursor as above."""
+    by the list's first statement; ``horizon`` is shared by the pulls of one database
+    (``read_horizon``). None when no device holds the token; BadCursor as above."""
     prev = decode_cursor(since) if since else None
     gen = await readcache.generation(events_repo.NAMESPACE)
-    start = await pull_repo.start_by_token(raw, token_hash, HORIZON_MAX_LAG)
+    start = await pull_repo.start_by_token(raw, token_hash)
     if start is None:
         return None
-    return await _my_alerts(raw, gen, start["resident_id"], prev, start)
+    return await _my_alerts(raw, gen, start["resident_id"], prev, start, horizon)
 
 
-async def _my_alerts(raw: Any, gen: int | None, resident_id: int, prev: Cursor | None, start: Any) -> MyAlerts:
+async def _my_alerts(
+    raw: Any, gen: int | None, resident_id: int, prev: Cursor | None, start: Any, shared: SharedHorizon | None = None
+) -> MyAlerts:
     now: datetime = start["now"]
     prefs = load_preferences(_json(start["preferences"]))
     language = start["language"] or "ja"
+    horizon = await read_horizon(raw, now, shared)  # before any of the list's rows
     in_force = await _in_force(raw, gen, now, prefs.drills)
     places = await resident_places(raw, resident_id)
     matches = await resident_matches(raw, resident_id, await targets_of(raw, in_force), places)
@@ -239,7 +277,7 @@ async def _my_alerts(raw: Any, gen: int | None, resident_id: int, prev: Cursor |
         [",".join(f"{p['id']}:{p['updated_at'].isoformat()}:{p['live']}" for p in places), orjson.dumps(prefs.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS).decode()]
         + [str(item.event_id) for item, _ in sorted(items, key=lambda pair: pair[0].event_id)]
     )
-    cursor = Cursor(start["horizon"], hashlib.sha256(membership.encode()).hexdigest()[:24])
+    cursor = Cursor(horizon, hashlib.sha256(membership.encode()).hexdigest()[:24])
     complete = prev is None or prev.fingerprint != cursor.fingerprint
     shown_items = [item for item, changed_at in items if complete or changed_at >= prev.at]
     return MyAlerts(alerts=shown_items, cursor=encode_cursor(cursor), complete=complete)

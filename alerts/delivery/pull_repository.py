@@ -9,19 +9,25 @@ alerts.events), so each statement stays one round trip.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-# The clock, the read horizon (the start of the oldest transaction still open, never older
-# than ``lag``), the resident's preferences and the language to write titles in.
+# The clock, the resident's preferences and the language to write titles in.
 _START = """
     SELECT now() AS now,
-           GREATEST(now() - $3::interval, LEAST(now(), (
-               SELECT min(xact_start) FROM pg_stat_activity
-               WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL))) AS horizon,
            (SELECT preferences FROM resident_settings WHERE id = $1) AS preferences,
            COALESCE((SELECT language FROM device_languages WHERE id = $2),
                     (SELECT language FROM resident_settings WHERE id = $1)) AS language
+"""
+
+# The read horizon: the start of the oldest transaction still open in this database (now
+# when none is). pg_stat_activity copies every backend's status on each read — the costliest
+# part of a pull's statements when it was read in each — so the pull reads this apart, and
+# reuses it for a moment (alerts.delivery.pull.horizon).
+_HORIZON = """
+    SELECT clock_timestamp() AS at, LEAST(now(), (
+        SELECT min(xact_start) FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL)) AS horizon
 """
 
 # Payloads and the event's facts are not read here: they are the same for everyone and
@@ -46,20 +52,25 @@ _ITEMS = """
 _START_BY_TOKEN = """
     SELECT t.id AS device_id, t.resident_id, s.*
     FROM device_tokens t,
-         LATERAL (""" + _START.replace("$1", "t.resident_id").replace("$2", "t.id").replace("$3", "$2") + """) s
+         LATERAL (""" + _START.replace("$1", "t.resident_id").replace("$2", "t.id") + """) s
     WHERE t.token_hash = $1
 """
 
 
-async def start_by_token(raw: Any, token_hash: bytes, lag: timedelta) -> Any:
+async def start_by_token(raw: Any, token_hash: bytes) -> Any:
     """``device_id``, ``resident_id`` and what ``start`` reads, for the device of this token
     hash; None when no device has it."""
-    return await raw.fetchrow(_START_BY_TOKEN, token_hash, lag)
+    return await raw.fetchrow(_START_BY_TOKEN, token_hash)
 
 
-async def start(raw: Any, resident_id: int, device_id: int | None, lag: timedelta) -> Any:
-    """now, horizon, preferences (raw JSON) and language (the device's, else the resident's; may be None)."""
-    return await raw.fetchrow(_START, resident_id, device_id, lag)
+async def start(raw: Any, resident_id: int, device_id: int | None) -> Any:
+    """now, preferences (raw JSON) and language (the device's, else the resident's; may be None)."""
+    return await raw.fetchrow(_START, resident_id, device_id)
+
+
+async def horizon(raw: Any) -> Any:
+    """``at`` (the database's clock) and ``horizon`` (see ``_HORIZON``)."""
+    return await raw.fetchrow(_HORIZON)
 
 
 async def items(raw: Any, resident_id: int, event_ids: list[int], since: datetime) -> list[Any]:

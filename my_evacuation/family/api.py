@@ -17,6 +17,7 @@ from my_evacuation.family.schemas import GroupCreate, GroupOut, InviteCreate, In
 from my_evacuation.residents.deps import current_device
 from my_evacuation.residents.service import CurrentDevice, authenticate_raw
 from server import fastpath
+from server.db import raw_connection
 from server.deps import SESSION
 
 router = APIRouter(tags=["family"])
@@ -92,7 +93,7 @@ async def _fast_group_statuses(req: fastpath.FastGet) -> bytes | None:
             since = _SINCE.validate_python(query["since"])
         except ValidationError:
             return None
-    async with req.state.raw_pg.acquire() as raw:
+    async with raw_connection(req.state.raw_pg) as raw:
         me = await authenticate_raw(raw, token)
         if me is None:
             return None

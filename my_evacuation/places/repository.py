@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from geo.areas.geocoder import AreaCodes
+from server.db import raw_connection
 
 CODE_COLUMNS = (
     "municipality_code",
@@ -154,9 +155,10 @@ async def upsert_current_location(
     Returns (place_id, resident_id), or None when the token is unknown.
     """
     p = code_params(codes)
-    return await pool.fetchrow(
-        UPSERT_CURRENT_SQL, token_hash, lat, lon, accuracy_m, expires_at, *(p[c] for c in CODE_COLUMNS)
-    )
+    async with raw_connection(pool) as conn:
+        return await conn.fetchrow(
+            UPSERT_CURRENT_SQL, token_hash, lat, lon, accuracy_m, expires_at, *(p[c] for c in CODE_COLUMNS)
+        )
 
 
 async def get_current_location(session: AsyncSession, device_id: int):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -111,6 +112,52 @@ async def test_pull_returns_told_alerts_with_state_and_a_cursor(app, client, res
     (item,) = page["alerts"]
     assert item["event_state"] == "cancelled" and item["in_force"] is False and item["delivery"]["status"] == "cancelled"
     assert item["alert_id"] == cancel
+
+
+@pytest.mark.parametrize("pause_s", [0.0, 1.2], ids=["horizon-reused", "horizon-read-again"])
+async def test_a_change_committed_after_a_pull_read_comes_with_the_next_pull(app, client, resident, redis_client, pause_s):
+    """A writer (a fan-out chunk) that began before a pull read and committed after it: the
+    pull cannot see its change, so the cursor's time must not pass the writer's start, or the
+    next pull would skip the change for good. The same whether the fast path reuses the
+    horizon it read a moment ago or reads it again while the writer is open."""
+    headers, body = resident
+    sm = app.state.sessionmaker
+    rid = await _my_resident_id(sm, body)
+    await _add_place(sm, rid, IWAKI)
+    a1 = await store(sm, tsunami_doc("t1", "warning", issued_at=jst(-5)))
+    await fan_out(sm, redis_client, a1)
+    first = await _pull(client, headers)
+    assert first["alerts"][0]["delivery"]["status"] == "told"
+    await asyncio.sleep(pause_s)
+    async with sm() as writer, writer.begin():
+        await writer.execute(text("UPDATE deliveries SET status = 'lowered', updated_at = now() WHERE resident_id = :r"),
+                             {"r": rid})
+        during = await _pull(client, headers, first["cursor"])
+        assert during["alerts"] == []  # not committed yet: nothing changed as far as the pull can see
+    after = await _pull(client, headers, during["cursor"])
+    (item,) = after["alerts"]
+    assert item["delivery"]["status"] == "lowered"
+
+
+async def test_the_fast_path_reads_the_horizon_at_most_once_a_second(app, monkeypatch):
+    """pg_stat_activity is read again only when the last read is over a second old, or was made
+    after the list's own clock (a read after the rows could miss a writer)."""
+    from alerts.delivery import pull, pull_repository
+
+    reads = count_calls(monkeypatch, pull_repository, "horizon")
+    shared = pull.SharedHorizon()
+    async with app.state.raw_pg.acquire() as raw:
+        now = await raw.fetchval("SELECT clock_timestamp()")
+        first = await pull.read_horizon(raw, now, shared)
+        assert len(reads) == 1 and first <= now
+        assert await pull.read_horizon(raw, now + timedelta(milliseconds=900), shared) == shared.read[1]
+        assert len(reads) == 1
+        await pull.read_horizon(raw, now + timedelta(seconds=2), shared)
+        assert len(reads) == 2
+        await pull.read_horizon(raw, shared.read[0] - timedelta(milliseconds=1), shared)  # a clock before the read
+        assert len(reads) == 3
+        await pull.read_horizon(raw, now)  # nothing shared: always read
+        assert len(reads) == 4
 
 
 async def test_pull_shows_what_is_in_force_even_if_no_push_told_them(app, client, resident, redis_client):
