@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from server.db import asyncpg_dsn, make_engine, make_sessionmaker
+from server.db import asyncpg_dsn, make_engine, make_sessionmaker, warm_pool
 from server.error_language import ErrorLanguageMiddleware
 from server.errors import ErrorGuardMiddleware, error_body, install_error_handlers
 from server.input_guard import NulGuardMiddleware
@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings, statement_timeout=settings.db_statement_timeout_seconds, application_name="bousai-api"
         )
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
+        await warm_pool(app.state.engine, min(settings.db_pool_warm_connections, settings.db_pool_size))
         app.state.redis = make_redis(settings)
         # Raw asyncpg pool of the hot paths (server.fastpath's reads, current-location
         # writes): one round trip per statement, FIFO-fair waits, no ORM. Its commits do not
@@ -71,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # current location, sent again by the phone); reads are unaffected.
         app.state.raw_pg = await asyncpg.create_pool(
             asyncpg_dsn(settings.database_url),
-            min_size=2,
+            min_size=max(1, min(settings.db_pool_warm_connections, settings.db_pool_size)),
             max_size=settings.db_pool_size,
             server_settings={
                 "synchronous_commit": "off",

@@ -91,6 +91,14 @@ async def driver_in_transaction(conn: AsyncConnection) -> Any:
     return raw
 
 
+async def warm_pool(engine: AsyncEngine, connections: int) -> None:
+    """Open ``connections`` of ``engine``'s pool now (they stay in it, idle): the first burst of
+    requests then checks out open connections instead of opening them."""
+    opened = [await engine.connect() for _ in range(connections)]
+    for conn in opened:
+        await conn.close()
+
+
 @asynccontextmanager
 async def raw_connection(pool: Any) -> AsyncIterator[Any]:
     """A connection of a raw asyncpg pool, given back on leaving — or dropped when a statement on

@@ -45,7 +45,10 @@ def db_url():
 
 @pytest.fixture(scope="session")
 def settings(db_url) -> Settings:
-    return Settings(database_url=db_url, redis_url=TEST_REDIS_URL, log_json=False, log_level="WARNING")
+    # Hundreds of apps start and stop here: each opens only what the old floor was (the warm
+    # pools themselves: tests/server/test_db.py).
+    return Settings(database_url=db_url, redis_url=TEST_REDIS_URL, log_json=False, log_level="WARNING",
+                    db_pool_warm_connections=2)
 
 
 @pytest.fixture(scope="session")

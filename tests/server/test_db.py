@@ -3,6 +3,8 @@ session is inside the session's transaction."""
 
 from __future__ import annotations
 
+from sqlalchemy import text
+
 from server.db import driver_in_transaction, make_engine
 
 
@@ -31,3 +33,20 @@ async def test_a_driver_statement_before_any_other_runs_in_the_transaction(setti
             assert (await conn.exec_driver_sql("SELECT to_regclass('pg_temp.probe')")).scalar() is None
     finally:
         await engine.dispose()
+
+
+async def test_an_api_process_starts_with_its_pools_warm(settings, redis_client):
+    """The surge after a quake finds open connections: the api opens its warm floor in both
+    pools before it serves, and the raw pool keeps it."""
+    from server.app import create_app
+
+    warm = 3
+    app = create_app(settings.model_copy(update={"db_pool_warm_connections": warm}))
+    async with app.router.lifespan_context(app):
+        async with app.state.sessionmaker() as s:
+            # this session's own connection is one of the ORM pool's warm ones
+            open_by_name = dict((await s.execute(text(
+                "SELECT application_name, count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND application_name LIKE 'bousai-api%' GROUP BY 1"))).all())
+        assert open_by_name == {"bousai-api": warm, "bousai-api-raw": warm}
+        assert app.state.raw_pg.get_min_size() == warm and app.state.raw_pg.get_idle_size() == warm
