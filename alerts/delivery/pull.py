@@ -23,7 +23,9 @@ none, ``complete: false``); when it changed (a place added or moved, an event ne
 force or gone), the whole list comes back with ``complete: true`` and the app replaces
 its own. The time is the start of the oldest transaction still open when the list was
 read (not "now"): a fan-out chunk that committed after the read but began before it is
-not skipped by the next pull; at worst an item comes twice, never not at all.
+not skipped by the next pull; at worst an item comes twice, never not at all. (That
+horizon is read from pg_stat_activity before the rows, and the fast path's pulls share one
+read for up to a second: ``read_horizon``.)
 """
 
 from __future__ import annotations
