@@ -94,9 +94,13 @@ async def driver_in_transaction(conn: AsyncConnection) -> Any:
 async def warm_pool(engine: AsyncEngine, connections: int) -> None:
     """Open ``connections`` of ``engine``'s pool now (they stay in it, idle): the first burst of
     requests then checks out open connections instead of opening them."""
-    opened = [await engine.connect() for _ in range(connections)]
-    for conn in opened:
-        await conn.close()
+    opened: list[AsyncConnection] = []
+    try:
+        for _ in range(connections):
+            opened.append(await engine.connect())
+    finally:
+        for conn in opened:
+            await conn.close()
 
 
 @asynccontextmanager

@@ -23,7 +23,7 @@ _START = """
 # The read horizon: the start of the oldest transaction still open in this database (now
 # when none is). pg_stat_activity copies every backend's status on each read — the costliest
 # part of a pull's statements when it was read in each — so the pull reads this apart, and
-# reuses it for a moment (alerts.delivery.pull.horizon).
+# reuses it for a moment (alerts.delivery.pull.read_horizon).
 _HORIZON = """
     SELECT clock_timestamp() AS at, LEAST(now(), (
         SELECT min(xact_start) FROM pg_stat_activity
