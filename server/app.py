@@ -64,7 +64,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings, statement_timeout=settings.db_statement_timeout_seconds, application_name="bousai-api"
         )
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
-        await warm_pool(app.state.engine, min(settings.db_pool_warm_connections, settings.db_pool_size))
+        # Open before serving, kept in both pools (settings.db_pool_warm_connections).
+        warm = min(settings.db_pool_warm_connections, settings.db_pool_size)
+        await warm_pool(app.state.engine, warm)
         app.state.redis = make_redis(settings)
         # Raw asyncpg pool of the hot paths (server.fastpath's reads, current-location
         # writes): one round trip per statement, FIFO-fair waits, no ORM. Its commits do not
@@ -72,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # current location, sent again by the phone); reads are unaffected.
         app.state.raw_pg = await asyncpg.create_pool(
             asyncpg_dsn(settings.database_url),
-            min_size=max(1, min(settings.db_pool_warm_connections, settings.db_pool_size)),
+            min_size=max(1, warm),
             max_size=settings.db_pool_size,
             server_settings={
                 "synchronous_commit": "off",

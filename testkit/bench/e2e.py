@@ -170,7 +170,6 @@ class Workers:
                     p.wait(5)
 
 
-
 # A 1M-resident run takes minutes: a line this often while it waits.
 PROGRESS_EVERY_S = 5.0
 

@@ -26,7 +26,6 @@ from testkit.standins.serving import free_port
 BENCH_DB = "bousai_bench"
 
 
-
 def _prepare_db(url: str, devices: int) -> list[str]:
     from sqlalchemy import create_engine, text
 
@@ -101,7 +100,6 @@ def _request_maker(tokens: list[str]):
 
 
 def _measure(url, tokens, args, geocode: bool) -> dict:
-
     port = free_port()
     proc = _start_server(url, port, args.workers, geocode)
     try:

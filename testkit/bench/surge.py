@@ -45,7 +45,6 @@ from testkit.standins.serving import free_port
 TARGET_RPS, TARGET_P99_MS, TARGET_RATIO = 2000, 200, 1.25
 
 
-
 def _makers(residents: int, alert_id: int, prefix: str) -> dict:
     rnd = random.Random(13)
 
